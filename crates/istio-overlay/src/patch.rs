@@ -1,0 +1,753 @@
+//! The engine: one tree-path patch applied to one object exactly as Istio's operator does it
+//! (`tpath.GetPathContext` with `createMissing` then `tpath.WritePathContext`, called by
+//! `patch.applyPatches`), and the RFC 6902 operations it amounts to.
+//!
+//! Istio holds the object as Go `map[interface{}]interface{}` (decoded by yaml.v2) while maps
+//! that patches insert are `map[string]interface{}`; the two are written differently. The
+//! [`Patcher`] remembers which maps its earlier patches inserted, so a sequence of patches
+//! behaves as Istio's `applyPatches` loop over one object.
+
+use json_patch::jsonptr::PointerBuf;
+use json_patch::{AddOperation, PatchOperation, RemoveOperation, ReplaceOperation};
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Errors, Result};
+use crate::overlay::Patch;
+use crate::path::{path_kv, path_n, path_v, Segment, TreePath};
+use crate::value::{contains_map, go_sprint, string_to_map, structpb_value};
+
+/// Applies one patch to `object` (a fresh [`Patcher`]).
+///
+/// `value: None` (or null) deletes. On error the object is left as Istio would leave it
+/// (almost always unchanged).
+pub fn apply_patch(object: &mut Value, patch: &Patch) -> Result<()> {
+    Patcher::new().apply(object, patch)
+}
+
+/// Applies patches in order and stops at the first error, which is returned (the object then
+/// holds the patches before it).
+pub fn apply_patches(object: &mut Value, patches: &[Patch]) -> Result<()> {
+    let mut p = Patcher::new();
+    patches.iter().try_for_each(|patch| p.apply(object, patch))
+}
+
+/// Applies every patch it can, in order, as Istio does, and returns every error.
+pub fn apply_patches_keep_going(object: &mut Value, patches: &[Patch]) -> Result<(), Errors> {
+    let mut p = Patcher::new();
+    let errors: Vec<Error> = patches.iter().filter_map(|patch| p.apply(object, patch).err()).collect();
+    Errors(errors).into_result()
+}
+
+/// What one patch resolves to against the object as the previous patches left it.
+#[derive(Debug)]
+pub struct Explained {
+    /// Index of the patch in its list.
+    pub index: usize,
+    /// The patch path as written.
+    pub path: String,
+    /// The RFC 6902 operations that have the same effect as the patch (empty: no change).
+    pub operations: Vec<PatchOperation>,
+    /// Why the patch fails, if it does (operations then holds what Istio still changes).
+    pub error: Option<Error>,
+}
+
+/// Resolves each patch into RFC 6902 operations, applying them in turn to a copy of `object`
+/// (keep-going, as Istio), so each explanation holds against the state the patch really meets.
+pub fn explain(object: &Value, patches: &[Patch]) -> Vec<Explained> {
+    let mut doc = object.clone();
+    let mut p = Patcher::new();
+    patches
+        .iter()
+        .enumerate()
+        .map(|(index, patch)| {
+            let mut ops = Vec::new();
+            let error = p.apply_with_ops(&mut doc, patch, Some(&mut ops)).err();
+            Explained { index, path: patch.path.clone(), operations: ops, error }
+        })
+        .collect()
+}
+
+/// Applies a sequence of patches to one object as one Istio `applyPatches` call does,
+/// remembering which maps earlier patches inserted (Istio writes into those differently).
+#[derive(Debug, Default, Clone)]
+pub struct Patcher {
+    /// Positions whose whole subtree was inserted by a patch (Go `map[string]interface{}`).
+    marks: Vec<Vec<Step>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Idx(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    /// In the object.
+    Existing,
+    /// A map key Istio creates: a map (`smap` tells which Go map type) or, in an inserted
+    /// map before an index segment, an empty list.
+    Created { list: bool },
+    /// A `null` node Istio replaces, in its traversal only, by a map.
+    NilMap,
+    /// A `null` node Istio replaces, in its traversal only, by a list it cannot write to.
+    NilList,
+    /// A new element appended at the end of a list (`[-1]`, `[N >= len]`).
+    Fresh,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Map,
+    List,
+    Scalar,
+    Null,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hop {
+    Root,
+    Key(usize),
+    Idx(usize),
+}
+
+/// One node on a resolved path.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Level {
+    pub hop: Hop,
+    pub state: State,
+    pub kind: Kind,
+    /// Inside a subtree inserted by a patch (maps there are Go `map[string]interface{}`).
+    pub inserted: bool,
+}
+
+impl Patcher {
+    /// A patcher for one object, as at the start of Istio's `applyPatches`.
+    pub fn new() -> Patcher {
+        Patcher::default()
+    }
+
+    /// Applies one patch (typed as Istio's structpb types it).
+    pub fn apply(&mut self, object: &mut Value, patch: &Patch) -> Result<()> {
+        self.apply_with_ops(object, patch, None)
+    }
+
+    /// Applies one patch and records the RFC 6902 operations with the same effect.
+    pub fn apply_with_ops(
+        &mut self,
+        object: &mut Value,
+        patch: &Patch,
+        ops: Option<&mut Vec<PatchOperation>>,
+    ) -> Result<()> {
+        if patch.path.trim().is_empty() {
+            // Istio skips a patch with an empty path (with a warning).
+            return Ok(());
+        }
+        if !object.is_object() {
+            return Err(Error::NotAnObject { what: "the patched object".into(), found: describe(object) });
+        }
+        let path = TreePath::parse(&patch.path);
+        let value = match &patch.value {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(structpb_value(v)),
+        };
+        let levels = self.resolve(object, &path)?;
+        let mut w = Writer { patcher: self, root: object, path: &path, levels: &levels, ops };
+        match value {
+            Some(v) => w.set(v),
+            None => w.delete(),
+        }
+    }
+
+    fn covered(&self, steps: &[Step]) -> bool {
+        self.marks.iter().any(|m| steps.starts_with(m))
+    }
+
+    /// Istio's `getPathContext` (createMissing = true), read-only: where each segment leads.
+    pub(crate) fn resolve(&self, root: &Value, path: &TreePath) -> Result<Vec<Level>> {
+        let segs = path.segments();
+        let mut levels = Vec::with_capacity(segs.len() + 1);
+        levels.push(Level { hop: Hop::Root, state: State::Existing, kind: kind_of(root), inserted: false });
+        let track = !self.marks.is_empty();
+        let mut steps: Vec<Step> = Vec::new();
+        let mut cur: Option<&Value> = Some(root);
+        for (i, seg) in segs.iter().enumerate() {
+            let pe = seg.as_str();
+            let last = levels.len() - 1;
+            if levels[last].kind == Kind::Null {
+                let lv = &mut levels[last];
+                if path_n(pe).is_some() || path_kv(pe).is_some() {
+                    lv.state = State::NilList;
+                    lv.kind = Kind::List;
+                } else {
+                    lv.state = State::NilMap;
+                    lv.kind = Kind::Map;
+                }
+                lv.inserted = true;
+                cur = None;
+            }
+            let parent = levels[last];
+            let next = match parent.kind {
+                Kind::List => {
+                    let items: &[Value] = match cur {
+                        Some(Value::Array(a)) => a,
+                        _ => &[],
+                    };
+                    let idx = match path_n(pe) {
+                        Some(n) => usize::try_from(n).ok().filter(|n| *n < items.len()),
+                        None => Some(select(path, seg, items)?),
+                    };
+                    match idx {
+                        Some(idx) => {
+                            let child = &items[idx];
+                            cur = Some(child);
+                            if track {
+                                steps.push(Step::Idx(idx));
+                            }
+                            Level {
+                                hop: Hop::Idx(idx),
+                                state: State::Existing,
+                                kind: kind_of(child),
+                                inserted: parent.inserted || (track && self.covered(&steps)),
+                            }
+                        }
+                        None => {
+                            cur = None;
+                            Level { hop: Hop::Idx(items.len()), state: State::Fresh, kind: Kind::Map, inserted: true }
+                        }
+                    }
+                }
+                Kind::Map => {
+                    let child = match cur {
+                        Some(Value::Object(m)) => m.get(pe),
+                        _ => None,
+                    };
+                    match child {
+                        Some(child) => {
+                            cur = Some(child);
+                            if track {
+                                steps.push(Step::Key(pe.to_owned()));
+                            }
+                            Level {
+                                hop: Hop::Key(i),
+                                state: State::Existing,
+                                kind: kind_of(child),
+                                inserted: parent.inserted || (track && self.covered(&steps)),
+                            }
+                        }
+                        None => {
+                            cur = None;
+                            // yaml.v2 maps get a map child; inserted maps get a list child
+                            // when the next segment is an index.
+                            let list = parent.inserted && segs.get(i + 1).is_some_and(|s| path_n(s.as_str()).is_some());
+                            Level {
+                                hop: Hop::Key(i),
+                                state: State::Created { list },
+                                kind: if list { Kind::List } else { Kind::Map },
+                                inserted: parent.inserted,
+                            }
+                        }
+                    }
+                }
+                Kind::Scalar | Kind::Null => {
+                    let found = cur.map_or_else(|| "null".to_owned(), describe);
+                    return Err(Error::NotAContainer {
+                        path: path.as_written().to_owned(),
+                        segment: pe.to_owned(),
+                        istio: format!(
+                            "leaf type {} in non-leaf Node {}",
+                            cur.map_or("<nil>", go_type),
+                            crate::path::join_istio(&segs[i..])
+                        ),
+                        found,
+                    });
+                }
+            };
+            levels.push(next);
+        }
+        Ok(levels)
+    }
+}
+
+/// Istio's list selection for `[key:value]`, `[value]`, `[:value]`: the first match.
+fn select(path: &TreePath, seg: &Segment, items: &[Value]) -> Result<usize> {
+    let pe = seg.as_str();
+    let mut re: Option<Option<Regex>> = None;
+    for (idx, le) in items.iter().enumerate() {
+        if let Value::Object(m) = le {
+            let Some((k, v)) = path_kv(pe) else {
+                return Err(Error::NotAKeyValueSelector {
+                    path: path.as_written().into(),
+                    segment: pe.into(),
+                    found: describe_list(items),
+                    istio: format!("path {}: {pe} is not a valid key:value path element", path.istio_string()),
+                });
+            };
+            if go_sprint(m.get(k)) == v {
+                return Ok(idx);
+            }
+            continue;
+        }
+        let Some(v) = path_v(pe) else {
+            return Err(Error::NotAValueSelector {
+                path: path.as_written().into(),
+                segment: pe.into(),
+                found: describe_list(items),
+                istio: format!("path {}: {pe} is not a valid value path element", path.istio_string()),
+            });
+        };
+        // Go compiles the pattern for each element; a bad pattern matches nothing.
+        if let Some(re) = re.get_or_insert_with(|| Regex::new(v).ok()) {
+            if re.is_match(&go_sprint(Some(le))) {
+                return Ok(idx);
+            }
+        }
+    }
+    Err(Error::NoMatch {
+        path: path.as_written().into(),
+        segment: pe.into(),
+        found: describe_list(items),
+        istio: format!("path {}: element {pe} not found", path.istio_string()),
+    })
+}
+
+/// Indices of every element a selector matches (Istio takes the first), for lint.
+pub(crate) fn select_all(seg: &Segment, items: &[Value]) -> Vec<usize> {
+    let pe = seg.as_str();
+    let re = path_v(pe).and_then(|v| Regex::new(v).ok());
+    items
+        .iter()
+        .enumerate()
+        .filter(|(_, le)| match le {
+            Value::Object(m) => path_kv(pe).is_some_and(|(k, v)| go_sprint(m.get(k)) == v),
+            other => re.as_ref().is_some_and(|re| re.is_match(&go_sprint(Some(other)))),
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+pub(crate) fn kind_of(v: &Value) -> Kind {
+    match v {
+        Value::Object(_) => Kind::Map,
+        Value::Array(_) => Kind::List,
+        Value::Null => Kind::Null,
+        _ => Kind::Scalar,
+    }
+}
+
+fn go_type(v: &Value) -> &'static str {
+    match v {
+        Value::String(_) => "string",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float64",
+        Value::Number(_) => "int",
+        Value::Null => "<nil>",
+        Value::Array(_) => "[]interface {}",
+        Value::Object(_) => "map[interface {}]interface {}",
+    }
+}
+
+/// A short description of a value for messages: `string "istiod"`, `a map with keys a, b`.
+pub(crate) fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("the string {}", short(s)),
+        Value::Array(a) => describe_list(a),
+        Value::Object(m) => {
+            let keys: Vec<&str> = m.keys().map(String::as_str).take(6).collect();
+            let more = if m.len() > 6 { ", …" } else { "" };
+            format!("a map with keys {}{more}", keys.join(", "))
+        }
+    }
+}
+
+fn short(s: &str) -> String {
+    let cut: String = s.chars().take(60).collect();
+    if cut.len() < s.len() { format!("{:?}…", cut) } else { format!("{s:?}") }
+}
+
+/// `a list of 3 maps (name: a, b, c)`, `a list of 7 strings ("discovery", …)`, `an empty list`.
+pub(crate) fn describe_list(items: &[Value]) -> String {
+    if items.is_empty() {
+        return "an empty list".into();
+    }
+    let n = items.len();
+    if items.iter().all(Value::is_object) {
+        let names: Vec<String> = items
+            .iter()
+            .map(|m| m.get("name").map_or_else(|| "?".to_owned(), |v| go_sprint(Some(v)).into_owned()))
+            .collect();
+        if items.iter().any(|m| m.get("name").is_some()) {
+            return format!("a list of {n} maps (name: {})", names.join(", "));
+        }
+        let keys: Vec<&str> = items[0].as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+        return format!("a list of {n} maps (the first has keys {})", keys.join(", "));
+    }
+    let shown: Vec<String> = items.iter().take(8).map(|v| short(&go_sprint(Some(v)))).collect();
+    let more = if n > 8 { ", …" } else { "" };
+    let what = if items.iter().all(Value::is_string) { "strings" } else { "items" };
+    format!("a list of {n} {what} ({}{more})", shown.join(", "))
+}
+
+/// Executes Istio's `WritePathContext` on a resolved path.
+struct Writer<'a, 'o> {
+    patcher: &'a mut Patcher,
+    root: &'a mut Value,
+    path: &'a TreePath,
+    levels: &'a [Level],
+    ops: Option<&'o mut Vec<PatchOperation>>,
+}
+
+impl Writer<'_, '_> {
+    fn seg(&self, level: usize) -> &str {
+        match self.levels[level].hop {
+            Hop::Key(i) => self.path.segments()[i].as_str(),
+            Hop::Idx(_) | Hop::Root => self.path.segments().get(level.wrapping_sub(1)).map_or("", Segment::as_str),
+        }
+    }
+
+    fn internal(&self, detail: &'static str) -> Error {
+        Error::Internal { path: self.path.as_written().into(), detail }
+    }
+
+    /// Absolute position of a level, as steps.
+    fn steps(&self, upto: usize) -> Vec<Step> {
+        self.levels[1..=upto]
+            .iter()
+            .map(|l| match l.hop {
+                Hop::Key(i) => Step::Key(self.path.segments()[i].as_str().to_owned()),
+                Hop::Idx(i) => Step::Idx(i),
+                Hop::Root => Step::Idx(0),
+            })
+            .collect()
+    }
+
+    fn pointer(steps: &[Step]) -> PointerBuf {
+        let mut p = PointerBuf::new();
+        for s in steps {
+            match s {
+                Step::Key(k) => p.push_back(k.clone()),
+                Step::Idx(i) => p.push_back(*i),
+            }
+        }
+        p
+    }
+
+    fn op_add(&mut self, steps: &[Step], value: &Value) {
+        if let Some(ops) = self.ops.as_deref_mut() {
+            ops.push(PatchOperation::Add(AddOperation { path: Self::pointer(steps), value: value.clone() }));
+        }
+    }
+
+    fn op_replace(&mut self, steps: &[Step], value: &Value) {
+        if let Some(ops) = self.ops.as_deref_mut() {
+            ops.push(PatchOperation::Replace(ReplaceOperation { path: Self::pointer(steps), value: value.clone() }));
+        }
+    }
+
+    fn op_remove(&mut self, steps: &[Step]) {
+        if let Some(ops) = self.ops.as_deref_mut() {
+            ops.push(PatchOperation::Remove(RemoveOperation { path: Self::pointer(steps) }));
+        }
+    }
+
+    /// A list Istio reached through a map key (Go `*interface{}`): the only lists it can change.
+    fn writable_list(&self, level: usize) -> bool {
+        let l = self.levels[level];
+        l.kind == Kind::List && matches!(l.hop, Hop::Key(_)) && l.state != State::NilList
+    }
+
+    fn list_not_in_map(&self, child: usize) -> Error {
+        let holder = if self.levels[child - 1].state == State::NilList {
+            "a list Istio makes up for a null value (and never stores)".to_owned()
+        } else {
+            "a list held directly by another list".to_owned()
+        };
+        Error::ListNotInMap {
+            path: self.path.as_written().into(),
+            segment: self.seg(child).into(),
+            found: holder,
+            istio: "don't know about type []interface {}".into(),
+        }
+    }
+
+    fn clear_marks(&mut self, steps: &[Step]) {
+        self.patcher.marks.retain(|m| !m.starts_with(steps));
+    }
+
+    fn mark(&mut self, steps: Vec<Step>) {
+        if !self.patcher.covered(&steps) {
+            self.clear_marks(&steps);
+            self.patcher.marks.push(steps);
+        }
+    }
+
+    /// After removing element `idx` of the list at `list`, shift marks below it.
+    fn shift_marks(&mut self, list: &[Step], idx: usize) {
+        let depth = list.len();
+        self.patcher.marks.retain(|m| !(m.starts_with(list) && m.get(depth) == Some(&Step::Idx(idx))));
+        for m in &mut self.patcher.marks {
+            if m.starts_with(list) {
+                if let Some(Step::Idx(i)) = m.get_mut(depth) {
+                    if *i > idx {
+                        *i -= 1;
+                    }
+                }
+            }
+        }
+    }
+
+    fn first_virtual(&self) -> usize {
+        self.levels.iter().position(|l| l.state != State::Existing).unwrap_or(self.levels.len())
+    }
+
+    fn initial_local(l: &Level) -> Value {
+        match l.kind {
+            Kind::List => Value::Array(Vec::new()),
+            _ => Value::Object(Map::new()),
+        }
+    }
+
+    /// Istio's `setPathContext`: write the leaf, then every ancestor into its parent.
+    fn set(&mut self, value: Value) -> Result<()> {
+        let n = self.levels.len() - 1;
+        if n == 0 {
+            // Istio: setValueContext on the root does nothing.
+            return Ok(());
+        }
+        let a = self.first_virtual();
+        let mut locals: Vec<Value> = (a..n).map(|l| Self::initial_local(&self.levels[l])).collect();
+        let (vv, from_string) = string_to_map(value);
+        let has_map = contains_map(&vv);
+        let p = n - 1;
+        let parent = self.levels[p];
+        let leaf = self.levels[n];
+        let leaf_steps = self.steps(n);
+        let parent_real = p < a;
+        // Marks to add if the written node ends up in the object: (level of the container, steps).
+        let mut pending: Vec<(usize, Vec<Step>)> = Vec::new();
+        let mut process_parent = true;
+
+        match parent.kind {
+            Kind::List => {
+                if !self.writable_list(p) {
+                    return Err(self.list_not_in_map(n));
+                }
+                let Hop::Idx(idx) = leaf.hop else { return Err(self.internal("list child without index")) };
+                let list = if parent_real { real_at(self.root, self.path, self.levels, p).ok_or_else(|| lost(self.path))? } else { &mut locals[p - a] };
+                let Value::Array(list) = list else { return Err(self.internal("list expected")) };
+                let append = idx >= list.len();
+                if append {
+                    list.push(vv.clone());
+                } else {
+                    list[idx] = vv.clone();
+                }
+                if parent_real {
+                    self.clear_marks(&leaf_steps);
+                    if append { self.op_add(&leaf_steps, &vv) } else { self.op_replace(&leaf_steps, &vv) }
+                }
+                if has_map {
+                    pending.push((p, leaf_steps.clone()));
+                }
+            }
+            Kind::Map => {
+                let key = self.seg(n).to_owned();
+                let leaf_list = leaf.state == State::Existing && leaf.kind == Kind::List;
+                let container = if parent_real { real_at(self.root, self.path, self.levels, p).ok_or_else(|| lost(self.path))? } else { &mut locals[p - a] };
+                let Value::Object(obj) = container else { return Err(self.internal("map expected")) };
+                if parent.inserted && leaf_list && !from_string {
+                    // A Go map[string]interface{} holding a list: Istio appends the value.
+                    let Some(Value::Array(list)) = obj.get_mut(&key) else { return Err(self.internal("list expected")) };
+                    let idx = list.len();
+                    list.push(vv.clone());
+                    let mut s = leaf_steps.clone();
+                    s.push(Step::Idx(idx));
+                    if parent_real {
+                        self.op_add(&s, &vv);
+                    }
+                    if has_map {
+                        pending.push((p, s));
+                    }
+                } else if parent.inserted && from_string {
+                    // Istio deletes the key and inserts the map's (first) root key instead, and
+                    // stops: the parents are not written back.
+                    let existed = obj.shift_remove(&key).is_some() && leaf.state == State::Existing;
+                    let (rk, rv) = match &vv {
+                        Value::Object(m) => m.iter().next().map_or((String::new(), Value::Null), |(k, v)| (k.clone(), v.clone())),
+                        _ => (String::new(), Value::Null),
+                    };
+                    let replaced = obj.insert(rk.clone(), rv.clone()).is_some();
+                    process_parent = false;
+                    if parent_real {
+                        if existed {
+                            self.clear_marks(&leaf_steps);
+                            self.op_remove(&leaf_steps);
+                        }
+                        let mut s = self.steps(p);
+                        s.push(Step::Key(rk));
+                        if replaced { self.op_replace(&s, &rv) } else { self.op_add(&s, &rv) }
+                    }
+                } else {
+                    let replaced = obj.insert(key, vv.clone()).is_some() && leaf.state == State::Existing;
+                    if parent_real {
+                        self.clear_marks(&leaf_steps);
+                        if replaced { self.op_replace(&leaf_steps, &vv) } else { self.op_add(&leaf_steps, &vv) }
+                    }
+                    if has_map {
+                        pending.push((p, leaf_steps.clone()));
+                    }
+                }
+            }
+            Kind::Scalar | Kind::Null => return Err(self.internal("container expected")),
+        }
+
+        // Ancestors written back into their parents (setPathContext recursion).
+        let mut reached = vec![false; n];
+        let mut error = None;
+        if process_parent {
+            for l in (1..n).rev() {
+                if self.levels[l - 1].kind == Kind::List && !self.writable_list(l - 1) {
+                    error = Some(self.list_not_in_map(l));
+                    break;
+                }
+                reached[l] = true;
+            }
+        }
+        self.fold(&mut locals, a, n, &reached, &pending)?;
+        error.map_or(Ok(()), Err)
+    }
+
+    /// Attaches the nodes Istio made up (created keys always; appended elements and replaced
+    /// nulls when the write-back reached them) and records marks and operations.
+    fn fold(&mut self, locals: &mut [Value], a: usize, n: usize, reached: &[bool], pending: &[(usize, Vec<Step>)]) -> Result<()> {
+        let mut attached = vec![false; n];
+        for l in (a..n).rev() {
+            let st = self.levels[l].state;
+            attached[l] = matches!(st, State::Created { .. })
+                || (matches!(st, State::Fresh | State::NilMap | State::NilList) && reached[l]);
+            if !attached[l] {
+                continue;
+            }
+            let node = std::mem::take(&mut locals[l - a]);
+            if l > a {
+                let parent = &mut locals[l - 1 - a];
+                match (self.levels[l].hop, parent) {
+                    (Hop::Key(i), Value::Object(m)) => {
+                        m.insert(self.path.segments()[i].as_str().to_owned(), node);
+                    }
+                    (Hop::Idx(i), Value::Array(v)) => {
+                        if i >= v.len() { v.push(node) } else { v[i] = node }
+                    }
+                    _ => return Err(self.internal("bad local parent")),
+                }
+            } else {
+                let steps = self.steps(l);
+                let hop = self.levels[l].hop;
+                let container = real_at(self.root, self.path, self.levels, l - 1).ok_or_else(|| lost(self.path))?;
+                let replaced = match (hop, container) {
+                    (Hop::Key(i), Value::Object(m)) => m.insert(self.path.segments()[i].as_str().to_owned(), node.clone()).is_some(),
+                    (Hop::Idx(i), Value::Array(v)) => {
+                        if i >= v.len() {
+                            v.push(node.clone());
+                            false
+                        } else {
+                            v[i] = node.clone();
+                            true
+                        }
+                    }
+                    _ => return Err(self.internal("bad parent")),
+                };
+                self.clear_marks(&steps);
+                if replaced { self.op_replace(&steps, &node) } else { self.op_add(&steps, &node) }
+            }
+        }
+        // Visibility of local containers, top-down.
+        let mut visible = vec![true; n];
+        for l in a..n {
+            visible[l] = attached[l] && (l == a || visible[l - 1]);
+        }
+        for l in a..n {
+            if visible[l] && matches!(self.levels[l].state, State::Fresh | State::NilMap) {
+                let s = self.steps(l);
+                self.mark(s);
+            }
+        }
+        for (container, steps) in pending {
+            if *container < a || visible[*container] {
+                self.mark(steps.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Istio's `WritePathContext` with a nil value.
+    fn delete(&mut self) -> Result<()> {
+        let n = self.levels.len() - 1;
+        if n == 0 {
+            return Err(Error::DeleteRoot { path: self.path.as_written().into() });
+        }
+        let a = self.first_virtual();
+        let mut locals: Vec<Value> = (a..n).map(|l| Self::initial_local(&self.levels[l])).collect();
+        let p = n - 1;
+        let parent = self.levels[p];
+        let leaf = self.levels[n];
+        match parent.kind {
+            Kind::List => {
+                if !self.writable_list(p) {
+                    return Err(Error::ListNotInMap {
+                        path: self.path.as_written().into(),
+                        segment: self.seg(n).into(),
+                        found: "a list not held by a map key".into(),
+                        istio: "deleteFromSlicePtr parent type is []interface {}, must be *[]interface{}".into(),
+                    });
+                }
+                let Hop::Idx(idx) = leaf.hop else { return Err(self.internal("list child without index")) };
+                if leaf.state == State::Fresh || p >= a {
+                    return Err(Error::DeleteBeyondEnd { path: self.path.as_written().into(), segment: self.seg(n).into(), len: idx });
+                }
+                let Value::Array(list) = real_at(self.root, self.path, self.levels, p).ok_or_else(|| lost(self.path))? else { return Err(self.internal("list expected")) };
+                list.remove(idx);
+                let list_steps = self.steps(p);
+                self.shift_marks(&list_steps, idx);
+                let s = self.steps(n);
+                self.op_remove(&s);
+            }
+            Kind::Map => {
+                let key = self.seg(n).to_owned();
+                if p < a {
+                    let Value::Object(obj) = real_at(self.root, self.path, self.levels, p).ok_or_else(|| lost(self.path))? else { return Err(self.internal("map expected")) };
+                    if obj.shift_remove(&key).is_some() && leaf.state == State::Existing {
+                        let s = self.steps(n);
+                        self.clear_marks(&s);
+                        self.op_remove(&s);
+                    }
+                } else if let Value::Object(obj) = &mut locals[p - a] {
+                    obj.shift_remove(&key);
+                }
+            }
+            Kind::Scalar | Kind::Null => return Err(self.internal("container expected")),
+        }
+        let reached = vec![false; n];
+        self.fold(&mut locals, a, n, &reached, &[])
+    }
+}
+
+fn lost(path: &TreePath) -> Error {
+    Error::Internal { path: path.as_written().into(), detail: "lost node" }
+}
+
+/// The node at `levels[..=upto]` in the object (those levels exist).
+fn real_at<'r>(root: &'r mut Value, path: &TreePath, levels: &[Level], upto: usize) -> Option<&'r mut Value> {
+    let mut cur = root;
+    for l in &levels[1..=upto] {
+        cur = match (l.hop, cur) {
+            (Hop::Key(i), Value::Object(m)) => m.get_mut(path.segments()[i].as_str())?,
+            (Hop::Idx(i), Value::Array(a)) => a.get_mut(i)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}

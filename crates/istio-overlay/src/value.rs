@@ -1,0 +1,195 @@
+//! Values as Istio's operator sees them: `google.protobuf.Value` typing of patch values, the
+//! string-that-is-YAML rule, and Go's `fmt.Sprint` used by selectors.
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Number, Value};
+
+/// Types a patch value as Istio's `structpb.Value` does before writing it.
+///
+/// Every number is a float64 in structpb. Istio then prints the patched object with yaml.v2,
+/// which writes an integral float below 1e6 as an integer (`420`) and any other number in
+/// float form (`1e+06`, `0.5`). So an integral number below 1e6 stays an integer, and any
+/// other number becomes a float (a large integer also loses precision beyond 2^53).
+pub fn structpb_value(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => Value::Number(structpb_number(n)),
+        Value::Array(a) => Value::Array(a.iter().map(structpb_value).collect()),
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), structpb_value(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+fn structpb_number(n: &Number) -> Number {
+    let Some(f) = n.as_f64() else {
+        return n.clone();
+    };
+    if f.fract() == 0.0 && f.abs() < 1e6 {
+        // Exact: |f| < 1e6 fits an i64.
+        #[allow(clippy::cast_possible_truncation)]
+        Number::from(f as i64)
+    } else {
+        Number::from_f64(f).unwrap_or_else(|| n.clone())
+    }
+}
+
+/// Whether a number would change under [`structpb_value`] typing (1e6 and beyond, or not an
+/// integer when it was written as one).
+pub(crate) fn number_changes_type(n: &Number) -> bool {
+    (n.is_i64() || n.is_u64()) && n.as_f64().is_some_and(|f| f.abs() >= 1e6)
+}
+
+/// Istio's `tryToUnmarshalStringToYAML`: a string value holding `key: value` YAML (one line
+/// containing `": "`, or several lines containing `:`) that parses as a YAML map, and is not a
+/// JSON object, is written as that map. Returns the value to write and whether it came from a
+/// string.
+pub fn string_to_map(v: Value) -> (Value, bool) {
+    let Value::String(s) = &v else {
+        return (v, false);
+    };
+    let multi = s.contains('\n');
+    let candidate = (!multi && s.contains(": ")) || (multi && s.contains(':'));
+    if !candidate {
+        return (v, false);
+    }
+    if serde_json::from_str::<Map<String, Value>>(s).is_ok() {
+        // Istio treats a JSON object as a string.
+        return (v, false);
+    }
+    match serde_yaml::from_str::<Value>(s) {
+        Ok(Value::Object(m)) => (structpb_value(&Value::Object(m)), true),
+        // sigs.k8s.io/yaml leaves the target map empty for a null document, without error.
+        Ok(Value::Null) => (Value::Object(Map::new()), true),
+        _ => (v, false),
+    }
+}
+
+/// Whether `v` holds a map anywhere (maps inserted by a patch are Go `map[string]interface{}`
+/// to Istio, which changes how later patches write into them).
+pub(crate) fn contains_map(v: &Value) -> bool {
+    match v {
+        Value::Object(_) => true,
+        Value::Array(a) => a.iter().any(contains_map),
+        _ => false,
+    }
+}
+
+/// Go's `fmt.Sprint` of a decoded YAML/JSON value, as Istio's selectors compare it.
+pub(crate) fn go_sprint(v: Option<&Value>) -> Cow<'_, str> {
+    match v {
+        None | Some(Value::Null) => Cow::Borrowed("<nil>"),
+        Some(Value::String(s)) => Cow::Borrowed(s),
+        Some(Value::Bool(b)) => Cow::Borrowed(if *b { "true" } else { "false" }),
+        Some(Value::Number(n)) => Cow::Owned(go_number(n)),
+        Some(Value::Array(a)) => {
+            let parts: Vec<_> = a.iter().map(|e| go_sprint(Some(e)).into_owned()).collect();
+            Cow::Owned(format!("[{}]", parts.join(" ")))
+        }
+        Some(Value::Object(m)) => {
+            let mut parts: Vec<_> =
+                m.iter().map(|(k, e)| format!("{k}:{}", go_sprint(Some(e)))).collect();
+            parts.sort();
+            Cow::Owned(format!("map[{}]", parts.join(" ")))
+        }
+    }
+}
+
+fn go_number(n: &Number) -> String {
+    if let Some(i) = n.as_i64() {
+        return i.to_string();
+    }
+    if let Some(u) = n.as_u64() {
+        return u.to_string();
+    }
+    go_float(n.as_f64().unwrap_or_default())
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 64)` (what `%v` prints for a float64).
+pub(crate) fn go_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    // Shortest round-trip digits, in scientific form: "-1.2345e8".
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (neg, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let nd = i32::try_from(digits.len()).unwrap_or(i32::MAX);
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    if !(-4..6).contains(&exp) {
+        out.push_str(&digits[..1]);
+        if nd > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        out.push_str(&format!("{:02}", exp.abs()));
+        return out;
+    }
+    let dp = exp + 1; // digits before the decimal point
+    if dp <= 0 {
+        out.push_str("0.");
+        out.push_str(&"0".repeat(usize::try_from(-dp).unwrap_or(0)));
+        out.push_str(&digits);
+    } else if dp >= nd {
+        out.push_str(&digits);
+        out.push_str(&"0".repeat(usize::try_from(dp - nd).unwrap_or(0)));
+    } else {
+        let dp = usize::try_from(dp).unwrap_or(0);
+        out.push_str(&digits[..dp]);
+        out.push('.');
+        out.push_str(&digits[dp..]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn go_float_matches_fmt_sprint() {
+        for (f, want) in [
+            (420.0, "420"),
+            (1e6, "1e+06"),
+            (123456.0, "123456"),
+            (123456789.0, "1.23456789e+08"),
+            (0.5, "0.5"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (-1.5, "-1.5"),
+            (0.0, "0"),
+            (15010.0, "15010"),
+        ] {
+            assert_eq!(go_float(f), want, "{f}");
+        }
+    }
+
+    #[test]
+    fn structpb_typing() {
+        assert_eq!(structpb_value(&json!(420)), json!(420));
+        assert_eq!(structpb_value(&json!(1000000)), json!(1000000.0));
+        assert_eq!(structpb_value(&json!({"a": [1, 2.0]})), json!({"a": [1, 2]}));
+    }
+
+    #[test]
+    fn strings_that_become_maps() {
+        assert_eq!(string_to_map(json!("a: b")), (json!({"a": "b"}), true));
+        assert_eq!(string_to_map(json!("host:443")), (json!("host:443"), false));
+        assert_eq!(string_to_map(json!("{\"a\": 1}")), (json!("{\"a\": 1}"), false));
+        assert_eq!(string_to_map(json!("{a: 1}")), (json!({"a": 1}), true));
+        assert_eq!(string_to_map(json!("- a: b\n- c")), (json!("- a: b\n- c"), false));
+    }
+}
