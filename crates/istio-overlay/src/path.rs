@@ -71,6 +71,11 @@ impl TreePath {
         join_istio(&self.segments)
     }
 
+    /// The first `count` segments as a path, written in the usual style.
+    pub fn with_segment_prefix(&self, count: usize) -> String {
+        display_segments(&self.segments[..count.min(self.segments.len())])
+    }
+
     /// A path equivalent to this one with segment `index` replaced by `text`, written in the
     /// usual style (`key[selector]`), dots inside segments escaped.
     pub fn with_segment(&self, index: usize, text: &str) -> String {
