@@ -9,7 +9,10 @@ use crate::error::{Error, Result};
 pub fn parse_documents(what: &str, text: &str) -> Result<Vec<Value>> {
     let mut out = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(text) {
-        let v = Value::deserialize(doc).map_err(|source| Error::Parse { what: what.into(), source })?;
+        let v = Value::deserialize(doc).map_err(|source| Error::Parse {
+            what: what.into(),
+            source,
+        })?;
         if !v.is_null() {
             out.push(v);
         }
@@ -20,7 +23,13 @@ pub fn parse_documents(what: &str, text: &str) -> Result<Vec<Value>> {
 /// Parses exactly one YAML/JSON document (an empty input is `null`).
 pub fn parse_document(what: &str, text: &str) -> Result<Value> {
     let mut docs = parse_documents(what, text)?;
-    Ok(if docs.len() == 1 { docs.remove(0) } else if docs.is_empty() { Value::Null } else { Value::Array(docs) })
+    Ok(if docs.len() == 1 {
+        docs.remove(0)
+    } else if docs.is_empty() {
+        Value::Null
+    } else {
+        Value::Array(docs)
+    })
 }
 
 /// Writes documents as multi-document YAML (`---` between documents).

@@ -12,7 +12,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// A segment needs a map or a list but the node before it is a scalar.
-    #[error("patch `{path}`: cannot apply `{segment}`: the node it applies to is {found}, not a map or a list")]
+    #[error(
+        "patch `{path}`: cannot apply `{segment}`: the node it applies to is {found}, not a map or a list"
+    )]
     NotAContainer {
         /// The patch path as written.
         path: String,
@@ -36,7 +38,9 @@ pub enum Error {
         istio: String,
     },
     /// A list of maps met a segment that is neither `[N]` nor `[key:value]`.
-    #[error("patch `{path}`: `{segment}` cannot select an element of {found}: use [N], [-1] or [key:value]")]
+    #[error(
+        "patch `{path}`: `{segment}` cannot select an element of {found}: use [N], [-1] or [key:value]"
+    )]
     NotAKeyValueSelector {
         /// The patch path as written.
         path: String,
@@ -48,7 +52,9 @@ pub enum Error {
         istio: String,
     },
     /// A list of scalars met a segment that is neither `[N]`, `[value]` nor `[:value]`.
-    #[error("patch `{path}`: `{segment}` cannot select an element of {found}: use [N], [-1], [value] or [:value]")]
+    #[error(
+        "patch `{path}`: `{segment}` cannot select an element of {found}: use [N], [-1], [value] or [:value]"
+    )]
     NotAValueSelector {
         /// The patch path as written.
         path: String,
@@ -61,7 +67,9 @@ pub enum Error {
     },
     /// Istio can only change a list that a map key holds: not a list inside a list, nor a
     /// list it made up for a `null` node.
-    #[error("patch `{path}`: cannot change `{segment}`: it is inside {found}, and Istio only changes lists held by a map key; set the whole enclosing list instead")]
+    #[error(
+        "patch `{path}`: cannot change `{segment}`: it is inside {found}, and Istio only changes lists held by a map key; set the whole enclosing list instead"
+    )]
     ListNotInMap {
         /// The patch path as written.
         path: String,
@@ -73,13 +81,17 @@ pub enum Error {
         istio: String,
     },
     /// A delete (no value) of the object itself.
-    #[error("patch `{path}`: a patch without value deletes, and this path designates the whole object")]
+    #[error(
+        "patch `{path}`: a patch without value deletes, and this path designates the whole object"
+    )]
     DeleteRoot {
         /// The patch path as written.
         path: String,
     },
     /// A delete of an index at or beyond the end of a list (Istio's operator panics here).
-    #[error("patch `{path}`: cannot delete `{segment}`: the list has {len} elements, so there is nothing there (Istio's operator crashes on this patch)")]
+    #[error(
+        "patch `{path}`: cannot delete `{segment}`: the list has {len} elements, so there is nothing there (Istio's operator crashes on this patch)"
+    )]
     DeleteBeyondEnd {
         /// The patch path as written.
         path: String,
@@ -139,7 +151,9 @@ pub enum Error {
         source: Box<Error>,
     },
     /// Overlays that do not have the overlay shape.
-    #[error("{what}: not a list of overlays ({{apiVersion, kind, name, patches: [{{path, value}}]}}): {source}")]
+    #[error(
+        "{what}: not a list of overlays ({{apiVersion, kind, name, patches: [{{path, value}}]}}): {source}"
+    )]
     InvalidOverlays {
         /// Where they were read from.
         what: String,
@@ -167,7 +181,11 @@ pub enum Error {
 }
 
 fn list(items: &[String]) -> String {
-    items.iter().map(|s| format!("  {s}")).collect::<Vec<_>>().join("\n")
+    items
+        .iter()
+        .map(|s| format!("  {s}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl Error {
@@ -181,7 +199,9 @@ impl Error {
             | Error::NotAValueSelector { istio, .. }
             | Error::ListNotInMap { istio, .. } => Some(istio),
             Error::DeleteRoot { .. } => Some("cannot delete root element"),
-            Error::InOverlay { source, .. } | Error::InComponent { source, .. } => source.istio_message(),
+            Error::InOverlay { source, .. } | Error::InComponent { source, .. } => {
+                source.istio_message()
+            }
             _ => None,
         }
     }
@@ -197,7 +217,9 @@ impl Error {
             | Error::DeleteRoot { path }
             | Error::DeleteBeyondEnd { path, .. }
             | Error::Internal { path, .. } => Some(path),
-            Error::InOverlay { source, .. } | Error::InComponent { source, .. } => source.patch_path(),
+            Error::InOverlay { source, .. } | Error::InComponent { source, .. } => {
+                source.patch_path()
+            }
             _ => None,
         }
     }

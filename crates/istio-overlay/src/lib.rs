@@ -78,9 +78,11 @@ mod value;
 pub use documents::{parse_document, parse_documents, to_yaml_documents};
 pub use error::{Error, Errors, Result};
 pub use json_patch;
-pub use lint::{lint, Finding, Rewrite, Severity};
-pub use nested::{apply_nested, component_overlays, ComponentOverlays, COMPONENTS};
-pub use overlay::{apply_overlays, object_id, object_label, K8sObjectOverlay, Patch};
-pub use patch::{apply_patch, apply_patches, apply_patches_keep_going, explain, Explained, Patcher};
+pub use lint::{Finding, Rewrite, Severity, lint};
+pub use nested::{COMPONENTS, ComponentOverlays, apply_nested, component_overlays};
+pub use overlay::{K8sObjectOverlay, Patch, apply_overlays, object_id, object_label};
+pub use patch::{
+    Explained, Patcher, apply_patch, apply_patches, apply_patches_keep_going, explain,
+};
 pub use path::{Segment, SegmentKind, TreePath};
 pub use value::{string_to_map, structpb_value};

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::overlay::{object_label, K8sObjectOverlay, Patch};
-use crate::patch::{describe, kind_of, select_all, Hop, Kind, Level, Patcher, State};
+use crate::overlay::{K8sObjectOverlay, Patch, object_label};
+use crate::patch::{Hop, Kind, Level, Patcher, State, describe, kind_of, select_all};
 use crate::path::{SegmentKind, TreePath};
 use crate::value::{number_changes_type, string_to_map, structpb_value};
 
@@ -76,7 +76,14 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn push(&mut self, severity: Severity, code: &'static str, path: Option<&str>, message: String, rewrite: Option<Rewrite>) {
+    fn push(
+        &mut self,
+        severity: Severity,
+        code: &'static str,
+        path: Option<&str>,
+        message: String,
+        rewrite: Option<Rewrite>,
+    ) {
         self.out.push(Finding {
             severity,
             code,
@@ -89,17 +96,29 @@ impl Ctx<'_> {
     }
 }
 
-fn lint_list(overlays: &[K8sObjectOverlay], manifests: Option<&[Value]>, prefix: &str, out: &mut Vec<Finding>) {
+fn lint_list(
+    overlays: &[K8sObjectOverlay],
+    manifests: Option<&[Value]>,
+    prefix: &str,
+    out: &mut Vec<Finding>,
+) {
     // Overlays sharing a target: Istio keeps only the last one's result.
     let mut by_target: HashMap<(String, String, Option<String>), Vec<usize>> = HashMap::new();
     for (i, o) in overlays.iter().enumerate() {
-        by_target.entry((o.kind.clone(), o.name.clone(), o.namespace.clone())).or_default().push(i);
+        by_target
+            .entry((o.kind.clone(), o.name.clone(), o.namespace.clone()))
+            .or_default()
+            .push(i);
     }
     for (i, o) in overlays.iter().enumerate() {
         let same = &by_target[&(o.kind.clone(), o.name.clone(), o.namespace.clone())];
         if same.len() > 1 && same.last() != Some(&i) {
             let last = same.last().copied().unwrap_or(i);
-            let mut c = Ctx { location: format!("{prefix}[{i}]"), target: o.target(), out };
+            let mut c = Ctx {
+                location: format!("{prefix}[{i}]"),
+                target: o.target(),
+                out,
+            };
             c.push(
                 Severity::Error,
                 "overlays-same-target",
@@ -118,7 +137,11 @@ fn lint_list(overlays: &[K8sObjectOverlay], manifests: Option<&[Value]>, prefix:
         let mut object = None;
         if let Some(manifests) = manifests {
             let matched: Vec<&Value> = manifests.iter().filter(|m| overlay.matches(m)).collect();
-            let mut c = Ctx { location: loc.clone(), target: overlay.target(), out };
+            let mut c = Ctx {
+                location: loc.clone(),
+                target: overlay.target(),
+                out,
+            };
             match matched.len() {
                 0 => c.push(
                     Severity::Error,
@@ -147,7 +170,11 @@ fn lint_list(overlays: &[K8sObjectOverlay], manifests: Option<&[Value]>, prefix:
         for (pi, patch) in overlay.patches.iter().enumerate() {
             let location = format!("{loc}.patches[{pi}]");
             {
-                let mut c = Ctx { location: location.clone(), target: overlay.target(), out };
+                let mut c = Ctx {
+                    location: location.clone(),
+                    target: overlay.target(),
+                    out,
+                };
                 static_checks(&mut c, patch, object.is_none());
                 if let Some(obj) = object.as_mut() {
                     resolved_checks(&mut c, &patcher, obj, patch);
@@ -158,20 +185,22 @@ fn lint_list(overlays: &[K8sObjectOverlay], manifests: Option<&[Value]>, prefix:
             let path = TreePath::parse(&patch.path);
             let segs = path.segments();
             let n = segs.len();
-            if n >= 2 && segs[n - 2].as_str() == "k8s" && segs[n - 1].as_str() == "overlays" {
-                if let Some(v @ Value::Array(_)) = &patch.value {
-                    match K8sObjectOverlay::list_from_value(&location, v) {
-                        Ok(nested) => lint_list(&nested, manifests, &format!("{location}.value"), out),
-                        Err(e) => out.push(Finding {
-                            severity: Severity::Error,
-                            code: "invalid-nested-overlays",
-                            message: e.to_string(),
-                            location: location.clone(),
-                            target: overlay.target(),
-                            path: Some(patch.path.clone()),
-                            rewrite: None,
-                        }),
-                    }
+            if n >= 2
+                && segs[n - 2].as_str() == "k8s"
+                && segs[n - 1].as_str() == "overlays"
+                && let Some(v @ Value::Array(_)) = &patch.value
+            {
+                match K8sObjectOverlay::list_from_value(&location, v) {
+                    Ok(nested) => lint_list(&nested, manifests, &format!("{location}.value"), out),
+                    Err(e) => out.push(Finding {
+                        severity: Severity::Error,
+                        code: "invalid-nested-overlays",
+                        message: e.to_string(),
+                        location: location.clone(),
+                        target: overlay.target(),
+                        path: Some(patch.path.clone()),
+                        rewrite: None,
+                    }),
                 }
             }
         }
@@ -182,7 +211,13 @@ fn lint_list(overlays: &[K8sObjectOverlay], manifests: Option<&[Value]>, prefix:
 fn static_checks(c: &mut Ctx<'_>, patch: &Patch, no_object: bool) {
     let written = patch.path.as_str();
     if written.trim().is_empty() {
-        c.push(Severity::Warning, "empty-path", Some(written), "the path is empty: Istio skips this patch".into(), None);
+        c.push(
+            Severity::Warning,
+            "empty-path",
+            Some(written),
+            "the path is empty: Istio skips this patch".into(),
+            None,
+        );
         return;
     }
     let path = TreePath::parse(written);
@@ -210,40 +245,48 @@ fn static_checks(c: &mut Ctx<'_>, patch: &Patch, no_object: bool) {
             );
         }
     }
-    if let Some(v) = &patch.value {
-        if has_big_integer(v) {
-            c.push(
-                Severity::Warning,
-                "number-becomes-float",
-                Some(written),
-                format!("Istio reads patch values as protobuf floats and writes integers of 1e6 and more in float form (1e+06), which integer fields reject; value: {}", structpb_value(v)),
-                None,
-            );
-        }
+    if let Some(v) = &patch.value
+        && has_big_integer(v)
+    {
+        c.push(
+            Severity::Warning,
+            "number-becomes-float",
+            Some(written),
+            format!("Istio reads patch values as protobuf floats and writes integers of 1e6 and more in float form (1e+06), which integer fields reject; value: {}", structpb_value(v)),
+            None,
+        );
     }
     if no_object {
         let segs = path.segments();
         for (i, s) in segs.iter().enumerate() {
-            if let SegmentKind::Index(n) = s.kind() {
-                if n >= 0 {
-                    let last = i + 1 == segs.len();
-                    let (rewrite, how) = if last {
-                        let how = match value_name(patch.value.as_ref()) {
-                            Some(name) => format!("`[-1]` to append, or `[name:{name}]` to replace the element named {name}"),
-                            None => "`[-1]` to append".into(),
-                        };
-                        (Some(Rewrite { path: rewrite_path(&path, i, "[-1]"), value: None }), how)
-                    } else {
-                        (None, "a `[key:value]` selector such as `[name:…]`".into())
+            if let SegmentKind::Index(n) = s.kind()
+                && n >= 0
+            {
+                let last = i + 1 == segs.len();
+                let (rewrite, how) = if last {
+                    let how = match value_name(patch.value.as_ref()) {
+                        Some(name) => format!(
+                            "`[-1]` to append, or `[name:{name}]` to replace the element named {name}"
+                        ),
+                        None => "`[-1]` to append".into(),
                     };
-                    c.push(
-                        Severity::Warning,
-                        "fragile-index",
-                        Some(written),
-                        format!("`{}` writes through index {n}, which depends on the list's current length and order: it overwrites whatever sits there, or appends only while the list has exactly {n} elements; use {how}", s.as_str()),
-                        rewrite,
-                    );
-                }
+                    (
+                        Some(Rewrite {
+                            path: rewrite_path(&path, i, "[-1]"),
+                            value: None,
+                        }),
+                        how,
+                    )
+                } else {
+                    (None, "a `[key:value]` selector such as `[name:…]`".into())
+                };
+                c.push(
+                    Severity::Warning,
+                    "fragile-index",
+                    Some(written),
+                    format!("`{}` writes through index {n}, which depends on the list's current length and order: it overwrites whatever sits there, or appends only while the list has exactly {n} elements; use {how}", s.as_str()),
+                    rewrite,
+                );
             }
         }
     }
@@ -290,7 +333,13 @@ fn resolved_checks(c: &mut Ctx<'_>, patcher: &Patcher, obj: &Value, patch: &Patc
     let levels: Vec<Level> = match patcher.resolve(obj, &path) {
         Ok(l) => l,
         Err(e) => {
-            c.push(Severity::Error, "patch-fails", Some(written), e.to_string(), None);
+            c.push(
+                Severity::Error,
+                "patch-fails",
+                Some(written),
+                e.to_string(),
+                None,
+            );
             return;
         }
     };
@@ -306,9 +355,10 @@ fn resolved_checks(c: &mut Ctx<'_>, patcher: &Patcher, obj: &Value, patch: &Patc
             let missing = parent.state != State::Existing;
             let list_path = path.with_segment_prefix(l - 1);
             let rewrite = match (seg.kind(), last, &patch.value) {
-                (SegmentKind::Index(_), true, Some(v)) if missing => {
-                    Some(Rewrite { path: list_path.clone(), value: Some(Value::Array(vec![v.clone()])) })
-                }
+                (SegmentKind::Index(_), true, Some(v)) if missing => Some(Rewrite {
+                    path: list_path.clone(),
+                    value: Some(Value::Array(vec![v.clone()])),
+                }),
                 _ => None,
             };
             c.push(
@@ -335,10 +385,14 @@ fn resolved_checks(c: &mut Ctx<'_>, patcher: &Patcher, obj: &Value, patch: &Patc
                 let len = items.len();
                 let name = value_name(patch.value.as_ref());
                 let existing_named = name.as_ref().and_then(|nm| {
-                    items.iter().position(|e| e.get("name").and_then(Value::as_str) == Some(nm.as_str()))
+                    items
+                        .iter()
+                        .position(|e| e.get("name").and_then(Value::as_str) == Some(nm.as_str()))
                 });
                 if k == -1 {
-                    if let (true, Some(pos), Some(nm)) = (last && patch.value.is_some(), existing_named, &name) {
+                    if let (true, Some(pos), Some(nm)) =
+                        (last && patch.value.is_some(), existing_named, &name)
+                    {
                         c.push(
                             Severity::Warning,
                             "append-duplicate-name",
@@ -351,37 +405,79 @@ fn resolved_checks(c: &mut Ctx<'_>, patcher: &Patcher, obj: &Value, patch: &Patc
                     let robust = match (&name, existing_named) {
                         (Some(nm), Some(_)) if last => name_selector(nm),
                         _ if last => "[-1]".to_owned(),
-                        _ => items.get(k).and_then(|e| e.get("name")).and_then(Value::as_str).map_or_else(|| "[-1]".to_owned(), name_selector),
+                        _ => items
+                            .get(k)
+                            .and_then(|e| e.get("name"))
+                            .and_then(Value::as_str)
+                            .map_or_else(|| "[-1]".to_owned(), name_selector),
                     };
-                    let rewrite = Some(Rewrite { path: rewrite_path(&path, l - 1, &robust), value: None });
+                    let rewrite = Some(Rewrite {
+                        path: rewrite_path(&path, l - 1, &robust),
+                        value: None,
+                    });
                     if k < len {
                         let what = describe(&items[k]);
-                        let (code, msg) = if last && !matches!(patch.value, None | Some(Value::Null)) {
-                            ("index-overwrites", format!("`{}` overwrites the existing element {k} ({what}) of a list of {len}; use `{robust}`", seg.as_str()))
+                        let (code, msg) = if last
+                            && !matches!(patch.value, None | Some(Value::Null))
+                        {
+                            (
+                                "index-overwrites",
+                                format!(
+                                    "`{}` overwrites the existing element {k} ({what}) of a list of {len}; use `{robust}`",
+                                    seg.as_str()
+                                ),
+                            )
                         } else if last {
-                            ("index-overwrites", format!("`{}` deletes whatever sits at {k}, today {what}; use `{robust}`", seg.as_str()))
+                            (
+                                "index-overwrites",
+                                format!(
+                                    "`{}` deletes whatever sits at {k}, today {what}; use `{robust}`",
+                                    seg.as_str()
+                                ),
+                            )
                         } else {
-                            ("fragile-index", format!("`{}` selects whatever sits at {k}, today {what}; use `{robust}`", seg.as_str()))
+                            (
+                                "fragile-index",
+                                format!(
+                                    "`{}` selects whatever sits at {k}, today {what}; use `{robust}`",
+                                    seg.as_str()
+                                ),
+                            )
                         };
                         c.push(Severity::Warning, code, Some(written), msg, rewrite);
                     } else {
                         let why = if k == len {
-                            format!("appends only because the list has exactly {len} elements today: once it has more, it overwrites element {k}")
+                            format!(
+                                "appends only because the list has exactly {len} elements today: once it has more, it overwrites element {k}"
+                            )
                         } else {
-                            format!("is beyond the end of the list of {len}: Istio appends at the end (index {len}), not at {k}")
+                            format!(
+                                "is beyond the end of the list of {len}: Istio appends at the end (index {len}), not at {k}"
+                            )
                         };
-                        c.push(Severity::Warning, "fragile-index", Some(written), format!("`{}` {why}; use `{robust}`", seg.as_str()), rewrite);
+                        c.push(
+                            Severity::Warning,
+                            "fragile-index",
+                            Some(written),
+                            format!("`{}` {why}; use `{robust}`", seg.as_str()),
+                            rewrite,
+                        );
                     }
                 }
             }
-            SegmentKind::KeyValue { .. } | SegmentKind::Value(_) if parent.kind == Kind::List && !items.is_empty() => {
+            SegmentKind::KeyValue { .. } | SegmentKind::Value(_)
+                if parent.kind == Kind::List && !items.is_empty() =>
+            {
                 let hits = select_all(seg, items);
                 if hits.len() > 1 {
                     let first = &items[hits[0]];
                     let rewrite = match (seg.kind(), first) {
                         (SegmentKind::Value(_), Value::String(s)) => {
                             let anchored = format!("[:^{}$]", regex::escape(s).replace('.', "\\."));
-                            Some(Rewrite { path: rewrite_path(&path, l - 1, &anchored), value: None })
+                            Some(Rewrite {
+                                path: rewrite_path(&path, l - 1, &anchored),
+                                value: None,
+                            })
                         }
                         _ => None,
                     };
@@ -393,7 +489,10 @@ fn resolved_checks(c: &mut Ctx<'_>, patcher: &Patcher, obj: &Value, patch: &Patc
                             "`{}` matches {} elements ({}); Istio takes the first, {}",
                             seg.as_str(),
                             hits.len(),
-                            hits.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                            hits.iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", "),
                             describe(first)
                         ),
                         rewrite,
@@ -408,7 +507,10 @@ fn resolved_checks(c: &mut Ctx<'_>, patcher: &Patcher, obj: &Value, patch: &Patc
             (Hop::Idx(i), State::Existing, Some(Value::Array(a))) => a.get(i),
             _ => None,
         };
-        if last && matches!(patch.value, None | Some(Value::Null)) && levels[l].state != State::Existing {
+        if last
+            && matches!(patch.value, None | Some(Value::Null))
+            && levels[l].state != State::Existing
+        {
             c.push(
                 Severity::Warning,
                 "delete-missing",

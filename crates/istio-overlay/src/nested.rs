@@ -4,10 +4,18 @@
 use serde_json::Value;
 
 use crate::error::{Error, Errors, Result};
-use crate::overlay::{apply_overlays_at, K8sObjectOverlay};
+use crate::overlay::{K8sObjectOverlay, apply_overlays_at};
 
 /// The IstioOperator components that carry `k8s.overlays` (gateways are lists).
-pub const COMPONENTS: &[&str] = &["base", "pilot", "cni", "ztunnel", "istiodRemote", "ingressGateways", "egressGateways"];
+pub const COMPONENTS: &[&str] = &[
+    "base",
+    "pilot",
+    "cni",
+    "ztunnel",
+    "istiodRemote",
+    "ingressGateways",
+    "egressGateways",
+];
 
 /// The overlays of one IstioOperator component.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,17 +33,28 @@ pub fn component_overlays(istio_operator: &Value) -> Result<Vec<ComponentOverlay
         return Ok(out);
     };
     for name in COMPONENTS {
-        let Some(c) = components.get(*name) else { continue };
+        let Some(c) = components.get(*name) else {
+            continue;
+        };
         let entries: Vec<(String, &Value)> = match c {
-            Value::Array(gws) => gws.iter().enumerate().map(|(i, g)| (format!("{name}[{i}]"), g)).collect(),
+            Value::Array(gws) => gws
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (format!("{name}[{i}]"), g))
+                .collect(),
             other => vec![((*name).to_owned(), other)],
         };
         for (component, spec) in entries {
-            let Some(list) = spec.pointer("/k8s/overlays") else { continue };
+            let Some(list) = spec.pointer("/k8s/overlays") else {
+                continue;
+            };
             let what = format!("spec.components.{component}.k8s.overlays");
             let overlays = K8sObjectOverlay::list_from_value(&what, list)?;
             if !overlays.is_empty() {
-                out.push(ComponentOverlays { component, overlays });
+                out.push(ComponentOverlays {
+                    component,
+                    overlays,
+                });
             }
         }
     }
@@ -53,7 +72,11 @@ pub fn apply_nested(
     manifests: &mut [Value],
 ) -> Result<(), Errors> {
     let mut errors = Vec::new();
-    if let Err(e) = apply_overlays_at(std::slice::from_mut(istio_operator), operator_overlays, "overlays") {
+    if let Err(e) = apply_overlays_at(
+        std::slice::from_mut(istio_operator),
+        operator_overlays,
+        "overlays",
+    ) {
         errors.extend(e);
     }
     match component_overlays(istio_operator) {

@@ -47,13 +47,24 @@ use crate::patch::Patcher;
 impl K8sObjectOverlay {
     /// An overlay for the object of this kind and name.
     pub fn new(kind: impl Into<String>, name: impl Into<String>) -> K8sObjectOverlay {
-        K8sObjectOverlay { kind: kind.into(), name: name.into(), ..Default::default() }
+        K8sObjectOverlay {
+            kind: kind.into(),
+            name: name.into(),
+            ..Default::default()
+        }
     }
 
     /// Adds a patch (builder style).
     #[must_use]
-    pub fn patch(mut self, path: impl Into<String>, value: impl Into<Option<Value>>) -> K8sObjectOverlay {
-        self.patches.push(Patch { path: path.into(), value: value.into() });
+    pub fn patch(
+        mut self,
+        path: impl Into<String>,
+        value: impl Into<Option<Value>>,
+    ) -> K8sObjectOverlay {
+        self.patches.push(Patch {
+            path: path.into(),
+            value: value.into(),
+        });
         self
     }
 
@@ -72,7 +83,10 @@ impl K8sObjectOverlay {
         let (kind, ns, name) = object_id(object);
         kind == self.kind
             && name == self.name
-            && self.namespace.as_deref().is_none_or(|want| ns.is_empty() || ns == want)
+            && self
+                .namespace
+                .as_deref()
+                .is_none_or(|want| ns.is_empty() || ns == want)
     }
 
     /// Reads overlays from a YAML/JSON value: a list of overlays, a map with an `overlays`
@@ -84,26 +98,36 @@ impl K8sObjectOverlay {
         } else if let Some(o) = v.get("overlays") {
             o
         } else if v.get("kind").and_then(Value::as_str) == Some("ControlPlane") {
-            v.pointer("/spec/components/istio/kubeSpec/overlays").unwrap_or(&Value::Null)
+            v.pointer("/spec/components/istio/kubeSpec/overlays")
+                .unwrap_or(&Value::Null)
         } else {
             v
         };
         if list.is_null() {
             return Ok(Vec::new());
         }
-        serde_json::from_value(list.clone()).map_err(|source| Error::InvalidOverlays { what: what.into(), source })
+        serde_json::from_value(list.clone()).map_err(|source| Error::InvalidOverlays {
+            what: what.into(),
+            source,
+        })
     }
 }
 
 impl Patch {
     /// A patch setting `path` to `value`.
     pub fn set(path: impl Into<String>, value: Value) -> Patch {
-        Patch { path: path.into(), value: Some(value) }
+        Patch {
+            path: path.into(),
+            value: Some(value),
+        }
     }
 
     /// A patch deleting `path`.
     pub fn delete(path: impl Into<String>) -> Patch {
-        Patch { path: path.into(), value: None }
+        Patch {
+            path: path.into(),
+            value: None,
+        }
     }
 }
 
@@ -135,11 +159,18 @@ pub fn object_label(object: &Value) -> String {
 /// - An overlay's patches run in order; a failing patch does not stop the later ones.
 /// - As in Istio, every overlay matching an object is applied to the object *as rendered*, and
 ///   the last one's result is kept: two overlays for one object do not add up (lint flags it).
-pub fn apply_overlays(manifests: &mut [Value], overlays: &[K8sObjectOverlay]) -> Result<(), Errors> {
+pub fn apply_overlays(
+    manifests: &mut [Value],
+    overlays: &[K8sObjectOverlay],
+) -> Result<(), Errors> {
     apply_overlays_at(manifests, overlays, "overlays")
 }
 
-pub(crate) fn apply_overlays_at(manifests: &mut [Value], overlays: &[K8sObjectOverlay], prefix: &str) -> Result<(), Errors> {
+pub(crate) fn apply_overlays_at(
+    manifests: &mut [Value],
+    overlays: &[K8sObjectOverlay],
+    prefix: &str,
+) -> Result<(), Errors> {
     let mut errors = Vec::new();
     let mut matches: Vec<Vec<usize>> = vec![Vec::new(); overlays.len()];
     for (oi, object) in manifests.iter_mut().enumerate() {
@@ -178,7 +209,10 @@ pub(crate) fn apply_overlays_at(manifests: &mut [Value], overlays: &[K8sObjectOv
             _ => errors.push(Error::OverlayMatchesSeveral {
                 overlay: format!("{prefix}[{vi}]"),
                 target: overlay.target(),
-                matches: matches[vi].iter().map(|i| object_label(&manifests[*i])).collect(),
+                matches: matches[vi]
+                    .iter()
+                    .map(|i| object_label(&manifests[*i]))
+                    .collect(),
             }),
         }
     }

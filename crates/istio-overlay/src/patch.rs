@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Errors, Result};
 use crate::overlay::Patch;
-use crate::path::{path_kv, path_n, path_v, Segment, TreePath};
+use crate::path::{Segment, TreePath, path_kv, path_n, path_v};
 use crate::value::{contains_map, go_sprint, string_to_map, structpb_value};
 
 /// Applies one patch to `object` (a fresh [`Patcher`]).
@@ -35,7 +35,10 @@ pub fn apply_patches(object: &mut Value, patches: &[Patch]) -> Result<()> {
 /// Applies every patch it can, in order, as Istio does, and returns every error.
 pub fn apply_patches_keep_going(object: &mut Value, patches: &[Patch]) -> Result<(), Errors> {
     let mut p = Patcher::new();
-    let errors: Vec<Error> = patches.iter().filter_map(|patch| p.apply(object, patch).err()).collect();
+    let errors: Vec<Error> = patches
+        .iter()
+        .filter_map(|patch| p.apply(object, patch).err())
+        .collect();
     Errors(errors).into_result()
 }
 
@@ -63,7 +66,12 @@ pub fn explain(object: &Value, patches: &[Patch]) -> Vec<Explained> {
         .map(|(index, patch)| {
             let mut ops = Vec::new();
             let error = p.apply_with_ops(&mut doc, patch, Some(&mut ops)).err();
-            Explained { index, path: patch.path.clone(), operations: ops, error }
+            Explained {
+                index,
+                path: patch.path.clone(),
+                operations: ops,
+                error,
+            }
         })
         .collect()
 }
@@ -145,7 +153,10 @@ impl Patcher {
             return Ok(());
         }
         if !object.is_object() {
-            return Err(Error::NotAnObject { what: "the patched object".into(), found: describe(object) });
+            return Err(Error::NotAnObject {
+                what: "the patched object".into(),
+                found: describe(object),
+            });
         }
         let path = TreePath::parse(&patch.path);
         let value = match &patch.value {
@@ -153,7 +164,13 @@ impl Patcher {
             Some(v) => Some(structpb_value(v)),
         };
         let levels = self.resolve(object, &path)?;
-        let mut w = Writer { patcher: self, root: object, path: &path, levels: &levels, ops };
+        let mut w = Writer {
+            patcher: self,
+            root: object,
+            path: &path,
+            levels: &levels,
+            ops,
+        };
         match value {
             Some(v) => w.set(v),
             None => w.delete(),
@@ -168,7 +185,12 @@ impl Patcher {
     pub(crate) fn resolve(&self, root: &Value, path: &TreePath) -> Result<Vec<Level>> {
         let segs = path.segments();
         let mut levels = Vec::with_capacity(segs.len() + 1);
-        levels.push(Level { hop: Hop::Root, state: State::Existing, kind: kind_of(root), inserted: false });
+        levels.push(Level {
+            hop: Hop::Root,
+            state: State::Existing,
+            kind: kind_of(root),
+            inserted: false,
+        });
         let track = !self.marks.is_empty();
         let mut steps: Vec<Step> = Vec::new();
         let mut cur: Option<&Value> = Some(root);
@@ -214,7 +236,12 @@ impl Patcher {
                         }
                         None => {
                             cur = None;
-                            Level { hop: Hop::Idx(items.len()), state: State::Fresh, kind: Kind::Map, inserted: true }
+                            Level {
+                                hop: Hop::Idx(items.len()),
+                                state: State::Fresh,
+                                kind: Kind::Map,
+                                inserted: true,
+                            }
                         }
                     }
                 }
@@ -240,7 +267,10 @@ impl Patcher {
                             cur = None;
                             // yaml.v2 maps get a map child; inserted maps get a list child
                             // when the next segment is an index.
-                            let list = parent.inserted && segs.get(i + 1).is_some_and(|s| path_n(s.as_str()).is_some());
+                            let list = parent.inserted
+                                && segs
+                                    .get(i + 1)
+                                    .is_some_and(|s| path_n(s.as_str()).is_some());
                             Level {
                                 hop: Hop::Key(i),
                                 state: State::Created { list },
@@ -281,7 +311,10 @@ fn select(path: &TreePath, seg: &Segment, items: &[Value]) -> Result<usize> {
                     path: path.as_written().into(),
                     segment: pe.into(),
                     found: describe_list(items),
-                    istio: format!("path {}: {pe} is not a valid key:value path element", path.istio_string()),
+                    istio: format!(
+                        "path {}: {pe} is not a valid key:value path element",
+                        path.istio_string()
+                    ),
                 });
             };
             if go_sprint(m.get(k)) == v {
@@ -294,14 +327,17 @@ fn select(path: &TreePath, seg: &Segment, items: &[Value]) -> Result<usize> {
                 path: path.as_written().into(),
                 segment: pe.into(),
                 found: describe_list(items),
-                istio: format!("path {}: {pe} is not a valid value path element", path.istio_string()),
+                istio: format!(
+                    "path {}: {pe} is not a valid value path element",
+                    path.istio_string()
+                ),
             });
         };
         // Go compiles the pattern for each element; a bad pattern matches nothing.
-        if let Some(re) = re.get_or_insert_with(|| Regex::new(v).ok()) {
-            if re.is_match(&go_sprint(Some(le))) {
-                return Ok(idx);
-            }
+        if let Some(re) = re.get_or_insert_with(|| Regex::new(v).ok())
+            && re.is_match(&go_sprint(Some(le)))
+        {
+            return Ok(idx);
         }
     }
     Err(Error::NoMatch {
@@ -321,7 +357,9 @@ pub(crate) fn select_all(seg: &Segment, items: &[Value]) -> Vec<usize> {
         .enumerate()
         .filter(|(_, le)| match le {
             Value::Object(m) => path_kv(pe).is_some_and(|(k, v)| go_sprint(m.get(k)) == v),
-            other => re.as_ref().is_some_and(|re| re.is_match(&go_sprint(Some(other)))),
+            other => re
+                .as_ref()
+                .is_some_and(|re| re.is_match(&go_sprint(Some(other)))),
         })
         .map(|(i, _)| i)
         .collect()
@@ -366,7 +404,11 @@ pub(crate) fn describe(v: &Value) -> String {
 
 fn short(s: &str) -> String {
     let cut: String = s.chars().take(60).collect();
-    if cut.len() < s.len() { format!("{:?}…", cut) } else { format!("{s:?}") }
+    if cut.len() < s.len() {
+        format!("{:?}…", cut)
+    } else {
+        format!("{s:?}")
+    }
 }
 
 /// `a list of 3 maps (name: a, b, c)`, `a list of 7 strings ("discovery", …)`, `an empty list`.
@@ -378,17 +420,34 @@ pub(crate) fn describe_list(items: &[Value]) -> String {
     if items.iter().all(Value::is_object) {
         let names: Vec<String> = items
             .iter()
-            .map(|m| m.get("name").map_or_else(|| "?".to_owned(), |v| go_sprint(Some(v)).into_owned()))
+            .map(|m| {
+                m.get("name")
+                    .map_or_else(|| "?".to_owned(), |v| go_sprint(Some(v)).into_owned())
+            })
             .collect();
         if items.iter().any(|m| m.get("name").is_some()) {
             return format!("a list of {n} maps (name: {})", names.join(", "));
         }
-        let keys: Vec<&str> = items[0].as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
-        return format!("a list of {n} maps (the first has keys {})", keys.join(", "));
+        let keys: Vec<&str> = items[0]
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        return format!(
+            "a list of {n} maps (the first has keys {})",
+            keys.join(", ")
+        );
     }
-    let shown: Vec<String> = items.iter().take(8).map(|v| short(&go_sprint(Some(v)))).collect();
+    let shown: Vec<String> = items
+        .iter()
+        .take(8)
+        .map(|v| short(&go_sprint(Some(v))))
+        .collect();
     let more = if n > 8 { ", …" } else { "" };
-    let what = if items.iter().all(Value::is_string) { "strings" } else { "items" };
+    let what = if items.iter().all(Value::is_string) {
+        "strings"
+    } else {
+        "items"
+    };
     format!("a list of {n} {what} ({}{more})", shown.join(", "))
 }
 
@@ -405,12 +464,19 @@ impl Writer<'_, '_> {
     fn seg(&self, level: usize) -> &str {
         match self.levels[level].hop {
             Hop::Key(i) => self.path.segments()[i].as_str(),
-            Hop::Idx(_) | Hop::Root => self.path.segments().get(level.wrapping_sub(1)).map_or("", Segment::as_str),
+            Hop::Idx(_) | Hop::Root => self
+                .path
+                .segments()
+                .get(level.wrapping_sub(1))
+                .map_or("", Segment::as_str),
         }
     }
 
     fn internal(&self, detail: &'static str) -> Error {
-        Error::Internal { path: self.path.as_written().into(), detail }
+        Error::Internal {
+            path: self.path.as_written().into(),
+            detail,
+        }
     }
 
     /// Absolute position of a level, as steps.
@@ -438,19 +504,27 @@ impl Writer<'_, '_> {
 
     fn op_add(&mut self, steps: &[Step], value: &Value) {
         if let Some(ops) = self.ops.as_deref_mut() {
-            ops.push(PatchOperation::Add(AddOperation { path: Self::pointer(steps), value: value.clone() }));
+            ops.push(PatchOperation::Add(AddOperation {
+                path: Self::pointer(steps),
+                value: value.clone(),
+            }));
         }
     }
 
     fn op_replace(&mut self, steps: &[Step], value: &Value) {
         if let Some(ops) = self.ops.as_deref_mut() {
-            ops.push(PatchOperation::Replace(ReplaceOperation { path: Self::pointer(steps), value: value.clone() }));
+            ops.push(PatchOperation::Replace(ReplaceOperation {
+                path: Self::pointer(steps),
+                value: value.clone(),
+            }));
         }
     }
 
     fn op_remove(&mut self, steps: &[Step]) {
         if let Some(ops) = self.ops.as_deref_mut() {
-            ops.push(PatchOperation::Remove(RemoveOperation { path: Self::pointer(steps) }));
+            ops.push(PatchOperation::Remove(RemoveOperation {
+                path: Self::pointer(steps),
+            }));
         }
     }
 
@@ -488,20 +562,24 @@ impl Writer<'_, '_> {
     /// After removing element `idx` of the list at `list`, shift marks below it.
     fn shift_marks(&mut self, list: &[Step], idx: usize) {
         let depth = list.len();
-        self.patcher.marks.retain(|m| !(m.starts_with(list) && m.get(depth) == Some(&Step::Idx(idx))));
+        self.patcher
+            .marks
+            .retain(|m| !(m.starts_with(list) && m.get(depth) == Some(&Step::Idx(idx))));
         for m in &mut self.patcher.marks {
-            if m.starts_with(list) {
-                if let Some(Step::Idx(i)) = m.get_mut(depth) {
-                    if *i > idx {
-                        *i -= 1;
-                    }
-                }
+            if m.starts_with(list)
+                && let Some(Step::Idx(i)) = m.get_mut(depth)
+                && *i > idx
+            {
+                *i -= 1;
             }
         }
     }
 
     fn first_virtual(&self) -> usize {
-        self.levels.iter().position(|l| l.state != State::Existing).unwrap_or(self.levels.len())
+        self.levels
+            .iter()
+            .position(|l| l.state != State::Existing)
+            .unwrap_or(self.levels.len())
     }
 
     fn initial_local(l: &Level) -> Value {
@@ -519,7 +597,9 @@ impl Writer<'_, '_> {
             return Ok(());
         }
         let a = self.first_virtual();
-        let mut locals: Vec<Value> = (a..n).map(|l| Self::initial_local(&self.levels[l])).collect();
+        let mut locals: Vec<Value> = (a..n)
+            .map(|l| Self::initial_local(&self.levels[l]))
+            .collect();
         let (vv, from_string) = string_to_map(value);
         let has_map = contains_map(&vv);
         let p = n - 1;
@@ -536,9 +616,17 @@ impl Writer<'_, '_> {
                 if !self.writable_list(p) {
                     return Err(self.list_not_in_map(n));
                 }
-                let Hop::Idx(idx) = leaf.hop else { return Err(self.internal("list child without index")) };
-                let list = if parent_real { real_at(self.root, self.path, self.levels, p).ok_or_else(|| lost(self.path))? } else { &mut locals[p - a] };
-                let Value::Array(list) = list else { return Err(self.internal("list expected")) };
+                let Hop::Idx(idx) = leaf.hop else {
+                    return Err(self.internal("list child without index"));
+                };
+                let list = if parent_real {
+                    real_at(self.root, self.path, self.levels, p).ok_or_else(|| lost(self.path))?
+                } else {
+                    &mut locals[p - a]
+                };
+                let Value::Array(list) = list else {
+                    return Err(self.internal("list expected"));
+                };
                 let append = idx >= list.len();
                 if append {
                     list.push(vv.clone());
@@ -547,7 +635,11 @@ impl Writer<'_, '_> {
                 }
                 if parent_real {
                     self.clear_marks(&leaf_steps);
-                    if append { self.op_add(&leaf_steps, &vv) } else { self.op_replace(&leaf_steps, &vv) }
+                    if append {
+                        self.op_add(&leaf_steps, &vv)
+                    } else {
+                        self.op_replace(&leaf_steps, &vv)
+                    }
                 }
                 if has_map {
                     pending.push((p, leaf_steps.clone()));
@@ -556,11 +648,19 @@ impl Writer<'_, '_> {
             Kind::Map => {
                 let key = self.seg(n).to_owned();
                 let leaf_list = leaf.state == State::Existing && leaf.kind == Kind::List;
-                let container = if parent_real { real_at(self.root, self.path, self.levels, p).ok_or_else(|| lost(self.path))? } else { &mut locals[p - a] };
-                let Value::Object(obj) = container else { return Err(self.internal("map expected")) };
+                let container = if parent_real {
+                    real_at(self.root, self.path, self.levels, p).ok_or_else(|| lost(self.path))?
+                } else {
+                    &mut locals[p - a]
+                };
+                let Value::Object(obj) = container else {
+                    return Err(self.internal("map expected"));
+                };
                 if parent.inserted && leaf_list && !from_string {
                     // A Go map[string]interface{} holding a list: Istio appends the value.
-                    let Some(Value::Array(list)) = obj.get_mut(&key) else { return Err(self.internal("list expected")) };
+                    let Some(Value::Array(list)) = obj.get_mut(&key) else {
+                        return Err(self.internal("list expected"));
+                    };
                     let idx = list.len();
                     list.push(vv.clone());
                     let mut s = leaf_steps.clone();
@@ -576,7 +676,12 @@ impl Writer<'_, '_> {
                     // stops: the parents are not written back.
                     let existed = obj.shift_remove(&key).is_some() && leaf.state == State::Existing;
                     let (rk, rv) = match &vv {
-                        Value::Object(m) => m.iter().next().map_or((String::new(), Value::Null), |(k, v)| (k.clone(), v.clone())),
+                        Value::Object(m) => m
+                            .iter()
+                            .next()
+                            .map_or((String::new(), Value::Null), |(k, v)| {
+                                (k.clone(), v.clone())
+                            }),
                         _ => (String::new(), Value::Null),
                     };
                     let replaced = obj.insert(rk.clone(), rv.clone()).is_some();
@@ -588,13 +693,22 @@ impl Writer<'_, '_> {
                         }
                         let mut s = self.steps(p);
                         s.push(Step::Key(rk));
-                        if replaced { self.op_replace(&s, &rv) } else { self.op_add(&s, &rv) }
+                        if replaced {
+                            self.op_replace(&s, &rv)
+                        } else {
+                            self.op_add(&s, &rv)
+                        }
                     }
                 } else {
-                    let replaced = obj.insert(key, vv.clone()).is_some() && leaf.state == State::Existing;
+                    let replaced =
+                        obj.insert(key, vv.clone()).is_some() && leaf.state == State::Existing;
                     if parent_real {
                         self.clear_marks(&leaf_steps);
-                        if replaced { self.op_replace(&leaf_steps, &vv) } else { self.op_add(&leaf_steps, &vv) }
+                        if replaced {
+                            self.op_replace(&leaf_steps, &vv)
+                        } else {
+                            self.op_add(&leaf_steps, &vv)
+                        }
                     }
                     if has_map {
                         pending.push((p, leaf_steps.clone()));
@@ -622,7 +736,14 @@ impl Writer<'_, '_> {
 
     /// Attaches the nodes Istio made up (created keys always; appended elements and replaced
     /// nulls when the write-back reached them) and records marks and operations.
-    fn fold(&mut self, locals: &mut [Value], a: usize, n: usize, reached: &[bool], pending: &[(usize, Vec<Step>)]) -> Result<()> {
+    fn fold(
+        &mut self,
+        locals: &mut [Value],
+        a: usize,
+        n: usize,
+        reached: &[bool],
+        pending: &[(usize, Vec<Step>)],
+    ) -> Result<()> {
         let mut attached = vec![false; n];
         for l in (a..n).rev() {
             let st = self.levels[l].state;
@@ -639,16 +760,23 @@ impl Writer<'_, '_> {
                         m.insert(self.path.segments()[i].as_str().to_owned(), node);
                     }
                     (Hop::Idx(i), Value::Array(v)) => {
-                        if i >= v.len() { v.push(node) } else { v[i] = node }
+                        if i >= v.len() {
+                            v.push(node)
+                        } else {
+                            v[i] = node
+                        }
                     }
                     _ => return Err(self.internal("bad local parent")),
                 }
             } else {
                 let steps = self.steps(l);
                 let hop = self.levels[l].hop;
-                let container = real_at(self.root, self.path, self.levels, l - 1).ok_or_else(|| lost(self.path))?;
+                let container = real_at(self.root, self.path, self.levels, l - 1)
+                    .ok_or_else(|| lost(self.path))?;
                 let replaced = match (hop, container) {
-                    (Hop::Key(i), Value::Object(m)) => m.insert(self.path.segments()[i].as_str().to_owned(), node.clone()).is_some(),
+                    (Hop::Key(i), Value::Object(m)) => m
+                        .insert(self.path.segments()[i].as_str().to_owned(), node.clone())
+                        .is_some(),
                     (Hop::Idx(i), Value::Array(v)) => {
                         if i >= v.len() {
                             v.push(node.clone());
@@ -661,7 +789,11 @@ impl Writer<'_, '_> {
                     _ => return Err(self.internal("bad parent")),
                 };
                 self.clear_marks(&steps);
-                if replaced { self.op_replace(&steps, &node) } else { self.op_add(&steps, &node) }
+                if replaced {
+                    self.op_replace(&steps, &node)
+                } else {
+                    self.op_add(&steps, &node)
+                }
             }
         }
         // Visibility of local containers, top-down.
@@ -669,11 +801,14 @@ impl Writer<'_, '_> {
         for l in a..n {
             visible[l] = attached[l] && (l == a || visible[l - 1]);
         }
-        for l in a..n {
-            if visible[l] && matches!(self.levels[l].state, State::Fresh | State::NilMap) {
-                let s = self.steps(l);
-                self.mark(s);
-            }
+        let fresh: Vec<usize> = (a..n)
+            .filter(|l| {
+                visible[*l] && matches!(self.levels[*l].state, State::Fresh | State::NilMap)
+            })
+            .collect();
+        for l in fresh {
+            let s = self.steps(l);
+            self.mark(s);
         }
         for (container, steps) in pending {
             if *container < a || visible[*container] {
@@ -687,10 +822,14 @@ impl Writer<'_, '_> {
     fn delete(&mut self) -> Result<()> {
         let n = self.levels.len() - 1;
         if n == 0 {
-            return Err(Error::DeleteRoot { path: self.path.as_written().into() });
+            return Err(Error::DeleteRoot {
+                path: self.path.as_written().into(),
+            });
         }
         let a = self.first_virtual();
-        let mut locals: Vec<Value> = (a..n).map(|l| Self::initial_local(&self.levels[l])).collect();
+        let mut locals: Vec<Value> = (a..n)
+            .map(|l| Self::initial_local(&self.levels[l]))
+            .collect();
         let p = n - 1;
         let parent = self.levels[p];
         let leaf = self.levels[n];
@@ -704,11 +843,21 @@ impl Writer<'_, '_> {
                         istio: "deleteFromSlicePtr parent type is []interface {}, must be *[]interface{}".into(),
                     });
                 }
-                let Hop::Idx(idx) = leaf.hop else { return Err(self.internal("list child without index")) };
+                let Hop::Idx(idx) = leaf.hop else {
+                    return Err(self.internal("list child without index"));
+                };
                 if leaf.state == State::Fresh || p >= a {
-                    return Err(Error::DeleteBeyondEnd { path: self.path.as_written().into(), segment: self.seg(n).into(), len: idx });
+                    return Err(Error::DeleteBeyondEnd {
+                        path: self.path.as_written().into(),
+                        segment: self.seg(n).into(),
+                        len: idx,
+                    });
                 }
-                let Value::Array(list) = real_at(self.root, self.path, self.levels, p).ok_or_else(|| lost(self.path))? else { return Err(self.internal("list expected")) };
+                let Value::Array(list) =
+                    real_at(self.root, self.path, self.levels, p).ok_or_else(|| lost(self.path))?
+                else {
+                    return Err(self.internal("list expected"));
+                };
                 list.remove(idx);
                 let list_steps = self.steps(p);
                 self.shift_marks(&list_steps, idx);
@@ -718,7 +867,11 @@ impl Writer<'_, '_> {
             Kind::Map => {
                 let key = self.seg(n).to_owned();
                 if p < a {
-                    let Value::Object(obj) = real_at(self.root, self.path, self.levels, p).ok_or_else(|| lost(self.path))? else { return Err(self.internal("map expected")) };
+                    let Value::Object(obj) = real_at(self.root, self.path, self.levels, p)
+                        .ok_or_else(|| lost(self.path))?
+                    else {
+                        return Err(self.internal("map expected"));
+                    };
                     if obj.shift_remove(&key).is_some() && leaf.state == State::Existing {
                         let s = self.steps(n);
                         self.clear_marks(&s);
@@ -736,11 +889,19 @@ impl Writer<'_, '_> {
 }
 
 fn lost(path: &TreePath) -> Error {
-    Error::Internal { path: path.as_written().into(), detail: "lost node" }
+    Error::Internal {
+        path: path.as_written().into(),
+        detail: "lost node",
+    }
 }
 
 /// The node at `levels[..=upto]` in the object (those levels exist).
-fn real_at<'r>(root: &'r mut Value, path: &TreePath, levels: &[Level], upto: usize) -> Option<&'r mut Value> {
+fn real_at<'r>(
+    root: &'r mut Value,
+    path: &TreePath,
+    levels: &[Level],
+    upto: usize,
+) -> Option<&'r mut Value> {
     let mut cur = root;
     for l in &levels[1..=upto] {
         cur = match (l.hop, cur) {

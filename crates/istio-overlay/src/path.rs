@@ -46,7 +46,10 @@ impl TreePath {
     pub fn parse(path: &str) -> TreePath {
         TreePath {
             raw: path.to_owned(),
-            segments: path_from_string(path).into_iter().map(|text| Segment { text }).collect(),
+            segments: path_from_string(path)
+                .into_iter()
+                .map(|text| Segment { text })
+                .collect(),
         }
     }
 
@@ -90,6 +93,8 @@ impl TreePath {
 impl fmt::Display for TreePath {
     /// Writes the cleaned path so that parsing it again gives the same segments: dots inside
     /// segments escaped, a bracket segment attached to the key before it (`args[-1]`).
+    /// (Istio's cleaning cannot express a few segments: one ending in a backslash, a dot at
+    /// either end of the path, slashes that `filepath.Clean` folds.)
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&display_segments(&self.segments))
     }
@@ -142,7 +147,7 @@ fn display_segments(segs: &[Segment]) -> String {
     let mut out = String::new();
     for (i, s) in segs.iter().enumerate() {
         let escaped = s.text.replace('.', "\\.");
-        if i > 0 && !(s.is_bracketed() && !segs[i - 1].is_bracketed()) {
+        if i > 0 && (!s.is_bracketed() || segs[i - 1].text.contains('[')) {
             out.push('.');
         }
         out.push_str(&escaped);
@@ -261,17 +266,20 @@ pub(crate) fn path_kv(pe: &str) -> Option<(&str, &str)> {
     if kv.len() != 2 || kv[0].is_empty() || kv[1].is_empty() {
         return None;
     }
-    let valid_key = kv[0].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let valid_key = kv[0]
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     valid_key.then_some((kv[0], kv[1]))
 }
 
 /// Istio's `PathV`: `[:v]` gives `v`, `[v]` gives `v` (the whole inner text).
 pub(crate) fn path_v(pe: &str) -> Option<&str> {
     let inner = remove_brackets(pe);
-    if let Some(i) = inner {
-        if i.len() > 1 && i.starts_with(':') {
-            return Some(&i[1..]);
-        }
+    if let Some(i) = inner
+        && i.len() > 1
+        && i.starts_with(':')
+    {
+        return Some(&i[1..]);
     }
     inner.filter(|i| !i.is_empty())
 }
@@ -281,7 +289,11 @@ mod tests {
     use super::*;
 
     fn segs(p: &str) -> Vec<String> {
-        TreePath::parse(p).segments().iter().map(|s| s.as_str().to_owned()).collect()
+        TreePath::parse(p)
+            .segments()
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect()
     }
 
     #[test]
@@ -302,7 +314,11 @@ mod tests {
             "a.[1].[2]",
         ] {
             let t = TreePath::parse(p);
-            assert_eq!(TreePath::parse(&t.to_string()).segments(), t.segments(), "{p} -> {t}");
+            assert_eq!(
+                TreePath::parse(&t.to_string()).segments(),
+                t.segments(),
+                "{p} -> {t}"
+            );
         }
     }
 
@@ -311,7 +327,10 @@ mod tests {
         let k = |s: &str| TreePath::parse(s).segments()[0].kind().to_owned_debug();
         assert_eq!(k("[-1]"), "Index(-1)");
         assert_eq!(k("[-2]"), "Value(\"-2\")");
-        assert_eq!(k("[port:15010]"), "KeyValue { key: \"port\", value: \"15010\" }");
+        assert_eq!(
+            k("[port:15010]"),
+            "KeyValue { key: \"port\", value: \"15010\" }"
+        );
         assert_eq!(k("[:v]"), "Value(\"v\")");
         assert_eq!(k("[]"), "Empty");
     }

@@ -15,7 +15,11 @@ pub fn structpb_value(v: &Value) -> Value {
     match v {
         Value::Number(n) => Value::Number(structpb_number(n)),
         Value::Array(a) => Value::Array(a.iter().map(structpb_value).collect()),
-        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), structpb_value(v))).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), structpb_value(v)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -86,8 +90,10 @@ pub(crate) fn go_sprint(v: Option<&Value>) -> Cow<'_, str> {
             Cow::Owned(format!("[{}]", parts.join(" ")))
         }
         Some(Value::Object(m)) => {
-            let mut parts: Vec<_> =
-                m.iter().map(|(k, e)| format!("{k}:{}", go_sprint(Some(e)))).collect();
+            let mut parts: Vec<_> = m
+                .iter()
+                .map(|(k, e)| format!("{k}:{}", go_sprint(Some(e))))
+                .collect();
             parts.sort();
             Cow::Owned(format!("map[{}]", parts.join(" ")))
         }
@@ -110,7 +116,11 @@ pub(crate) fn go_float(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     // Shortest round-trip digits, in scientific form: "-1.2345e8".
     let sci = format!("{f:e}");
@@ -181,15 +191,24 @@ mod tests {
     fn structpb_typing() {
         assert_eq!(structpb_value(&json!(420)), json!(420));
         assert_eq!(structpb_value(&json!(1000000)), json!(1000000.0));
-        assert_eq!(structpb_value(&json!({"a": [1, 2.0]})), json!({"a": [1, 2]}));
+        assert_eq!(
+            structpb_value(&json!({"a": [1, 2.0]})),
+            json!({"a": [1, 2]})
+        );
     }
 
     #[test]
     fn strings_that_become_maps() {
         assert_eq!(string_to_map(json!("a: b")), (json!({"a": "b"}), true));
         assert_eq!(string_to_map(json!("host:443")), (json!("host:443"), false));
-        assert_eq!(string_to_map(json!("{\"a\": 1}")), (json!("{\"a\": 1}"), false));
+        assert_eq!(
+            string_to_map(json!("{\"a\": 1}")),
+            (json!("{\"a\": 1}"), false)
+        );
         assert_eq!(string_to_map(json!("{a: 1}")), (json!({"a": 1}), true));
-        assert_eq!(string_to_map(json!("- a: b\n- c")), (json!("- a: b\n- c"), false));
+        assert_eq!(
+            string_to_map(json!("- a: b\n- c")),
+            (json!("- a: b\n- c"), false)
+        );
     }
 }

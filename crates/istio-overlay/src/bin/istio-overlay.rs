@@ -7,16 +7,20 @@
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use istio_overlay::{
-    apply_overlays, apply_patches_keep_going, component_overlays, explain, lint, parse_document, parse_documents,
-    to_yaml_documents, Error, K8sObjectOverlay, Patch, Severity,
+    Error, K8sObjectOverlay, Patch, Severity, apply_overlays, apply_patches_keep_going,
+    component_overlays, explain, lint, parse_document, parse_documents, to_yaml_documents,
 };
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 #[derive(Parser)]
-#[command(name = "istio-overlay", version, about = "Apply, explain and lint Istio k8s overlays offline, exactly as Istio's operator applies them")]
+#[command(
+    name = "istio-overlay",
+    version,
+    about = "Apply, explain and lint Istio k8s overlays offline, exactly as Istio's operator applies them"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -123,7 +127,9 @@ fn read(name: &str, stdin_used: &mut bool) -> anyhow::Result<String> {
         }
         *stdin_used = true;
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("reading stdin")?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading stdin")?;
         Ok(s)
     } else {
         std::fs::read_to_string(name).with_context(|| format!("reading {name}"))
@@ -139,7 +145,8 @@ fn read_patches(name: &str, stdin: &mut bool) -> anyhow::Result<Vec<Patch>> {
     if list.is_null() {
         return Ok(Vec::new());
     }
-    serde_json::from_value(list).with_context(|| format!("{name}: not a list of patches ({{path, value}})"))
+    serde_json::from_value(list)
+        .with_context(|| format!("{name}: not a list of patches ({{path, value}})"))
 }
 
 fn read_overlays(name: &str, stdin: &mut bool) -> anyhow::Result<Vec<K8sObjectOverlay>> {
@@ -152,7 +159,12 @@ fn print(docs: &[Value], format: Format, single: bool) -> anyhow::Result<()> {
         (Format::Yaml, _) => to_yaml_documents(docs),
         (Format::Json, true) => format!("{}\n", serde_json::to_string_pretty(&docs[0])?),
         (Format::Json, false) => {
-            format!("{}\n", serde_json::to_string_pretty(&json!({"apiVersion": "v1", "kind": "List", "items": docs}))?)
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(
+                    &json!({"apiVersion": "v1", "kind": "List", "items": docs})
+                )?
+            )
         }
     };
     let mut out = std::io::stdout().lock();
@@ -169,7 +181,12 @@ fn report(errors: &[Error]) {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut stdin = false;
     match cli.command {
-        Command::Patch { object, patches, output, keep_going } => {
+        Command::Patch {
+            object,
+            patches,
+            output,
+            keep_going,
+        } => {
             let mut obj = parse_document(&object, &read(&object, &mut stdin)?)?;
             let patches = read_patches(&patches, &mut stdin)?;
             match apply_patches_keep_going(&mut obj, &patches) {
@@ -186,12 +203,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Apply { manifests, overlays, output, keep_going, nested } => {
+        Command::Apply {
+            manifests,
+            overlays,
+            output,
+            keep_going,
+            nested,
+        } => {
             let mut docs = parse_documents(&manifests, &read(&manifests, &mut stdin)?)?;
             let overlays = read_overlays(&overlays, &mut stdin)?;
-            let mut errors: Vec<Error> = apply_overlays(&mut docs, &overlays).err().map(|e| e.0).unwrap_or_default();
+            let mut errors: Vec<Error> = apply_overlays(&mut docs, &overlays)
+                .err()
+                .map(|e| e.0)
+                .unwrap_or_default();
             if nested {
-                let iops: Vec<Value> = docs.iter().filter(|d| d["kind"] == "IstioOperator").cloned().collect();
+                let iops: Vec<Value> = docs
+                    .iter()
+                    .filter(|d| d["kind"] == "IstioOperator")
+                    .cloned()
+                    .collect();
                 for iop in &iops {
                     for c in component_overlays(iop)? {
                         if let Err(e) = apply_overlays(&mut docs, &c.overlays) {
@@ -207,9 +237,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 print(&docs, output, false)?;
             }
             report(&errors);
-            Ok(if errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
-        Command::Explain { object, patches, output } => {
+        Command::Explain {
+            object,
+            patches,
+            output,
+        } => {
             let obj = parse_document(&object, &read(&object, &mut stdin)?)?;
             let patches = read_patches(&patches, &mut stdin)?;
             let explained = explain(&obj, &patches);
@@ -217,7 +255,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let out: Vec<Value> = explained
                 .iter()
                 .map(|e| {
-                    let mut v = json!({"index": e.index, "path": e.path, "operations": e.operations});
+                    let mut v =
+                        json!({"index": e.index, "path": e.path, "operations": e.operations});
                     if let Some(err) = &e.error {
                         v["error"] = json!(err.to_string());
                     }
@@ -232,9 +271,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for e in explained.iter().filter_map(|e| e.error.as_ref()) {
                 eprintln!("error: {e}");
             }
-            Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
-        Command::Lint { overlays, manifests, output } => {
+        Command::Lint {
+            overlays,
+            manifests,
+            output,
+        } => {
             let overlays = read_overlays(&overlays, &mut stdin)?;
             let docs = match &manifests {
                 Some(m) => Some(parse_documents(m, &read(m, &mut stdin)?)?),
@@ -251,7 +298,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             Severity::Error => "error",
                             Severity::Warning => "warning",
                         };
-                        s.push_str(&format!("{sev}[{}] {} ({})\n", f.code, f.location, f.target));
+                        s.push_str(&format!(
+                            "{sev}[{}] {} ({})\n",
+                            f.code, f.location, f.target
+                        ));
                         if let Some(p) = &f.path {
                             s.push_str(&format!("  path:    {p}\n"));
                         }
@@ -268,9 +318,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             std::io::stdout().lock().write_all(text.as_bytes())?;
-            let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
-            eprintln!("{} findings: {errors} errors, {} warnings", findings.len(), findings.len() - errors);
-            Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            let errors = findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .count();
+            eprintln!(
+                "{} findings: {errors} errors, {} warnings",
+                findings.len(),
+                findings.len() - errors
+            );
+            Ok(if errors > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
     }
 }

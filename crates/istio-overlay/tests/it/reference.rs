@@ -1,8 +1,10 @@
 //! The seed's overlays (control-plane.example.yaml: IstioOperator level and Deployment level)
 //! applied to the istiod Deployment Istio's operator renders (pilot_default.golden.yaml).
 
-use istio_overlay::{apply_nested, apply_overlays, component_overlays, explain, parse_documents, K8sObjectOverlay};
-use serde_json::{json, Value};
+use istio_overlay::{
+    K8sObjectOverlay, apply_nested, apply_overlays, component_overlays, explain, parse_documents,
+};
+use serde_json::{Value, json};
 
 use crate::{data, yaml};
 
@@ -52,14 +54,24 @@ fn check_istiod(before: &Value, after: &Value) {
     assert_eq!(a["args"], expected_args());
     let mut mounts = b["volumeMounts"].as_array().cloned().unwrap_or_default();
     assert_eq!(mounts.len(), 6);
-    mounts.push(json!({"name": "cert-manager", "mountPath": "/etc/cert-manager/tls", "readOnly": true}));
-    mounts.push(json!({"name": "ca-root-cert", "mountPath": "/etc/cert-manager/ca", "readOnly": true}));
+    mounts.push(
+        json!({"name": "cert-manager", "mountPath": "/etc/cert-manager/tls", "readOnly": true}),
+    );
+    mounts.push(
+        json!({"name": "ca-root-cert", "mountPath": "/etc/cert-manager/ca", "readOnly": true}),
+    );
     assert_eq!(a["volumeMounts"], Value::Array(mounts));
-    let mut vols = before["spec"]["template"]["spec"]["volumes"].as_array().cloned().unwrap_or_default();
+    let mut vols = before["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(vols.len(), 6);
     vols.push(json!({"name": "cert-manager", "secret": {"secretName": "istiod-tls"}}));
     vols.push(json!({"name": "ca-root-cert", "configMap": {"defaultMode": 420, "name": "istio-ca-root-cert"}}));
-    assert_eq!(after["spec"]["template"]["spec"]["volumes"], Value::Array(vols));
+    assert_eq!(
+        after["spec"]["template"]["spec"]["volumes"],
+        Value::Array(vols)
+    );
     // Nothing else in the Deployment changed.
     let mut a2 = after.clone();
     let c = &mut a2["spec"]["template"]["spec"];
@@ -76,7 +88,12 @@ fn golden_has_the_shape_the_seed_was_written_for() {
     let d = discovery(istiod(&g));
     assert_eq!(d["args"].as_array().map(Vec::len), Some(7));
     assert_eq!(d["volumeMounts"].as_array().map(Vec::len), Some(6));
-    assert_eq!(istiod(&g)["spec"]["template"]["spec"]["volumes"].as_array().map(Vec::len), Some(6));
+    assert_eq!(
+        istiod(&g)["spec"]["template"]["spec"]["volumes"]
+            .as_array()
+            .map(Vec::len),
+        Some(6)
+    );
 }
 
 #[test]
@@ -87,9 +104,18 @@ fn nested_overlays_of_the_seed_give_the_expected_istiod() {
     apply_nested(&mut iop, &cp_overlays(), &mut manifests).expect("nested overlays apply");
 
     // IstioOperator level.
-    assert_eq!(iop["spec"]["values"]["global"]["caAddress"], "cert-manager-istio-csr.cert-manager.svc:443");
-    assert_eq!(iop["spec"]["components"]["pilot"]["k8s"]["env"], json!([{"name": "ENABLE_CA_SERVER", "value": "false"}]));
-    assert_eq!(iop["spec"]["components"]["pilot"]["k8s"]["resources"]["requests"]["cpu"], "500m");
+    assert_eq!(
+        iop["spec"]["values"]["global"]["caAddress"],
+        "cert-manager-istio-csr.cert-manager.svc:443"
+    );
+    assert_eq!(
+        iop["spec"]["components"]["pilot"]["k8s"]["env"],
+        json!([{"name": "ENABLE_CA_SERVER", "value": "false"}])
+    );
+    assert_eq!(
+        iop["spec"]["components"]["pilot"]["k8s"]["resources"]["requests"]["cpu"],
+        "500m"
+    );
     let comps = component_overlays(&iop).expect("component overlays");
     assert_eq!(comps.len(), 1);
     assert_eq!(comps[0].component, "pilot");
@@ -97,7 +123,11 @@ fn nested_overlays_of_the_seed_give_the_expected_istiod() {
 
     // Deployment level.
     check_istiod(istiod(&before), istiod(&manifests));
-    let changed: Vec<_> = before.iter().zip(&manifests).filter(|(b, a)| b != a).collect();
+    let changed: Vec<_> = before
+        .iter()
+        .zip(&manifests)
+        .filter(|(b, a)| b != a)
+        .collect();
     assert_eq!(changed.len(), 1, "only istiod changes");
 }
 
@@ -105,7 +135,9 @@ fn nested_overlays_of_the_seed_give_the_expected_istiod() {
 fn robust_overlays_give_the_same_istiod() {
     let before = golden();
     let mut manifests = before.clone();
-    let overlays = K8sObjectOverlay::list_from_value("robust", &yaml(&data("robust-istiod.overlays.yaml"))).expect("overlays");
+    let overlays =
+        K8sObjectOverlay::list_from_value("robust", &yaml(&data("robust-istiod.overlays.yaml")))
+            .expect("overlays");
     apply_overlays(&mut manifests, &overlays).expect("apply");
     check_istiod(istiod(&before), istiod(&manifests));
 }
@@ -113,7 +145,9 @@ fn robust_overlays_give_the_same_istiod() {
 #[test]
 fn explain_shows_the_indices_the_seed_hits() {
     let g = golden();
-    let overlays = K8sObjectOverlay::list_from_value("seed", &yaml(&data("seed-istiod.overlays.yaml"))).expect("overlays");
+    let overlays =
+        K8sObjectOverlay::list_from_value("seed", &yaml(&data("seed-istiod.overlays.yaml")))
+            .expect("overlays");
     let ex = explain(istiod(&g), &overlays[0].patches);
     let got: Vec<Value> = ex
         .iter()
@@ -123,8 +157,14 @@ fn explain_shows_the_indices_the_seed_hits() {
         })
         .collect();
     let c = "/spec/template/spec/containers/0";
-    assert_eq!(got[0], json!([{"op": "add", "path": format!("{c}/args/7"), "value": "--tlsCertFile=/etc/cert-manager/tls/tls.crt"}]));
-    assert_eq!(got[2], json!([{"op": "add", "path": format!("{c}/args/9"), "value": "--caCertFile=/etc/cert-manager/ca/root-cert.pem"}]));
+    assert_eq!(
+        got[0],
+        json!([{"op": "add", "path": format!("{c}/args/7"), "value": "--tlsCertFile=/etc/cert-manager/tls/tls.crt"}])
+    );
+    assert_eq!(
+        got[2],
+        json!([{"op": "add", "path": format!("{c}/args/9"), "value": "--caCertFile=/etc/cert-manager/ca/root-cert.pem"}])
+    );
     assert_eq!(got[3][0]["path"], format!("{c}/volumeMounts/6"));
     assert_eq!(got[6][0]["path"], "/spec/template/spec/volumes/7");
     // The operations, applied with json-patch, give what the engine gives.
@@ -141,14 +181,25 @@ fn explain_shows_the_indices_the_seed_hits() {
 fn on_a_longer_args_list_the_seed_overwrites() {
     // If istiod gains an argument (a newer chart), args[7] lands on it.
     let mut g = golden();
-    let d = g.iter_mut().find(|m| m["kind"] == "Deployment").expect("deployment");
+    let d = g
+        .iter_mut()
+        .find(|m| m["kind"] == "Deployment")
+        .expect("deployment");
     d["spec"]["template"]["spec"]["containers"][0]["args"]
         .as_array_mut()
         .expect("args")
         .push(json!("--newFlag=1"));
-    let overlays = K8sObjectOverlay::list_from_value("seed", &yaml(&data("seed-istiod.overlays.yaml"))).expect("overlays");
+    let overlays =
+        K8sObjectOverlay::list_from_value("seed", &yaml(&data("seed-istiod.overlays.yaml")))
+            .expect("overlays");
     apply_overlays(&mut g, &overlays).expect("apply");
     let args = &discovery(istiod(&g))["args"];
     assert_eq!(args[7], "--tlsCertFile=/etc/cert-manager/tls/tls.crt");
-    assert!(!args.as_array().expect("args").contains(&json!("--newFlag=1")), "the new flag is silently lost");
+    assert!(
+        !args
+            .as_array()
+            .expect("args")
+            .contains(&json!("--newFlag=1")),
+        "the new flag is silently lost"
+    );
 }
