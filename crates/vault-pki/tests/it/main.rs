@@ -1,0 +1,9 @@
+//! Integration tests against a real OpenBao (`bao server -dev`), one shared server for this
+//! test binary (distinct mounts per test); the fault tests (seal, kill) start their own.
+
+mod common;
+mod errors;
+mod faults;
+mod setup;
+mod signing;
+mod tls;
