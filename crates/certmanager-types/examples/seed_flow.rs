@@ -9,11 +9,18 @@ use certmanager_types::{
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let server = args.next().unwrap_or_else(|| "https://vault.vault.svc:8200".into());
+    let server = args
+        .next()
+        .unwrap_or_else(|| "https://vault.vault.svc:8200".into());
     let role_id = args.next().unwrap_or_else(|| "<role-id>".into());
 
-    let secret = AppRoleSecretBuilder::seed_flow().secret_id("<secret-id>").build()?;
-    let issuer = VaultAppRoleIssuerBuilder::seed_flow().server(server).role_id(role_id).build()?;
+    let secret = AppRoleSecretBuilder::seed_flow()
+        .secret_id("<secret-id>")
+        .build()?;
+    let issuer = VaultAppRoleIssuerBuilder::seed_flow()
+        .server(server)
+        .role_id(role_id)
+        .build()?;
     let issuer_ref = IssuerReference::issuer("vault-issuer");
     let istiod = IstiodCertificateBuilder::new()
         .istio_namespace("istio-system")

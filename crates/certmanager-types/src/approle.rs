@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::error::{Error, Result};
-use crate::issuer::{Issuer, IssuerConfig, IssuerSpec};
+use crate::issuer::{ClusterIssuer, ClusterIssuerSpec, Issuer, IssuerConfig, IssuerSpec};
 use crate::meta::SecretKeySelector;
 use crate::vault::{VaultAppRole, VaultAuth, VaultIssuer};
 
@@ -317,6 +317,21 @@ impl VaultAppRoleIssuerBuilder {
             ca_bundle: self.ca_bundle.clone().map(ByteString),
             ..VaultIssuer::default()
         })
+    }
+
+    /// Builds a cluster-scoped `ClusterIssuer` with the same Vault settings (the namespace is
+    /// not used; cert-manager then reads the AppRole Secret from its cluster resource
+    /// namespace, `cert-manager` by default).
+    pub fn build_cluster_issuer(&self) -> Result<ClusterIssuer> {
+        let name = required(&self.name, "ClusterIssuer", "name")?;
+        let vault = self.build_vault()?;
+        Ok(ClusterIssuer::new(
+            name,
+            ClusterIssuerSpec::from(IssuerConfig {
+                vault: Some(vault),
+                ..IssuerConfig::default()
+            }),
+        ))
     }
 
     /// Builds the Issuer.

@@ -177,6 +177,7 @@ open_enum! {
 /// Spec of a [`Certificate`].
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
 #[kube(
+    derive = "PartialEq",
     group = "cert-manager.io",
     version = "v1",
     kind = "Certificate",

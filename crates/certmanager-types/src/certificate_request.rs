@@ -15,6 +15,7 @@ use crate::meta::IssuerReference;
 /// Spec of a [`CertificateRequest`]; immutable after creation.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
 #[kube(
+    derive = "PartialEq",
     group = "cert-manager.io",
     version = "v1",
     kind = "CertificateRequest",

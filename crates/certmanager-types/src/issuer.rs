@@ -75,6 +75,7 @@ pub struct IssuerStatus {
 /// Spec of a namespaced [`Issuer`]: the [`IssuerConfig`] inline.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
 #[kube(
+    derive = "PartialEq",
     group = "cert-manager.io",
     version = "v1",
     kind = "Issuer",
@@ -96,6 +97,7 @@ pub struct IssuerSpec {
 /// Spec of a cluster-scoped [`ClusterIssuer`]: the [`IssuerConfig`] inline.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
 #[kube(
+    derive = "PartialEq",
     group = "cert-manager.io",
     version = "v1",
     kind = "ClusterIssuer",

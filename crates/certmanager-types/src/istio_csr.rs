@@ -66,6 +66,38 @@ impl IstiodCertificateBuilder {
         Self::default()
     }
 
+    /// A builder reading what the chart reads from `values`: `app.istio.namespace`,
+    /// `app.tls.trustDomain`, `app.certmanager.issuer.*`, `app.istio.revisions`,
+    /// `app.tls.istiodCertificateDuration`, `app.tls.istiodCertificateRenewBefore`,
+    /// `app.tls.istiodPrivateKeySize`, `app.tls.istiodAdditionalDNSNames`. Values left unset
+    /// stay unset here too (so [`build`](Self::build) reports a missing namespace, trust
+    /// domain or issuer rather than assuming the chart's defaults for them).
+    pub fn from_values(values: &IstioCsrValues) -> Self {
+        let app = values.app.as_ref();
+        let tls = app.and_then(|a| a.tls.as_ref());
+        let istio = app.and_then(|a| a.istio.as_ref());
+        let issuer = values.issuer().and_then(|i| {
+            i.name.as_ref().map(|name| IssuerReference {
+                name: name.clone(),
+                kind: i.kind.clone(),
+                group: i.group.clone(),
+            })
+        });
+        Self {
+            istio_namespace: istio.and_then(|i| i.namespace.clone()),
+            trust_domain: tls.and_then(|t| t.trust_domain.clone()),
+            issuer_ref: issuer,
+            revisions: istio.and_then(|i| i.revisions.clone()),
+            duration: tls.and_then(|t| t.istiod_certificate_duration.clone()),
+            renew_before: tls.and_then(|t| t.istiod_certificate_renew_before.clone()),
+            algorithm: None,
+            size: tls.and_then(|t| t.istiod_private_key_size),
+            additional_dns_names: tls
+                .and_then(|t| t.istiod_additional_dns_names.clone())
+                .unwrap_or_default(),
+        }
+    }
+
     /// Namespace istiod runs in (and the Certificate lives in), e.g. `istio-system`.
     pub fn istio_namespace(mut self, namespace: impl Into<String>) -> Self {
         self.istio_namespace = Some(namespace.into());

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 /// object `x-kubernetes-preserve-unknown-fields` so the API server does not prune them.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
 #[kube(
+    derive = "PartialEq",
     group = "install.tetrate.io",
     version = "v1alpha1",
     kind = "ControlPlane",

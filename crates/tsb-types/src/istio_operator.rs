@@ -18,6 +18,7 @@ use crate::values::Values;
 /// Fields not modelled here are kept in `extra` and written back unchanged.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
 #[kube(
+    derive = "PartialEq",
     group = "install.istio.io",
     version = "v1alpha1",
     kind = "IstioOperator",

@@ -408,3 +408,57 @@ podDisruptionBudget: {enabled: false}
     );
     assert_eq!(serde_json::to_value(&typed).expect("serializes"), original);
 }
+
+#[test]
+fn vault_cluster_issuer_golden() {
+    let ci = VaultAppRoleIssuerBuilder::seed_flow()
+        .name("vault-cluster-issuer")
+        .server("https://vault:8200")
+        .role_id("r")
+        .build_cluster_issuer()
+        .expect("builds");
+    let value = serde_json::to_value(&ci).expect("serializes");
+    assert_eq!(value["kind"], "ClusterIssuer");
+    assert_eq!(value["metadata"], json!({"name": "vault-cluster-issuer"}));
+    assert_eq!(value["spec"]["vault"]["path"], "istioca/sign/cluster-local");
+}
+
+#[test]
+fn istiod_certificate_from_values_matches_the_values() {
+    let values = IstioCsrValuesBuilder::new()
+        .issuer(IssuerReference::issuer("vault-issuer"))
+        .certificate_namespace("istio-system")
+        .cluster_id("demo-cluster")
+        .trust_domain("cluster.local")
+        .istio_namespace("istio-system")
+        .build()
+        .expect("builds");
+    let from_values = IstiodCertificateBuilder::from_values(&values)
+        .build()
+        .expect("builds");
+    let direct = IstiodCertificateBuilder::new()
+        .istio_namespace("istio-system")
+        .trust_domain("cluster.local")
+        .issuer_ref(IssuerReference::issuer("vault-issuer"))
+        .build()
+        .expect("builds");
+    assert_eq!(from_values, direct);
+    // Without app.istio.namespace the builder does not guess it.
+    let mut no_ns = values.clone();
+    if let Some(app) = no_ns.app.as_mut() {
+        app.istio = None;
+    }
+    let err = IstiodCertificateBuilder::from_values(&no_ns)
+        .build()
+        .expect_err("must be refused");
+    assert!(
+        matches!(
+            err,
+            Error::MissingField {
+                field: "istio_namespace",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
