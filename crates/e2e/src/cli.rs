@@ -1,0 +1,212 @@
+//! The command line: `e2e run`, `e2e plan` and `e2e stack`, with every flag and its
+//! environment variable. Names are a stable interface: scripts depend on them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The reference runner for the Vault PKI -> cert-manager -> istio-csr -> TSB flow.
+#[derive(Debug, Parser)]
+#[command(
+    name = "e2e",
+    version,
+    about = "Run the whole Vault PKI -> cert-manager -> istio-csr -> TSB flow, idempotently",
+    long_about = "Run the whole Vault PKI -> cert-manager -> istio-csr -> TSB flow as one \
+        command: configure Vault's PKI and AppRole, write the files an operator needs, \
+        optionally apply them to a cluster, and verify that a workload certificate chains to \
+        the root. Running it again with the same arguments changes nothing.\n\n\
+        Exit codes: 0 done, 1 a step failed, 2 bad usage."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
+pub enum Command {
+    /// Do the flow: Vault, files, (cluster), verification; a second run changes nothing.
+    Run(RunArgs),
+    /// Show what `run` would change, writing nothing (neither to Vault nor to --out).
+    Plan(RunArgs),
+    /// Start, stop and inspect the local cluster stack (etcd, kube-apiserver, cert-manager,
+    /// OpenBao, istio-csr) built from Go sources.
+    #[command(subcommand)]
+    Stack(crate::stack::StackCommand),
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    /// One line per step on stderr, with its outcome and time.
+    #[default]
+    Text,
+    /// The content of report.json on stdout (no progress lines).
+    Json,
+}
+
+/// The Vault connection.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Vault")]
+pub struct VaultArgs {
+    /// Vault/OpenBao address, e.g. https://vault.example:8200. Without it, a throwaway local
+    /// OpenBao dev server is started (`bao` from BAO_BIN or PATH; scripts/install-openbao.sh
+    /// installs it), the flow runs against it, and it is stopped at the end.
+    #[arg(long, env = "VAULT_ADDR", value_name = "URL")]
+    pub vault_addr: Option<String>,
+    /// Token with rights to enable mounts, auth methods and policies (e.g. a root or admin
+    /// token). Prefer the environment variable: arguments are visible to other users.
+    #[arg(
+        long,
+        env = "VAULT_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub vault_token: Option<String>,
+    /// PEM file of the CA that signed Vault's TLS certificate (default: the system's roots).
+    #[arg(long, env = "VAULT_CACERT", value_name = "FILE")]
+    pub vault_cacert: Option<PathBuf>,
+    /// Vault Enterprise / OpenBao namespace, sent as X-Vault-Namespace and written to the
+    /// Issuer's spec.vault.namespace.
+    #[arg(long, env = "VAULT_NAMESPACE", value_name = "NS")]
+    pub vault_namespace: Option<String>,
+    /// The Vault address cert-manager uses, written to the Issuer's spec.vault.server
+    /// (default: --vault-addr). Set it when the cluster reaches Vault by another name.
+    #[arg(long, value_name = "URL")]
+    pub issuer_vault_server: Option<String>,
+}
+
+/// Arguments of `e2e run` and `e2e plan`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The Vault connection.
+    #[command(flatten)]
+    pub vault: VaultArgs,
+
+    /// Existing root CA certificate (PEM) to import into the root mount. Needs --root-ca-key.
+    /// Without both, a root is generated (rcgen, ECDSA P-256) and written to --out as
+    /// ca.crt and ca.key.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "root_ca_key",
+        help_heading = "Root CA"
+    )]
+    pub root_ca_cert: Option<PathBuf>,
+    /// Private key (PEM) of --root-ca-cert.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "root_ca_cert",
+        help_heading = "Root CA"
+    )]
+    pub root_ca_key: Option<PathBuf>,
+
+    /// PKI mount holding the root CA (seed: `secrets enable pki`).
+    #[arg(
+        long,
+        default_value = "pki",
+        value_name = "PATH",
+        help_heading = "Names"
+    )]
+    pub root_mount: String,
+    /// PKI mount holding the intermediate CA that signs workload and istiod certificates.
+    #[arg(
+        long,
+        default_value = "istioca",
+        value_name = "PATH",
+        help_heading = "Names"
+    )]
+    pub intermediate_mount: String,
+    /// Signing role on the intermediate mount; cert-manager signs at <intermediate>/sign/<role>.
+    #[arg(
+        long,
+        default_value = "cluster-local",
+        value_name = "NAME",
+        help_heading = "Names"
+    )]
+    pub role: String,
+    /// Path of the AppRole auth method (cert-manager's spec.vault.auth.appRole.path).
+    #[arg(
+        long,
+        default_value = "approle",
+        value_name = "PATH",
+        help_heading = "Names"
+    )]
+    pub approle_mount: String,
+    /// AppRole role cert-manager logs in with.
+    #[arg(
+        long,
+        default_value = "cert-manager",
+        value_name = "NAME",
+        help_heading = "Names"
+    )]
+    pub approle_role: String,
+    /// ACL policy granting `update` on <intermediate>/sign/<role> and nothing else.
+    #[arg(
+        long,
+        default_value = "cert-manager",
+        value_name = "NAME",
+        help_heading = "Names"
+    )]
+    pub policy: String,
+    /// SPIFFE trust domain: the role allows URI SANs spiffe://<trust-domain>/*.
+    #[arg(
+        long,
+        default_value = "cluster.local",
+        value_name = "DOMAIN",
+        help_heading = "Names"
+    )]
+    pub trust_domain: String,
+    /// Istio cluster ID, written to istio-csr's app.server.clusterID and the ControlPlane
+    /// (Istio's default is `Kubernetes`).
+    #[arg(
+        long,
+        default_value = "Kubernetes",
+        value_name = "ID",
+        help_heading = "Names"
+    )]
+    pub cluster_id: String,
+    /// Istio's namespace: holds the AppRole Secret, the Issuer and istiod's Certificate.
+    #[arg(
+        long,
+        default_value = "istio-system",
+        value_name = "NS",
+        help_heading = "Names"
+    )]
+    pub namespace: String,
+
+    /// Output folder for ca.crt, istioca.*, the manifests, report.json and the run's state
+    /// (keys and secret-bearing files are mode 0600). Re-use it to re-run idempotently.
+    #[arg(
+        long,
+        default_value = "./out",
+        value_name = "DIR",
+        help_heading = "Output"
+    )]
+    pub out: PathBuf,
+    /// `text`: one line per step on stderr; `json`: print report.json to stdout instead.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text, help_heading = "Output")]
+    pub output: OutputFormat,
+
+    /// Also apply to this cluster (server-side apply, field manager `e2e`): namespaces, the
+    /// AppRole Secret, the Issuer (waits for Ready), istio-root-ca, istio-csr (helm) and the
+    /// ControlPlane (when its CRD exists).
+    #[arg(
+        long,
+        env = "KUBECONFIG",
+        value_name = "FILE",
+        help_heading = "Cluster"
+    )]
+    pub kubeconfig: Option<PathBuf>,
+    /// Bound, in seconds, on each wait in the cluster (e.g. the Issuer becoming Ready).
+    #[arg(
+        long,
+        default_value_t = 120,
+        value_name = "SECS",
+        help_heading = "Cluster"
+    )]
+    pub wait_timeout: u64,
+}

@@ -1,0 +1,130 @@
+//! The Kubernetes objects and Helm values of seed steps 6 to 8, built with
+//! `certmanager-types` and `tsb-types`, and their YAML files.
+
+use std::collections::BTreeMap;
+
+use certmanager_types::{
+    AppRoleSecretBuilder, Issuer, IssuerReference, IstioCsrValues, IstioCsrValuesBuilder,
+    RootCaMount, VaultAppRoleIssuerBuilder, seed,
+};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+/// Names and values the objects are built from.
+#[derive(Debug, Clone)]
+pub struct ManifestInput {
+    /// Istio's namespace (AppRole Secret, Issuer, istiod Certificate).
+    pub namespace: String,
+    /// The Vault address cert-manager uses.
+    pub vault_server: String,
+    /// The Vault namespace, if any.
+    pub vault_namespace: Option<String>,
+    /// PEM of the CA for Vault's TLS certificate (the Issuer's `caBundle`), if any.
+    pub vault_ca_pem: Option<String>,
+    /// `<intermediate>/sign/<role>`.
+    pub sign_path: String,
+    /// The AppRole auth mount.
+    pub approle_mount: String,
+    /// The role-id.
+    pub role_id: String,
+    /// The secret-id.
+    pub secret_id: vault_pki::SecretString,
+    /// The root CA, PEM.
+    pub root_pem: String,
+    /// The trust domain.
+    pub trust_domain: String,
+    /// The Istio cluster ID.
+    pub cluster_id: String,
+}
+
+/// The namespace istio-csr and the `istio-root-ca` Secret live in.
+pub const CERT_MANAGER_NAMESPACE: &str = "cert-manager";
+/// The namespace of the verification workload (`foo/sleep`).
+pub const WORKLOAD_NAMESPACE: &str = "foo";
+/// The root CA Secret istio-csr mounts.
+pub const ROOT_CA_SECRET: &str = "istio-root-ca";
+/// The key of the root in [`ROOT_CA_SECRET`].
+pub const ROOT_CA_KEY: &str = "ca.cert.pem";
+
+/// The built objects.
+#[derive(Clone)]
+pub struct Manifests {
+    /// Secret `<ns>/cert-manager-vault-approle` with `secretId`.
+    pub approle_secret: Secret,
+    /// Issuer `<ns>/vault-issuer`.
+    pub issuer: Issuer,
+    /// Secret `cert-manager/istio-root-ca`, key `ca.cert.pem` = the ROOT (see FACTS.md: the
+    /// seed's step 7 puts the intermediate there, but istio-csr hands `rootCAFile` to workloads
+    /// as their trust anchor, and step 9 expects the root).
+    pub root_ca_secret: Secret,
+    /// istio-csr's Helm values.
+    pub istio_csr_values: IstioCsrValues,
+    /// ControlPlane `<ns>/controlplane`, as YAML.
+    pub control_plane_yaml: String,
+}
+
+impl std::fmt::Debug for Manifests {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manifests")
+            .field("issuer", &self.issuer.metadata.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds every object. Errors name the object and field.
+pub fn build(input: &ManifestInput) -> Result<Manifests, String> {
+    let approle_secret = AppRoleSecretBuilder::seed_flow()
+        .namespace(&input.namespace)
+        .secret_id(input.secret_id.expose_secret())
+        .build()
+        .map_err(|e| format!("AppRole Secret: {e}"))?;
+    let mut ib = VaultAppRoleIssuerBuilder::seed_flow()
+        .namespace(&input.namespace)
+        .server(&input.vault_server)
+        .path(&input.sign_path)
+        .approle_path(&input.approle_mount)
+        .role_id(&input.role_id);
+    if let Some(ca) = &input.vault_ca_pem {
+        ib = ib.ca_bundle(ca.as_bytes().to_vec());
+    }
+    if let Some(ns) = &input.vault_namespace {
+        ib = ib.vault_namespace(ns);
+    }
+    let issuer = ib.build().map_err(|e| format!("Issuer: {e}"))?;
+    let root_ca_secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(ROOT_CA_SECRET.into()),
+            namespace: Some(CERT_MANAGER_NAMESPACE.into()),
+            ..ObjectMeta::default()
+        },
+        type_: Some("Opaque".into()),
+        data: Some(BTreeMap::from([(
+            ROOT_CA_KEY.to_string(),
+            ByteString(input.root_pem.as_bytes().to_vec()),
+        )])),
+        ..Secret::default()
+    };
+    let istio_csr_values = IstioCsrValuesBuilder::new()
+        .issuer(IssuerReference::issuer(seed::ISSUER_NAME))
+        .certificate_namespace(&input.namespace)
+        .istio_namespace(&input.namespace)
+        .cluster_id(&input.cluster_id)
+        .trust_domain(&input.trust_domain)
+        .root_ca(RootCaMount::seed_flow())
+        .build()
+        .map_err(|e| format!("istio-csr values: {e}"))?;
+    let control_plane_yaml = crate::control_plane::yaml(input)?;
+    Ok(Manifests {
+        approle_secret,
+        issuer,
+        root_ca_secret,
+        istio_csr_values,
+        control_plane_yaml,
+    })
+}
+
+/// YAML of any serializable object.
+pub fn to_yaml<T: serde::Serialize>(what: &str, v: &T) -> Result<String, String> {
+    serde_yaml::to_string(v).map_err(|e| format!("serializing {what}: {e}"))
+}

@@ -1,0 +1,619 @@
+//! `e2e run` and `e2e plan`: the whole flow, step by step, with its report.
+
+use std::time::{Duration, Instant};
+
+use vault_pki::dev_server::{DevServer, DevServerOptions};
+use vault_pki::{PkiClient, PkiSetup, SecretString, SetupReport, VaultConfig};
+
+use crate::cli::{OutputFormat, RunArgs};
+use crate::error::{Error, Result, chain};
+use crate::files::{OutDir, Sensitivity};
+use crate::manifests::{self, ManifestInput, Manifests};
+use crate::progress::Progress;
+use crate::report::{Check, ErrorRecord, Outcome, Phase, Report, Status, VaultInfo};
+use crate::state::State;
+use crate::verify::{self, VerifyInput};
+
+/// The order of `vault-pki`'s setup steps, to name the one that failed.
+const VAULT_STEPS: [&str; 10] = [
+    "root mount",
+    "root CA",
+    "intermediate mount",
+    "intermediate CA",
+    "PKI role",
+    "AppRole auth mount",
+    "ACL policy",
+    "AppRole role",
+    "role-id",
+    "secret-id",
+];
+
+/// Runs `e2e run` (`dry_run = false`) or `e2e plan` (`dry_run = true`) and returns the report
+/// (also on failure, with `status: failed` and the error) plus the error, if any.
+///
+/// The report is written to `<out>/report.json` by `run` (never by `plan`), and printed to
+/// stdout with `--output json`.
+pub async fn execute(
+    args: &RunArgs,
+    dry_run: bool,
+    progress: &Progress,
+) -> (Report, Option<Error>) {
+    let started = Instant::now();
+    let mut ctx = Ctx {
+        args,
+        dry_run,
+        progress,
+        out: OutDir::new(&args.out),
+        vault: None,
+        checks: Vec::new(),
+    };
+    let result = ctx.flow().await;
+    let (status, error) = match &result {
+        Ok(()) => (Status::Done, None),
+        Err(e) => (
+            Status::Failed,
+            Some(ErrorRecord {
+                step: e.step_name().map(str::to_string),
+                message: e.to_string(),
+            }),
+        ),
+    };
+    let report = Report {
+        command: if dry_run { "plan" } else { "run" }.into(),
+        status,
+        dry_run,
+        vault: ctx.vault.clone().unwrap_or(VaultInfo {
+            address: args.vault.vault_addr.clone().unwrap_or_default(),
+            dev_server: args.vault.vault_addr.is_none(),
+            namespace: args.vault.vault_namespace.clone(),
+        }),
+        out: args.out.display().to_string(),
+        trust_domain: args.trust_domain.clone(),
+        cluster: args.kubeconfig.is_some(),
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        steps: progress.steps(),
+        verification: ctx.checks.clone(),
+        error,
+    };
+    let mut err = result.err();
+    if !dry_run
+        && !matches!(err, Some(Error::Usage(_)))
+        && let Err(e) = ctx.out.write(OutDir::REPORT, report.to_json().as_bytes(), Sensitivity::Public)
+    {
+        err.get_or_insert(Error::step(
+            "write report.json",
+            format!("{}: {e}", ctx.out.path(OutDir::REPORT).display()),
+            "check that the output folder is writable",
+        ));
+    }
+    if args.output == OutputFormat::Json {
+        print!("{}", report.to_json());
+    }
+    (report, err)
+}
+
+struct Ctx<'a> {
+    args: &'a RunArgs,
+    dry_run: bool,
+    progress: &'a Progress,
+    out: OutDir,
+    vault: Option<VaultInfo>,
+    checks: Vec<Check>,
+}
+
+/// The Vault target: a given server, or a dev server started for this run.
+struct VaultTarget {
+    config: VaultConfig,
+    ca_pem: Option<String>,
+    _dev: Option<DevServer>,
+}
+
+impl Ctx<'_> {
+    async fn flow(&mut self) -> Result<()> {
+        let args = self.args;
+        let root_ca = self.root_ca_input()?;
+        if args.trust_domain.is_empty() || args.trust_domain.contains('/') {
+            return Err(Error::Usage(format!(
+                "--trust-domain {:?} is not a trust domain",
+                args.trust_domain
+            )));
+        }
+        let state = State::load(&self.out).map_err(|e| {
+            Error::step(
+                "read state",
+                format!("{}: {e}", self.out.path(OutDir::STATE).display()),
+                "the file is written by e2e run; remove it to start over (a new secret-id is then made)",
+            )
+        })?;
+        let target = self.vault_target()?;
+        self.vault = Some(VaultInfo {
+            address: target.config.address.clone(),
+            dev_server: target._dev.is_some(),
+            namespace: target.config.namespace.clone(),
+        });
+        let client = PkiClient::new(target.config.clone()).map_err(|e| {
+            Error::step(
+                "connect to Vault",
+                chain(&e),
+                "check --vault-addr, --vault-cacert and --vault-namespace",
+            )
+        })?;
+
+        let mut setup = PkiSetup::default().with_trust_domain(&args.trust_domain);
+        setup.root_mount = args.root_mount.clone();
+        setup.intermediate_mount = args.intermediate_mount.clone();
+        setup.role.name = args.role.clone();
+        setup.approle_mount = args.approle_mount.clone();
+        setup.policy_name = args.policy.clone();
+        setup.approle_role = args.approle_role.clone();
+        if let Some((cert, key)) = root_ca {
+            setup = setup.with_root_ca(cert, key);
+        }
+        setup = setup.with_recorded_secret_id(state.secret_id.clone());
+
+        // Seed steps 1 to 5.
+        self.progress.mark();
+        let vault_steps_before = self.progress.steps().len();
+        let result = if self.dry_run {
+            client.plan(&setup).await
+        } else {
+            client.ensure(&setup).await
+        };
+        let vr = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let done = self.progress.steps().len() - vault_steps_before;
+                let step = VAULT_STEPS.get(done).copied().unwrap_or("vault setup");
+                let hint = match &e {
+                    vault_pki::Error::PermissionDenied { .. } => {
+                        "use a token allowed to manage mounts, auth methods and policies (e.g. root), via --vault-token or VAULT_TOKEN"
+                    }
+                    vault_pki::Error::Unreachable { .. } | vault_pki::Error::Timeout { .. } => {
+                        "check --vault-addr / VAULT_ADDR, that the server runs, and --vault-cacert"
+                    }
+                    _ => {
+                        "fix the cause above and re-run: completed steps are kept and reported unchanged"
+                    }
+                };
+                self.progress
+                    .step(Phase::Vault, step, "", Outcome::Failed, "");
+                return Err(Error::step(format!("vault: {step}"), chain(&e), hint));
+            }
+        };
+
+        // Files: secrets first, so that a failure later loses nothing.
+        let mut state = state;
+        state.role_id = vr.role_id.clone();
+        state.secret_id = vr.secret_id.clone();
+        self.files(&vr, &state)?;
+
+        let (Some(root_pem), Some(int_pem)) =
+            (vr.root_ca_pem.clone(), vr.intermediate_cert_pem.clone())
+        else {
+            // Only in a plan against a fresh Vault: nothing to verify yet.
+            self.progress
+                .note("plan: the root and intermediate do not exist yet; no verification");
+            return Ok(());
+        };
+        if self.dry_run {
+            return Ok(());
+        }
+        let role_id = vr.role_id.clone().unwrap_or_default();
+        let secret_id = vr
+            .secret_id
+            .as_ref()
+            .map(|r| r.secret_id.clone())
+            .unwrap_or_else(|| SecretString::new(""));
+
+        if let Some(kubeconfig) = &args.kubeconfig {
+            let m = self.manifests(&target, &role_id, &secret_id, &root_pem)?;
+            crate::kube::apply(kubeconfig, args, &m, self.progress).await?;
+        }
+
+        // Seed step 9.
+        self.progress.mark();
+        let input = VerifyInput {
+            vault_addr: target.config.address.clone(),
+            namespace: target.config.namespace.clone(),
+            vault_ca_pem: target.ca_pem.clone(),
+            approle_mount: args.approle_mount.clone(),
+            role_id,
+            secret_id,
+            root_mount: args.root_mount.clone(),
+            intermediate_mount: args.intermediate_mount.clone(),
+            role: args.role.clone(),
+            trust_domain: args.trust_domain.clone(),
+            root_pem,
+            intermediate_pem: int_pem,
+        };
+        let started = Instant::now();
+        let checks = verify::verify(&input).await.map_err(|e| {
+            Error::step(
+                "verify",
+                e,
+                "check the AppRole role, its policy and the secret-id (re-run to renew it)",
+            )
+        })?;
+        let elapsed = started.elapsed();
+        if !self.progress.is_quiet() {
+            for c in &checks {
+                eprintln!(
+                    "{:<12} {:<7} {:<22} {}",
+                    if c.passed { "ok" } else { "FAILED" },
+                    "verify",
+                    c.name,
+                    c.detail
+                );
+            }
+            eprintln!("verification took {} ms", elapsed.as_millis());
+        }
+        let failed: Vec<String> = checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .collect();
+        self.checks = checks;
+        if !failed.is_empty() {
+            return Err(Error::step(
+                "verify",
+                failed.join("; "),
+                "the workload certificate did not pass: check the role (allowed_uri_sans), the policy, and that istioca.crt was signed by ca.crt",
+            ));
+        }
+        Ok(())
+    }
+
+    /// `--root-ca-cert/--root-ca-key`, else the root generated by an earlier run in --out.
+    fn root_ca_input(&self) -> Result<Option<(String, SecretString)>> {
+        let args = self.args;
+        match (&args.root_ca_cert, &args.root_ca_key) {
+            (Some(c), Some(k)) => {
+                let read = |p: &std::path::Path, what: &str| {
+                    std::fs::read_to_string(p).map_err(|e| {
+                        Error::Usage(format!("cannot read {what} {}: {e}", p.display()))
+                    })
+                };
+                Ok(Some((
+                    read(c, "--root-ca-cert")?,
+                    SecretString::new(read(k, "--root-ca-key")?),
+                )))
+            }
+            (None, None) => {
+                let read = |n: &str| {
+                    self.out.read(n).map_err(|e| {
+                        Error::step(
+                            "read the generated root",
+                            format!("{}: {e}", self.out.path(n).display()),
+                            "check the output folder's permissions",
+                        )
+                    })
+                };
+                match (read(OutDir::CA_CRT)?, read(OutDir::CA_KEY)?) {
+                    (Some(c), Some(k)) => Ok(Some((c, SecretString::new(k)))),
+                    _ => Ok(None),
+                }
+            }
+            _ => Err(Error::Usage(
+                "--root-ca-cert and --root-ca-key go together".into(),
+            )),
+        }
+    }
+
+    fn vault_target(&self) -> Result<VaultTarget> {
+        let v = &self.args.vault;
+        let ca_pem = match &v.vault_cacert {
+            Some(p) => Some(std::fs::read_to_string(p).map_err(|e| {
+                Error::Usage(format!(
+                    "cannot read --vault-cacert/VAULT_CACERT {}: {e}",
+                    p.display()
+                ))
+            })?),
+            None => None,
+        };
+        let Some(addr) = v.vault_addr.clone().filter(|a| !a.is_empty()) else {
+            let spinner = self
+                .progress
+                .spinner("starting a throwaway OpenBao dev server");
+            let dev = DevServer::start(DevServerOptions::default()).map_err(|e| {
+                Error::step(
+                    "start OpenBao dev server",
+                    chain(&e),
+                    "run scripts/install-openbao.sh (or set BAO_BIN), or give --vault-addr and --vault-token",
+                )
+            });
+            spinner.finish_and_clear();
+            let dev = dev?;
+            self.progress.note(&format!(
+                "no --vault-addr: started a throwaway OpenBao dev server at {} (stopped at exit)",
+                dev.addr()
+            ));
+            let config = VaultConfig::new(dev.addr()).with_token(dev.root_token().clone());
+            return Ok(VaultTarget {
+                config,
+                ca_pem: None,
+                _dev: Some(dev),
+            });
+        };
+        let Some(token) = v.vault_token.clone().filter(|t| !t.is_empty()) else {
+            return Err(Error::Usage(
+                "--vault-addr needs a token: pass --vault-token or set VAULT_TOKEN".into(),
+            ));
+        };
+        let mut config = VaultConfig::new(addr).with_token(SecretString::new(token));
+        if let Some(ca) = &ca_pem {
+            config = config.with_ca_pem(ca.clone());
+        }
+        if let Some(ns) = v.vault_namespace.clone().filter(|n| !n.is_empty()) {
+            config = config.with_namespace(ns);
+        }
+        Ok(VaultTarget {
+            config,
+            ca_pem,
+            _dev: None,
+        })
+    }
+
+    /// Writes (or, in a plan, compares) one file and records the step.
+    fn file(&self, name: &str, content: Option<&[u8]>, sensitivity: Sensitivity) -> Result<()> {
+        self.progress.mark();
+        let target = self.out.path(name).display().to_string();
+        let outcome = if self.dry_run {
+            let current = self.out.read(name).ok().flatten();
+            match (current, content) {
+                (None, _) => Outcome::Created,
+                (Some(cur), Some(new)) if cur.as_bytes() == new => Outcome::Unchanged,
+                _ => Outcome::Updated,
+            }
+        } else {
+            let Some(content) = content else {
+                return Ok(());
+            };
+            self.out.write(name, content, sensitivity).map_err(|e| {
+                Error::step(
+                    format!("write {name}"),
+                    format!("{target}: {e}"),
+                    "check that --out is writable (and not a file)",
+                )
+            })?
+        };
+        let detail = if sensitivity == Sensitivity::Secret {
+            "mode 0600"
+        } else {
+            ""
+        };
+        self.progress.step(
+            Phase::Files,
+            &format!("write {name}"),
+            &target,
+            outcome,
+            detail,
+        );
+        Ok(())
+    }
+
+    fn files(&mut self, vr: &SetupReport, state: &State) -> Result<()> {
+        use Sensitivity::{Public, Secret};
+        // The state first: it holds the secret-id, which Vault never returns again.
+        if self.dry_run {
+            // A plan compares nothing secret; the state changes when the secret-id does.
+        } else {
+            self.progress.mark();
+            let outcome = state.save(&self.out).map_err(|e| {
+                Error::step(
+                    "write e2e-state.json",
+                    e.to_string(),
+                    "check that --out is writable",
+                )
+            })?;
+            let target = self.out.path(OutDir::STATE).display().to_string();
+            self.progress.step(
+                Phase::Files,
+                "write e2e-state.json",
+                &target,
+                outcome,
+                "mode 0600",
+            );
+        }
+        if let Some(k) = &vr.root_key_pem {
+            self.file(OutDir::CA_KEY, Some(k.expose_secret().as_bytes()), Secret)?;
+        }
+        self.file(
+            OutDir::CA_CRT,
+            vr.root_ca_pem.as_deref().map(str::as_bytes),
+            Public,
+        )?;
+        if let Some(k) = &vr.intermediate_key_pem {
+            self.file(
+                OutDir::ISTIOCA_KEY,
+                Some(k.expose_secret().as_bytes()),
+                Secret,
+            )?;
+        }
+        self.file(
+            OutDir::ISTIOCA_CRT,
+            vr.intermediate_cert_pem.as_deref().map(str::as_bytes),
+            Public,
+        )?;
+        // The CSR is kept from the run that created the intermediate.
+        let int_changed = matches!(
+            vr.outcome(vault_pki::Step::Intermediate),
+            Some(vault_pki::Outcome::Created | vault_pki::Outcome::Updated)
+        );
+        let csr_missing = self.out.read(OutDir::ISTIOCA_CSR).ok().flatten().is_none();
+        if int_changed || csr_missing {
+            let csr = intermediate_csr(vr);
+            if csr.is_some() || self.dry_run {
+                self.file(
+                    OutDir::ISTIOCA_CSR,
+                    csr.as_deref().map(str::as_bytes),
+                    Public,
+                )?;
+            }
+        } else {
+            self.file(
+                OutDir::ISTIOCA_CSR,
+                self.out
+                    .read(OutDir::ISTIOCA_CSR)
+                    .ok()
+                    .flatten()
+                    .as_deref()
+                    .map(str::as_bytes),
+                Public,
+            )?;
+        }
+
+        // Seed steps 6 to 8 as files.
+        let (Some(role_id), Some(root_pem)) = (vr.role_id.clone(), vr.root_ca_pem.clone()) else {
+            for n in [
+                OutDir::VAULT_SECRET,
+                OutDir::VAULT_ISSUER,
+                OutDir::ISTIO_ROOT_CA,
+                OutDir::ISTIO_CSR_VALUES,
+                OutDir::CONTROL_PLANE,
+            ] {
+                self.file(n, None, Public)?;
+            }
+            return Ok(());
+        };
+        let secret_id = vr.secret_id.as_ref().map(|r| r.secret_id.clone());
+        let target = self.vault_target_info();
+        let m = self.build_manifests(&target, &role_id, secret_id.as_ref(), &root_pem)?;
+        match (&m, secret_id) {
+            (Some(m), Some(_)) => {
+                let y = |w: &str, r: std::result::Result<String, String>| {
+                    r.map_err(|e| Error::step(format!("build {w}"), e, "report this as a bug"))
+                };
+                let secret = y(
+                    OutDir::VAULT_SECRET,
+                    manifests::to_yaml("Secret", &m.approle_secret),
+                )?;
+                self.file(OutDir::VAULT_SECRET, Some(secret.as_bytes()), Secret)?;
+                let issuer = y(
+                    OutDir::VAULT_ISSUER,
+                    manifests::to_yaml("Issuer", &m.issuer),
+                )?;
+                self.file(OutDir::VAULT_ISSUER, Some(issuer.as_bytes()), Public)?;
+                let root = y(
+                    OutDir::ISTIO_ROOT_CA,
+                    manifests::to_yaml("Secret", &m.root_ca_secret),
+                )?;
+                self.file(OutDir::ISTIO_ROOT_CA, Some(root.as_bytes()), Public)?;
+                let values = m.istio_csr_values.to_yaml().map_err(|e| {
+                    Error::step(
+                        "build istio-csr-values.yaml",
+                        e.to_string(),
+                        "report this as a bug",
+                    )
+                })?;
+                self.file(OutDir::ISTIO_CSR_VALUES, Some(values.as_bytes()), Public)?;
+                self.file(
+                    OutDir::CONTROL_PLANE,
+                    Some(m.control_plane_yaml.as_bytes()),
+                    Public,
+                )?;
+            }
+            _ => {
+                for n in [
+                    OutDir::VAULT_SECRET,
+                    OutDir::VAULT_ISSUER,
+                    OutDir::ISTIO_ROOT_CA,
+                    OutDir::ISTIO_CSR_VALUES,
+                    OutDir::CONTROL_PLANE,
+                ] {
+                    self.file(n, None, Public)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The address and CA the Issuer is written with.
+    fn vault_target_info(&self) -> (String, Option<String>, Option<String>) {
+        let addr = self
+            .args
+            .vault
+            .issuer_vault_server
+            .clone()
+            .or_else(|| self.vault.as_ref().map(|v| v.address.clone()))
+            .unwrap_or_default();
+        let ca = self
+            .args
+            .vault
+            .vault_cacert
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok());
+        (
+            addr,
+            ca,
+            self.vault.as_ref().and_then(|v| v.namespace.clone()),
+        )
+    }
+
+    fn build_manifests(
+        &self,
+        target: &(String, Option<String>, Option<String>),
+        role_id: &str,
+        secret_id: Option<&SecretString>,
+        root_pem: &str,
+    ) -> Result<Option<Manifests>> {
+        let Some(secret_id) = secret_id else {
+            return Ok(None);
+        };
+        let input = ManifestInput {
+            namespace: self.args.namespace.clone(),
+            vault_server: target.0.clone(),
+            vault_namespace: target.2.clone(),
+            vault_ca_pem: target.1.clone(),
+            sign_path: format!("{}/sign/{}", self.args.intermediate_mount, self.args.role),
+            approle_mount: self.args.approle_mount.clone(),
+            role_id: role_id.to_string(),
+            secret_id: secret_id.clone(),
+            root_pem: root_pem.to_string(),
+            trust_domain: self.args.trust_domain.clone(),
+            cluster_id: self.args.cluster_id.clone(),
+        };
+        manifests::build(&input).map(Some).map_err(|e| {
+            Error::step(
+                "build manifests",
+                e,
+                "check --namespace, --cluster-id and --trust-domain",
+            )
+        })
+    }
+
+    fn manifests(
+        &self,
+        _t: &VaultTarget,
+        role_id: &str,
+        secret_id: &SecretString,
+        root_pem: &str,
+    ) -> Result<Manifests> {
+        let target = self.vault_target_info();
+        self.build_manifests(&target, role_id, Some(secret_id), root_pem)?
+            .ok_or_else(|| Error::step("build manifests", "no secret-id", "re-run"))
+    }
+}
+
+/// The intermediate's CSR. `vault-pki`'s report does not carry the CSR Vault generated, so it
+/// is made again from the exported key and the certificate's subject: a CSR for the same key
+/// and name, which is what `istioca.csr` is for (having the same key signed again).
+fn intermediate_csr(vr: &SetupReport) -> Option<String> {
+    let key = vr.intermediate_key_pem.as_ref()?;
+    let cert = vr.intermediate_cert_pem.as_ref()?;
+    let kp = crate::csr::key_pair_from_pem(key.expose_secret()).ok()?;
+    let cert_der = pem::parse(cert).ok()?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert_der.contents()).ok()?;
+    let mut p = rcgen::CertificateParams::default();
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    for cn in parsed.subject().iter_common_name() {
+        if let Ok(v) = cn.as_str() {
+            p.distinguished_name.push(rcgen::DnType::CommonName, v);
+        }
+    }
+    p.serialize_request(&kp).ok()?.pem().ok()
+}
+
+/// A bound for waits, from `--wait-timeout`.
+pub fn wait_bound(args: &RunArgs) -> Duration {
+    Duration::from_secs(args.wait_timeout.max(1))
+}

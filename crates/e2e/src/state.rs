@@ -1,0 +1,100 @@
+//! The run's state in the output folder (`e2e-state.json`, mode 0600): what a re-run needs to
+//! change nothing, i.e. the secret-id recorded the first time (Vault never returns it again).
+
+use serde_json::json;
+use vault_pki::{SecretIdRecord, SecretString};
+
+use crate::files::{OutDir, Sensitivity};
+use crate::report::Outcome;
+
+/// The recorded state.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// The AppRole role-id (not a secret on its own).
+    pub role_id: Option<String>,
+    /// The secret-id and its accessor.
+    pub secret_id: Option<SecretIdRecord>,
+}
+
+impl State {
+    /// Reads the state file; a missing file is an empty state.
+    pub fn load(out: &OutDir) -> std::io::Result<State> {
+        let Some(text) = out.read(OutDir::STATE)? else {
+            return Ok(State::default());
+        };
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: {e}", OutDir::STATE),
+            )
+        })?;
+        let s = |k: &str| {
+            v.get(k)
+                .and_then(|x| x.as_str())
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+        };
+        let secret_id = match (s("secret_id"), s("secret_id_accessor")) {
+            (Some(id), Some(accessor)) => Some(SecretIdRecord {
+                secret_id: SecretString::new(id),
+                accessor,
+            }),
+            _ => None,
+        };
+        Ok(State {
+            role_id: s("role_id"),
+            secret_id,
+        })
+    }
+
+    /// Writes the state file atomically, mode 0600.
+    pub fn save(&self, out: &OutDir) -> std::io::Result<Outcome> {
+        let v = json!({
+            "role_id": self.role_id,
+            "secret_id": self.secret_id.as_ref().map(|r| r.secret_id.expose_secret()),
+            "secret_id_accessor": self.secret_id.as_ref().map(|r| r.accessor.as_str()),
+        });
+        let mut text = serde_json::to_string_pretty(&v).unwrap_or_default();
+        text.push('\n');
+        out.write(OutDir::STATE, text.as_bytes(), Sensitivity::Secret)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_is_private() -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        let out = OutDir::new(dir.path());
+        assert!(State::load(&out)?.secret_id.is_none());
+        let st = State {
+            role_id: Some("rid".into()),
+            secret_id: Some(SecretIdRecord {
+                secret_id: SecretString::new("sid"),
+                accessor: "acc".into(),
+            }),
+        };
+        assert_eq!(st.save(&out)?, Outcome::Created);
+        assert_eq!(st.save(&out)?, Outcome::Unchanged);
+        let back = State::load(&out)?;
+        assert_eq!(back.role_id.as_deref(), Some("rid"));
+        let rec = back
+            .secret_id
+            .as_ref()
+            .map(|r| (r.secret_id.expose_secret().to_string(), r.accessor.clone()));
+        assert_eq!(rec, Some(("sid".to_string(), "acc".to_string())));
+        let mode = std::fs::metadata(out.path(OutDir::STATE))?
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(
+            !format!("{back:?}").contains("sid\""),
+            "the secret-id must not be in Debug"
+        );
+        Ok(())
+    }
+}
