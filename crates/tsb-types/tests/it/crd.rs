@@ -138,3 +138,94 @@ fn open_objects_preserve_unknown_fields() {
         ["properties"]["overlays"]["items"]["properties"]["patches"]["items"]["properties"]["value"];
     assert!(preserved(patch_value), "overlay patch value: {patch_value}");
 }
+
+/// What the API server's pruning would drop from `value` under `schema`: keys of an object
+/// that are neither declared nor under `x-kubernetes-preserve-unknown-fields`.
+fn pruned(value: &Value, schema: &Value, path: &str, out: &mut Vec<String>) {
+    let preserve = schema["x-kubernetes-preserve-unknown-fields"] == Value::Bool(true);
+    if preserve && schema.get("properties").is_none() && schema.get("items").is_none() {
+        return; // kept as is, whatever it holds
+    }
+    match value {
+        Value::Object(map) => {
+            let props = schema["properties"].as_object();
+            for (k, v) in map {
+                match props.and_then(|p| p.get(k)) {
+                    Some(s) => pruned(v, s, &format!("{path}.{k}"), out),
+                    None if preserve => {}
+                    None if schema["additionalProperties"].is_object() => pruned(
+                        v,
+                        &schema["additionalProperties"],
+                        &format!("{path}.{k}"),
+                        out,
+                    ),
+                    None => out.push(format!("{path}.{k}")),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                pruned(v, &schema["items"], &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Nothing of the seed's ControlPlane, of a ControlPlane full of fields we do not model, or of
+/// what the builder writes, would be pruned by the API server under our CRD.
+#[test]
+fn nothing_would_be_pruned_by_the_api_server() {
+    let crd = serde_json::to_value(ControlPlane::crd()).expect("serializes");
+    let schema = schema_of(&crd);
+    let built = crate::tsb_required(ControlPlaneBuilder::seed_flow())
+        .build()
+        .expect("builds");
+    let seed_exact = crate::tsb_required(ControlPlaneBuilder::seed_flow())
+        .patch_style(PatchStyle::SeedExact)
+        .build()
+        .expect("builds");
+    let mut extended = crate::yaml("control-plane.example.yaml");
+    extended["spec"]["tier1Cluster"] = Value::Bool(false);
+    extended["spec"]["components"]["gitops"] = serde_json::json!({"enabled": true});
+    extended["spec"]["components"]["istio"]["isolationBoundaries"] =
+        serde_json::json!([{"name": "g"}]);
+    extended["spec"]["telemetryStore"]["elastic"]["indexPrefix"] = serde_json::json!("tsb");
+    for (what, manifest) in [
+        (
+            "control-plane.example.yaml",
+            crate::yaml("control-plane.example.yaml"),
+        ),
+        ("extended", extended),
+        (
+            "robust builder",
+            serde_json::to_value(&built).expect("serializes"),
+        ),
+        (
+            "seed-exact builder",
+            serde_json::to_value(&seed_exact).expect("serializes"),
+        ),
+    ] {
+        let mut out = Vec::new();
+        // apiVersion, kind and metadata are the API server's own.
+        for key in ["spec", "status"] {
+            if let Some(v) = manifest.get(key) {
+                pruned(v, &schema["properties"][key], &format!(".{key}"), &mut out);
+            }
+        }
+        assert!(out.is_empty(), "{what}: the API server would prune {out:?}");
+    }
+    let iop_crd = serde_json::to_value(IstioOperator::crd()).expect("serializes");
+    let iop = crate::yaml("tsb-istiocontrolplane.yaml");
+    let mut out = Vec::new();
+    pruned(
+        &iop["spec"],
+        &schema_of(&iop_crd)["properties"]["spec"],
+        ".spec",
+        &mut out,
+    );
+    assert!(
+        out.is_empty(),
+        "IstioOperator: the API server would prune {out:?}"
+    );
+}
