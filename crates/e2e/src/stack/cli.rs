@@ -1,0 +1,177 @@
+//! `e2e stack up|down|env|status`: the stack as a command, with its state in `<dir>/stack.json`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::process::stop_record;
+use super::state::StackState;
+use super::{Stack, StackConfig, default_bin_dir};
+
+/// Where the stack lives (shared by every subcommand).
+#[derive(Debug, Clone, clap::Args)]
+pub struct StackArgs {
+    /// The stack dir (state file, logs, PKI, etcd data, kubeconfig).
+    #[arg(long, env = "VMC_STACK_DIR", default_value = "out/stack")]
+    pub dir: PathBuf,
+}
+
+/// `e2e stack …` subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum StackCommand {
+    /// Start etcd, kube-apiserver, cert-manager (CRDs and controller) and OpenBao, leave them
+    /// running, and print the `export` lines of `stack env`.
+    Up {
+        /// Where the stack lives.
+        #[command(flatten)]
+        args: StackArgs,
+        /// The dir with the Go-built binaries (default: where scripts/build-stack.sh puts them).
+        #[arg(long, env = "VMC_STACK_BIN_DIR")]
+        bin_dir: Option<PathBuf>,
+        /// The OpenBao `bao` binary (default: BAO_BIN, PATH, then the install cache).
+        #[arg(long, env = "BAO_BIN")]
+        bao_bin: Option<PathBuf>,
+        /// Bound on each component's readiness, in seconds.
+        #[arg(long, default_value_t = 120)]
+        ready_timeout: u64,
+    },
+    /// Stop exactly the processes `stack up` started (from the state file).
+    Down {
+        /// Where the stack lives.
+        #[command(flatten)]
+        args: StackArgs,
+    },
+    /// Print `export KUBECONFIG=…`, `export VAULT_ADDR=…` (and `VAULT_TOKEN` read from its file).
+    Env {
+        /// Where the stack lives.
+        #[command(flatten)]
+        args: StackArgs,
+    },
+    /// Show each component's pid, whether it runs, its ports and log.
+    Status {
+        /// Where the stack lives.
+        #[command(flatten)]
+        args: StackArgs,
+    },
+}
+
+fn env_lines(state: &StackState) -> String {
+    let mut out = format!(
+        "export KUBECONFIG={}\n",
+        shell_quote(&state.kubeconfig.display().to_string())
+    );
+    if !state.vault_addr.is_empty() {
+        out.push_str(&format!(
+            "export VAULT_ADDR={}\n",
+            shell_quote(&state.vault_addr)
+        ));
+        out.push_str(&format!(
+            "export VAULT_TOKEN=\"$(cat {})\"\n",
+            shell_quote(&state.vault_token_file.display().to_string())
+        ));
+    }
+    out
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-:+=@,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Runs a `stack` subcommand.
+pub async fn cli(cmd: StackCommand) -> anyhow::Result<()> {
+    match cmd {
+        StackCommand::Up {
+            args,
+            bin_dir,
+            bao_bin,
+            ready_timeout,
+        } => {
+            let mut cfg = StackConfig::new(args.dir);
+            cfg.bin_dir = bin_dir.unwrap_or_else(default_bin_dir);
+            cfg.bao_bin = bao_bin;
+            cfg.ready_timeout = Duration::from_secs(ready_timeout);
+            let started = std::time::Instant::now();
+            let stack = Stack::up(cfg).await?;
+            let state = stack.detach();
+            eprintln!(
+                "stack up in {:.1}s: API server {}, OpenBao {}, logs in {}",
+                started.elapsed().as_secs_f64(),
+                state.api_server,
+                state.vault_addr,
+                state.dir.display()
+            );
+            print!("{}", env_lines(&state));
+        }
+        StackCommand::Down { args } => {
+            let state = StackState::load(&args.dir)?;
+            for rec in state.processes.iter().rev() {
+                if rec.is_running() {
+                    stop_record(rec, Duration::from_secs(10), None).await;
+                    eprintln!("stopped {} (pid {})", rec.name, rec.pid);
+                } else {
+                    eprintln!("{} (pid {}) was not running", rec.name, rec.pid);
+                }
+            }
+            let path = StackState::path(&state.dir);
+            std::fs::remove_file(&path)
+                .map_err(|e| anyhow::anyhow!("removing {}: {e}", path.display()))?;
+        }
+        StackCommand::Env { args } => {
+            let state = StackState::load(&args.dir)?;
+            print!("{}", env_lines(&state));
+        }
+        StackCommand::Status { args } => {
+            let state = StackState::load(&args.dir)?;
+            println!("dir         {}", state.dir.display());
+            println!("api server  {}", state.api_server);
+            println!("kubeconfig  {}", state.kubeconfig.display());
+            println!("openbao     {}", state.vault_addr);
+            for rec in &state.processes {
+                let up = if rec.is_running() {
+                    "running"
+                } else {
+                    "NOT RUNNING"
+                };
+                println!(
+                    "{:<15} pid {:<8} {:<12} log {}",
+                    rec.name,
+                    rec.pid,
+                    up,
+                    rec.log.display()
+                );
+            }
+            for (k, v) in &state.ports {
+                println!("port {k:<22} {v}");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn env_prints_exports_without_the_token_itself() {
+        let state = StackState {
+            dir: "/tmp/s".into(),
+            kubeconfig: "/tmp/s/kubeconfig".into(),
+            api_server: "https://127.0.0.1:1".into(),
+            vault_addr: "http://127.0.0.1:2".into(),
+            vault_token_file: "/tmp/my dir/vault-token".into(),
+            ports: BTreeMap::new(),
+            processes: vec![],
+        };
+        assert_eq!(
+            env_lines(&state),
+            "export KUBECONFIG=/tmp/s/kubeconfig\nexport VAULT_ADDR=http://127.0.0.1:2\nexport VAULT_TOKEN=\"$(cat '/tmp/my dir/vault-token')\"\n"
+        );
+    }
+}
