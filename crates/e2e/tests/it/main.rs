@@ -1,1 +1,5 @@
-fn main() {}
+//! The e2e integration tests: the real `e2e` binary against a real OpenBao (and, in `stack`,
+//! the real local cluster). One test binary, so shared set-up runs once.
+
+mod run;
+mod stack;
