@@ -39,6 +39,8 @@ pub struct Patch {
     pub value: Option<serde_json::Value>,
 }
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use crate::error::{Error, Errors, Result};
@@ -173,17 +175,29 @@ pub(crate) fn apply_overlays_at(
 ) -> Result<(), Errors> {
     let mut errors = Vec::new();
     let mut matches: Vec<Vec<usize>> = vec![Vec::new(); overlays.len()];
+    // Overlays by (kind, name), in order: matching stays linear in the number of objects.
+    let mut index: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    for (vi, o) in overlays.iter().enumerate() {
+        index
+            .entry((o.kind.as_str(), o.name.as_str()))
+            .or_default()
+            .push(vi);
+    }
     for (oi, object) in manifests.iter_mut().enumerate() {
-        let mut result: Option<Value> = None;
-        for (vi, overlay) in overlays.iter().enumerate() {
-            if !overlay.matches(object) {
-                continue;
-            }
-            matches[vi].push(oi);
-            let mut patched = object.clone();
+        let (kind, _, name) = object_id(object);
+        let Some(candidates) = index.get(&(kind, name)) else {
+            continue;
+        };
+        let hits: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|vi| overlays[*vi].matches(object))
+            .collect();
+        let apply = |vi: usize, target: &mut Value, errors: &mut Vec<Error>| {
+            let overlay = &overlays[vi];
             let mut patcher = Patcher::new();
             for (pi, patch) in overlay.patches.iter().enumerate() {
-                if let Err(e) = patcher.apply(&mut patched, patch) {
+                if let Err(e) = patcher.apply(target, patch) {
                     errors.push(Error::InOverlay {
                         overlay: format!("{prefix}[{vi}]"),
                         target: overlay.target(),
@@ -192,10 +206,26 @@ pub(crate) fn apply_overlays_at(
                     });
                 }
             }
-            result = Some(patched);
-        }
-        if let Some(r) = result {
-            *object = r;
+        };
+        match hits.as_slice() {
+            [] => {}
+            [vi] => {
+                matches[*vi].push(oi);
+                apply(*vi, object, &mut errors);
+            }
+            several => {
+                // Istio applies each overlay to the object as rendered and keeps the last.
+                let mut last = None;
+                for vi in several {
+                    matches[*vi].push(oi);
+                    let mut patched = object.clone();
+                    apply(*vi, &mut patched, &mut errors);
+                    last = Some(patched);
+                }
+                if let Some(r) = last {
+                    *object = r;
+                }
+            }
         }
     }
     for (vi, overlay) in overlays.iter().enumerate() {

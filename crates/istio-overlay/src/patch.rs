@@ -334,7 +334,7 @@ fn select(path: &TreePath, seg: &Segment, items: &[Value]) -> Result<usize> {
             });
         };
         // Go compiles the pattern for each element; a bad pattern matches nothing.
-        if let Some(re) = re.get_or_insert_with(|| Regex::new(v).ok())
+        if let Some(re) = re.get_or_insert_with(|| cached_regex(v))
             && re.is_match(&go_sprint(Some(le)))
         {
             return Ok(idx);
@@ -348,10 +348,31 @@ fn select(path: &TreePath, seg: &Segment, items: &[Value]) -> Result<usize> {
     })
 }
 
+thread_local! {
+    static REGEXES: std::cell::RefCell<std::collections::HashMap<String, Option<Regex>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Compiles a selector's pattern once per thread (a bad pattern is `None`: matches nothing).
+fn cached_regex(pattern: &str) -> Option<Regex> {
+    REGEXES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(r) = cache.get(pattern) {
+            return r.clone();
+        }
+        if cache.len() >= 1024 {
+            cache.clear();
+        }
+        let r = Regex::new(pattern).ok();
+        cache.insert(pattern.to_owned(), r.clone());
+        r
+    })
+}
+
 /// Indices of every element a selector matches (Istio takes the first), for lint.
 pub(crate) fn select_all(seg: &Segment, items: &[Value]) -> Vec<usize> {
     let pe = seg.as_str();
-    let re = path_v(pe).and_then(|v| Regex::new(v).ok());
+    let re = path_v(pe).and_then(cached_regex);
     items
         .iter()
         .enumerate()
@@ -549,6 +570,9 @@ impl Writer<'_, '_> {
     }
 
     fn clear_marks(&mut self, steps: &[Step]) {
+        if self.patcher.marks.is_empty() {
+            return;
+        }
         self.patcher.marks.retain(|m| !m.starts_with(steps));
     }
 
@@ -605,7 +629,13 @@ impl Writer<'_, '_> {
         let p = n - 1;
         let parent = self.levels[p];
         let leaf = self.levels[n];
-        let leaf_steps = self.steps(n);
+        // Positions are only needed for marks and operations.
+        let need_steps = has_map || self.ops.is_some() || !self.patcher.marks.is_empty();
+        let leaf_steps = if need_steps {
+            self.steps(n)
+        } else {
+            Vec::new()
+        };
         let parent_real = p < a;
         // Marks to add if the written node ends up in the object: (level of the container, steps).
         let mut pending: Vec<(usize, Vec<Step>)> = Vec::new();
@@ -859,10 +889,14 @@ impl Writer<'_, '_> {
                     return Err(self.internal("list expected"));
                 };
                 list.remove(idx);
-                let list_steps = self.steps(p);
-                self.shift_marks(&list_steps, idx);
-                let s = self.steps(n);
-                self.op_remove(&s);
+                if !self.patcher.marks.is_empty() {
+                    let list_steps = self.steps(p);
+                    self.shift_marks(&list_steps, idx);
+                }
+                if self.ops.is_some() {
+                    let s = self.steps(n);
+                    self.op_remove(&s);
+                }
             }
             Kind::Map => {
                 let key = self.seg(n).to_owned();
@@ -873,9 +907,11 @@ impl Writer<'_, '_> {
                         return Err(self.internal("map expected"));
                     };
                     if obj.shift_remove(&key).is_some() && leaf.state == State::Existing {
-                        let s = self.steps(n);
-                        self.clear_marks(&s);
-                        self.op_remove(&s);
+                        if self.ops.is_some() || !self.patcher.marks.is_empty() {
+                            let s = self.steps(n);
+                            self.clear_marks(&s);
+                            self.op_remove(&s);
+                        }
                     }
                 } else if let Value::Object(obj) = &mut locals[p - a] {
                     obj.shift_remove(&key);

@@ -176,7 +176,11 @@ fn path_from_string(path: &str) -> Vec<String> {
         if part.is_empty() {
             continue;
         }
-        let s = part.replace("\\.", ".");
+        let s = if part.contains('\\') {
+            part.replace("\\.", ".")
+        } else {
+            part.to_owned()
+        };
         match s.find('[') {
             Some(n) if n > 0 => {
                 out.push(s[..n].to_owned());
@@ -189,9 +193,13 @@ fn path_from_string(path: &str) -> Vec<String> {
 }
 
 /// Go's `path/filepath.Clean` on a Unix system.
-pub(crate) fn go_clean(path: &str) -> String {
+pub(crate) fn go_clean(path: &str) -> std::borrow::Cow<'_, str> {
     if path.is_empty() {
-        return ".".to_owned();
+        return ".".into();
+    }
+    if !path.contains('/') {
+        // A single element: Clean leaves it as it is ("." and ".." included).
+        return path.into();
     }
     let rooted = path.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
@@ -210,9 +218,9 @@ pub(crate) fn go_clean(path: &str) -> String {
     }
     let joined = parts.join("/");
     match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_owned(),
-        (false, false) => joined,
+        (true, _) => format!("/{joined}").into(),
+        (false, true) => ".".into(),
+        (false, false) => joined.into(),
     }
 }
 

@@ -1,0 +1,98 @@
+//! Criterion benchmarks: the Vault-CA overlay set (IstioOperator level + istiod Deployment
+//! level) on Istio's rendered manifests, and N-object manifests with 10 patches each at two
+//! sizes (linear growth). Throughput is in resolved patches.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use istio_overlay::{
+    K8sObjectOverlay, apply_nested, apply_overlays, parse_document, parse_documents,
+};
+use serde_json::{Value, json};
+
+fn data(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn vault_ca(c: &mut Criterion) {
+    let manifests = parse_documents("golden", &data("pilot_default.golden.yaml")).unwrap();
+    let iop = parse_document("iop", &data("tsb-istiocontrolplane.yaml")).unwrap();
+    let cp = parse_document("cp", &data("control-plane.example.yaml")).unwrap();
+    let overlays = K8sObjectOverlay::list_from_value("cp", &cp).unwrap();
+    let mut g = c.benchmark_group("vault-ca");
+    g.throughput(Throughput::Elements(10)); // 3 IstioOperator patches + 7 istiod patches
+    g.bench_function("nested/iop+17-manifests", |b| {
+        b.iter_batched(
+            || (iop.clone(), manifests.clone()),
+            |(mut iop, mut m)| {
+                apply_nested(&mut iop, &overlays, &mut m).unwrap();
+                (iop, m)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+fn object(i: usize) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": format!("app-{i}"), "namespace": "ns", "labels": {"app": format!("app-{i}")}},
+        "spec": {"replicas": 1, "template": {"metadata": {"labels": {"app": format!("app-{i}")}}, "spec": {
+            "containers": [
+                {"name": "app", "image": "app:1", "args": ["serve", "--port=8080", "--log=info", "--x", "1"],
+                 "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}, {"name": "C", "value": "3"}],
+                 "ports": [{"containerPort": 8080, "name": "http"}, {"containerPort": 15010, "name": "grpc"}],
+                 "volumeMounts": [{"name": "data", "mountPath": "/data"}]},
+                {"name": "sidecar", "image": "proxy:1", "args": ["proxy"]}
+            ],
+            "volumes": [{"name": "data", "emptyDir": {}}]
+        }}}
+    })
+}
+
+fn overlay(i: usize) -> K8sObjectOverlay {
+    let c = "spec.template.spec.containers.[name:app]";
+    K8sObjectOverlay::new("Deployment", format!("app-{i}"))
+        .patch(format!("{c}.args[-1]"), json!("--tls=true"))
+        .patch(format!("{c}.args.[--log]"), json!("--log=debug"))
+        .patch(format!("{c}.env.[name:B].value"), json!("20"))
+        .patch(format!("{c}.env[-1]"), json!({"name": "D", "value": "4"}))
+        .patch(
+            format!("{c}.ports.[containerPort:15010].name"),
+            json!("grpc-xds"),
+        )
+        .patch(
+            format!("{c}.volumeMounts[-1]"),
+            json!({"name": "certs", "mountPath": "/certs", "readOnly": true}),
+        )
+        .patch(
+            "spec.template.spec.volumes[-1]",
+            json!({"name": "certs", "secret": {"secretName": "tls"}}),
+        )
+        .patch("spec.replicas", json!(3))
+        .patch(r"metadata.annotations.example\.com/patched", json!("yes"))
+        .patch("spec.template.spec.containers.[name:sidecar]", None)
+}
+
+fn manifests(c: &mut Criterion) {
+    let mut g = c.benchmark_group("manifest");
+    for n in [1_000usize, 4_000] {
+        let objects: Vec<Value> = (0..n).map(object).collect();
+        let overlays: Vec<K8sObjectOverlay> = (0..n).map(overlay).collect();
+        g.throughput(Throughput::Elements((n * 10) as u64));
+        g.bench_with_input(BenchmarkId::new("objects-x10-patches", n), &n, |b, _| {
+            b.iter_batched(
+                || objects.clone(),
+                |mut m| {
+                    apply_overlays(&mut m, &overlays).unwrap();
+                    m
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, vault_ca, manifests);
+criterion_main!(benches);
