@@ -178,6 +178,32 @@ pub struct RunArgs {
     )]
     pub namespace: String,
 
+    /// TSB image registry, written to the ControlPlane's spec.hub (replace the placeholder).
+    #[arg(
+        long,
+        default_value = "registry.example.invalid/tetrate",
+        value_name = "REGISTRY",
+        help_heading = "TSB"
+    )]
+    pub tsb_hub: String,
+    /// TSB management plane host (and telemetry store host) for the ControlPlane (replace the
+    /// placeholder).
+    #[arg(
+        long,
+        default_value = "tsb.example.invalid",
+        value_name = "HOST",
+        help_heading = "TSB"
+    )]
+    pub tsb_host: String,
+    /// TSB management plane port.
+    #[arg(
+        long,
+        default_value_t = 8443,
+        value_name = "PORT",
+        help_heading = "TSB"
+    )]
+    pub tsb_port: u16,
+
     /// Output folder for ca.crt, istioca.*, the manifests, report.json and the run's state
     /// (keys and secret-bearing files are mode 0600). Re-use it to re-run idempotently.
     #[arg(

@@ -1,29 +1,38 @@
-//! The TSB ControlPlane `<ns>/controlplane` (seed step 8): the IstioOperator overlays that
-//! point Istio at istio-csr and give istiod the cert-manager-issued serving certificate.
+//! The TSB ControlPlane `<ns>/controlplane` (seed step 8), built with `tsb-types`: the
+//! IstioOperator overlays that point Istio at istio-csr and give istiod the
+//! cert-manager-issued serving certificate (robust overlays, by container name).
+
+use tsb_types::{ControlPlaneBuilder, ElasticSettings, ManagementPlaneSettings, TelemetryStore};
 
 use crate::manifests::ManifestInput;
 
+/// The ControlPlane as an object.
+pub fn build(input: &ManifestInput) -> Result<tsb_types::ControlPlane, String> {
+    ControlPlaneBuilder::seed_flow()
+        .namespace(&input.namespace)
+        .hub(&input.tsb_hub)
+        .trust_domain(&input.trust_domain)
+        .management_plane(ManagementPlaneSettings {
+            host: Some(input.tsb_host.clone()),
+            port: Some(i32::from(input.tsb_port)),
+            cluster_name: Some(input.cluster_id.clone()),
+            ..Default::default()
+        })
+        .telemetry_store(TelemetryStore {
+            elastic: Some(ElasticSettings {
+                host: Some(input.tsb_host.clone()),
+                port: Some(i32::from(input.tsb_port)),
+                version: Some(7),
+                self_signed: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .build()
+        .map_err(|e| format!("ControlPlane: {e}"))
+}
+
 /// The ControlPlane as YAML.
 pub fn yaml(input: &ManifestInput) -> Result<String, String> {
-    let cp = serde_json::json!({
-        "apiVersion": "install.tetrate.io/v1alpha1",
-        "kind": "ControlPlane",
-        "metadata": {"name": "controlplane", "namespace": input.namespace},
-        "spec": {
-            "components": {"istio": {
-                "kubeSpec": {"overlays": [{
-                    "apiVersion": "install.istio.io/v1alpha1",
-                    "kind": "IstioOperator",
-                    "name": "tsb-istiocontrolplane",
-                    "patches": [
-                        {"path": "spec.values.global.caAddress",
-                         "value": "cert-manager-istio-csr.cert-manager.svc:443"},
-                        {"path": "spec.components.pilot.k8s.env",
-                         "value": [{"name": "ENABLE_CA_SERVER", "value": "false"}]},
-                    ],
-                }]},
-            }},
-        },
-    });
-    crate::manifests::to_yaml("ControlPlane", &cp)
+    crate::manifests::to_yaml("ControlPlane", &build(input)?)
 }

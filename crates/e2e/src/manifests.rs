@@ -34,8 +34,14 @@ pub struct ManifestInput {
     pub root_pem: String,
     /// The trust domain.
     pub trust_domain: String,
-    /// The Istio cluster ID.
+    /// The Istio cluster ID (also the ControlPlane's cluster name).
     pub cluster_id: String,
+    /// TSB image registry.
+    pub tsb_hub: String,
+    /// TSB management plane host (also the telemetry store's).
+    pub tsb_host: String,
+    /// TSB management plane port.
+    pub tsb_port: u16,
 }
 
 /// The namespace istio-csr and the `istio-root-ca` Secret live in.
@@ -60,7 +66,9 @@ pub struct Manifests {
     pub root_ca_secret: Secret,
     /// istio-csr's Helm values.
     pub istio_csr_values: IstioCsrValues,
-    /// ControlPlane `<ns>/controlplane`, as YAML.
+    /// ControlPlane `<ns>/controlplane`.
+    pub control_plane: tsb_types::ControlPlane,
+    /// The same, as YAML.
     pub control_plane_yaml: String,
 }
 
@@ -114,8 +122,10 @@ pub fn build(input: &ManifestInput) -> Result<Manifests, String> {
         .root_ca(RootCaMount::seed_flow())
         .build()
         .map_err(|e| format!("istio-csr values: {e}"))?;
-    let control_plane_yaml = crate::control_plane::yaml(input)?;
+    let control_plane = crate::control_plane::build(input)?;
+    let control_plane_yaml = to_yaml("ControlPlane", &control_plane)?;
     Ok(Manifests {
+        control_plane,
         approle_secret,
         issuer,
         root_ca_secret,

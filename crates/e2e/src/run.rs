@@ -279,7 +279,8 @@ impl Ctx<'_> {
 
         if let Some(kubeconfig) = &args.kubeconfig {
             let m = self.manifests(&target, &role_id, &secret_id, &root_pem)?;
-            crate::kube::apply(kubeconfig, args, &m, self.progress).await?;
+            let checks = crate::kube::apply(kubeconfig, args, &m, self.progress).await?;
+            self.checks.extend(checks);
         }
 
         // Seed step 9.
@@ -324,7 +325,7 @@ impl Ctx<'_> {
             .filter(|c| !c.passed)
             .map(|c| format!("{}: {}", c.name, c.detail))
             .collect();
-        self.checks = checks;
+        self.checks.extend(checks);
         if !failed.is_empty() {
             return Err(Error::step(
                 "verify",
@@ -653,6 +654,9 @@ impl Ctx<'_> {
             root_pem: root_pem.to_string(),
             trust_domain: self.args.trust_domain.clone(),
             cluster_id: self.args.cluster_id.clone(),
+            tsb_hub: self.args.tsb_hub.clone(),
+            tsb_host: self.args.tsb_host.clone(),
+            tsb_port: self.args.tsb_port,
         };
         manifests::build(&input).map(Some).map_err(|e| {
             Error::step(
