@@ -105,6 +105,36 @@ pub fn chains_to(
     .map_err(|e| format!("{e:?}"))
 }
 
+/// Like [`chains_to`], for a server certificate (server-auth usage), e.g. istiod's.
+pub fn chains_to_for_server(
+    leaf_pem: &str,
+    intermediates_pem: &[&str],
+    anchor_pem: &str,
+    now: UnixTime,
+) -> Result<(), String> {
+    let leaf = der_of(leaf_pem, "leaf")?;
+    let anchor_der = der_of(anchor_pem, "trust anchor")?;
+    let anchor = webpki::anchor_from_trusted_cert(&anchor_der)
+        .map_err(|e| format!("trust anchor: {e:?}"))?;
+    let mut inter = Vec::new();
+    for (i, p) in intermediates_pem.iter().enumerate() {
+        inter.push(der_of(p, &format!("intermediate {i}"))?);
+    }
+    let ee =
+        webpki::EndEntityCert::try_from(&leaf).map_err(|e| format!("parsing the leaf: {e:?}"))?;
+    ee.verify_for_usage(
+        webpki::ALL_VERIFICATION_ALGS,
+        &[anchor],
+        &inter,
+        now,
+        webpki::KeyUsage::server_auth(),
+        None,
+        None,
+    )
+    .map(|_| ())
+    .map_err(|e| format!("{e:?}"))
+}
+
 fn der_of(pem_text: &str, what: &str) -> Result<CertificateDer<'static>, String> {
     let p = pem::parse(pem_text).map_err(|e| format!("{what}: not a PEM certificate: {e}"))?;
     if p.tag() != "CERTIFICATE" {

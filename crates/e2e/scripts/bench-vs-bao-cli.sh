@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Times the whole `e2e run` (release build, its own process, importing a given root CA) against
+# the same Vault steps done as one `bao` CLI call each (the seed's way), on one local OpenBao
+# dev server, and prints the medians and their ratio (e2e / bao CLI).
+#
+#   crates/e2e/scripts/bench-vs-bao-cli.sh [ROUNDS]      # default 7 rounds
+#
+# Each round uses fresh mount/role names (a prefix), so both sides do every step from scratch.
+# `e2e run` also writes its files and runs its verification; the bao side does only the Vault
+# calls. Env: BAO_BIN (default: scripts/install-openbao.sh), E2E_BIN (default: a release build).
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+rounds="${1:-7}"
+bao="${BAO_BIN:-$(scripts/install-openbao.sh)}"
+if [ -z "${E2E_BIN:-}" ]; then
+  cargo build --release -q -p e2e --bin e2e
+  E2E_BIN="${CARGO_TARGET_DIR:-target}/release/e2e"
+fi
+work=$(mktemp -d)
+trap 'kill "$bao_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+# A dev server on a free port, with its own HOME (it writes ~/.vault-token).
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+token="bench-$RANDOM$RANDOM"
+HOME="$work" "$bao" server -dev -dev-root-token-id="$token" -dev-listen-address="127.0.0.1:$port" \
+  >"$work/bao.log" 2>&1 &
+bao_pid=$!
+export VAULT_ADDR="http://127.0.0.1:$port" VAULT_TOKEN="$token" BAO_ADDR="http://127.0.0.1:$port" BAO_TOKEN="$token"
+for _ in $(seq 100); do
+  curl -sf "$VAULT_ADDR/v1/sys/health" >/dev/null && break
+  sleep 0.1
+done
+
+# The given root CA (fixture: openssl, P-256, CA:true).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj "/CN=Bench Root" \
+  -addext "basicConstraints=critical,CA:true" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+  -keyout "$work/root.key" -out "$work/root.crt" 2>/dev/null
+cat "$work/root.crt" "$work/root.key" >"$work/bundle.pem"
+
+now() { date +%s.%N; }
+
+e2e_round() {
+  local p=$1
+  "$E2E_BIN" run --out "$work/out-$p" --root-ca-cert "$work/root.crt" --root-ca-key "$work/root.key" \
+    --root-mount "$p-pki" --intermediate-mount "$p-istioca" --approle-mount "$p-approle" \
+    --approle-role "$p-cm" --policy "$p-cm" >/dev/null 2>"$work/e2e-$p.log" \
+    || { cat "$work/e2e-$p.log" >&2; exit 1; }
+}
+
+bao_round() {
+  local p=$1 d="$work/bao-$p"
+  mkdir -p "$d"
+  "$bao" secrets enable -path="$p-pki" pki >/dev/null
+  "$bao" secrets tune -max-lease-ttl=87600h "$p-pki" >/dev/null
+  "$bao" write "$p-pki/config/ca" pem_bundle=@"$work/bundle.pem" >/dev/null
+  "$bao" secrets enable -path="$p-istioca" pki >/dev/null
+  "$bao" secrets tune -max-lease-ttl=43800h "$p-istioca" >/dev/null
+  "$bao" write -format=json "$p-istioca/intermediate/generate/exported" common_name="Istio Intermediate CA" \
+    ttl=43800h >"$d/gen.json"
+  jq -r .data.csr "$d/gen.json" >"$d/istioca.csr"
+  jq -r .data.private_key "$d/gen.json" >"$d/istioca.key"
+  "$bao" write -format=json "$p-pki/root/sign-intermediate" csr=@"$d/istioca.csr" format=pem_bundle \
+    ttl=43800h >"$d/sign.json"
+  jq -r .data.certificate "$d/sign.json" >"$d/istioca.crt"
+  "$bao" write "$p-istioca/intermediate/set-signed" certificate=@"$d/istioca.crt" >/dev/null
+  "$bao" write "$p-istioca/roles/cluster-local" allowed_domains=svc allow_subdomains=true max_ttl=720h \
+    require_cn=false allowed_uri_sans="spiffe://cluster.local/*" >/dev/null
+  "$bao" auth enable -path="$p-approle" approle >/dev/null
+  echo "path \"$p-istioca/sign/cluster-local\" { capabilities = [\"update\"] }" | "$bao" policy write "$p-cm" - >/dev/null
+  "$bao" write "auth/$p-approle/role/$p-cm" token_policies="$p-cm" token_ttl=1h token_max_ttl=4h >/dev/null
+  "$bao" read -field=role_id "auth/$p-approle/role/$p-cm/role-id" >"$d/role-id"
+  "$bao" write -f -field=secret_id "auth/$p-approle/role/$p-cm/secret-id" >"$d/secret-id"
+}
+
+e2e_times=() bao_times=()
+# One warm-up round each (page cache, first-connection costs), not counted.
+e2e_round w0; bao_round w1
+for i in $(seq "$rounds"); do
+  t0=$(now); e2e_round "e$i"; t1=$(now)
+  bao_round "b$i"; t2=$(now)
+  e2e_times+=("$(echo "$t1 - $t0" | bc -l)")
+  bao_times+=("$(echo "$t2 - $t1" | bc -l)")
+done
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+me=$(median "${e2e_times[@]}")
+mb=$(median "${bao_times[@]}")
+printf 'rounds: %s\n' "$rounds"
+printf 'e2e run (release, whole flow incl. files + verification): median %.3f s  [%s]\n' "$me" "$(printf '%.3f ' "${e2e_times[@]}")"
+printf 'bao CLI (14 calls, Vault steps only):                       median %.3f s  [%s]\n' "$mb" "$(printf '%.3f ' "${bao_times[@]}")"
+printf 'ratio of medians (e2e / bao CLI): %.3f (target <= 0.25)\n' "$(echo "$me / $mb" | bc -l)"
