@@ -121,6 +121,45 @@ async fn apply_step(
     }
 }
 
+/// The first path (`.spec.vault.path`) of `want` missing or different in `have`, if any:
+/// what the API server pruned or changed.
+pub fn first_difference(have: &Value, want: &Value, at: &str) -> Option<String> {
+    match (have, want) {
+        (Value::Object(h), Value::Object(w)) => w.iter().find_map(|(k, v)| match h.get(k) {
+            None => Some(format!("{at}.{k} (missing)")),
+            Some(hv) => first_difference(hv, v, &format!("{at}.{k}")),
+        }),
+        (Value::Array(h), Value::Array(w)) if h.len() == w.len() => h
+            .iter()
+            .zip(w)
+            .enumerate()
+            .find_map(|(i, (hv, wv))| first_difference(hv, wv, &format!("{at}[{i}]"))),
+        _ if have == want => None,
+        _ => Some(format!("{at} (differs)")),
+    }
+}
+
+/// A check that the object the API server returned keeps every field we applied.
+fn unpruned(label: &str, applied: &Value, returned: &DynamicObject) -> Check {
+    let have = serde_json::to_value(returned).unwrap_or(Value::Null);
+    let mut want = applied.clone();
+    if let Some(m) = want.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.retain(|k, _| k == "name" || k == "namespace" || k == "labels" || k == "annotations");
+    }
+    match first_difference(&have, &want, "") {
+        None => Check {
+            name: format!("unpruned: {label}"),
+            passed: true,
+            detail: "every applied field read back".into(),
+        },
+        Some(path) => Check {
+            name: format!("unpruned: {label}"),
+            passed: false,
+            detail: format!("the API server dropped or changed {path}"),
+        },
+    }
+}
+
 fn to_value<T: serde::Serialize>(what: &str, v: &T) -> Result<Value> {
     serde_json::to_value(v).map_err(|e| {
         Error::step(
@@ -167,7 +206,7 @@ pub async fn apply(
     )
     .await?;
     let issuer = to_value("Issuer", &m.issuer)?;
-    apply_step(
+    let back = apply_step(
         &client,
         progress,
         "Issuer",
@@ -175,6 +214,7 @@ pub async fn apply(
         "install cert-manager (its CRDs must exist: issuers.cert-manager.io)",
     )
     .await?;
+    checks.push(unpruned(&object_label(&issuer), &issuer, &back));
     checks.push(wait_issuer_ready(&client, args, m, progress).await?);
     let root = to_value("istio-root-ca", &m.root_ca_secret)?;
     apply_step(
@@ -354,5 +394,27 @@ async fn wait_issuer_ready(
             ),
             "a VaultError means cert-manager could not log in with the AppRole: check the Secret's secretId, the roleId, spec.vault.server (reachable from cert-manager?) and caBundle",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn first_difference_names_the_pruned_path() {
+        let want = json!({"spec": {"vault": {"path": "istioca/sign/x", "serverName": "v"}}});
+        let have = json!({"spec": {"vault": {"path": "istioca/sign/x"}}, "status": {}});
+        assert_eq!(
+            first_difference(&have, &want, ""),
+            Some(".spec.vault.serverName (missing)".into())
+        );
+        assert_eq!(first_difference(&want, &want, ""), None);
+        let have = json!({"spec": {"vault": {"path": "other", "serverName": "v"}}});
+        assert_eq!(
+            first_difference(&have, &want, ""),
+            Some(".spec.vault.path (differs)".into())
+        );
     }
 }

@@ -268,6 +268,11 @@ impl Ctx<'_> {
             return Ok(());
         };
         if self.dry_run {
+            if args.kubeconfig.is_some() {
+                self.progress.note(
+                    "plan: the cluster is not inspected; `run` applies with server-side apply",
+                );
+            }
             return Ok(());
         }
         let role_id = vr.role_id.clone().unwrap_or_default();
@@ -308,8 +313,9 @@ impl Ctx<'_> {
             )
         })?;
         let elapsed = started.elapsed();
+        self.checks.extend(checks);
         if !self.progress.is_quiet() {
-            for c in &checks {
+            for c in &self.checks {
                 eprintln!(
                     "{:<12} {:<7} {:<22} {}",
                     if c.passed { "ok" } else { "FAILED" },
@@ -320,17 +326,17 @@ impl Ctx<'_> {
             }
             eprintln!("verification took {} ms", elapsed.as_millis());
         }
-        let failed: Vec<String> = checks
+        let failed: Vec<String> = self
+            .checks
             .iter()
             .filter(|c| !c.passed)
             .map(|c| format!("{}: {}", c.name, c.detail))
             .collect();
-        self.checks.extend(checks);
         if !failed.is_empty() {
             return Err(Error::step(
                 "verify",
                 failed.join("; "),
-                "the workload certificate did not pass: check the role (allowed_uri_sans), the policy, and that istioca.crt was signed by ca.crt",
+                "a check did not pass: for the workload certificate check the role (allowed_uri_sans), the policy, and that istioca.crt was signed by ca.crt; for `unpruned`, check the CRD versions on the cluster",
             ));
         }
         Ok(())
