@@ -527,3 +527,59 @@ async fn a_rerun_after_a_failure_resumes() {
         "{o2:?}"
     );
 }
+
+#[test]
+fn runs_over_tls_with_vault_cacert_and_writes_the_ca_bundle_into_the_issuer() {
+    let server = DevServer::start(DevServerOptions::tls()).unwrap_or_else(|e| {
+        panic!("starting OpenBao with TLS (run scripts/install-openbao.sh): {e}")
+    });
+    assert!(server.addr().starts_with("https://"), "{}", server.addr());
+    let ca_path = server.ca_cert_path().expect("the dev server's CA file");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let o = e2e()
+        .args(["run", "--out"])
+        .arg(&out)
+        .env("VAULT_ADDR", server.addr())
+        .env("VAULT_TOKEN", server.root_token().expose_secret())
+        .env("VAULT_CACERT", &ca_path)
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let r = report(&out);
+    assert!(
+        r["verification"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .all(|c| c["passed"] == true),
+        "{r}"
+    );
+    let issuer: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(out.join("vault-issuer.yaml")).expect("yaml"),
+    )
+    .expect("issuer");
+    let bundle = issuer["spec"]["vault"]["caBundle"]
+        .as_str()
+        .expect("caBundle");
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(bundle)
+        .expect("base64");
+    assert_eq!(
+        decoded,
+        std::fs::read(&ca_path).expect("CA file"),
+        "caBundle is the Vault CA"
+    );
+
+    // Without the CA, the server's certificate is not trusted: exit 1, saying what to do.
+    let o = e2e()
+        .args(["run", "--out"])
+        .arg(dir.path().join("out2"))
+        .env("VAULT_ADDR", server.addr())
+        .env("VAULT_TOKEN", server.root_token().expose_secret())
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    assert!(text(&o.stderr).contains("VAULT_CACERT"), "{}", describe(&o));
+}
