@@ -250,7 +250,10 @@ fn check(name: &str, passed: bool, detail: impl Into<String>) -> Check {
 
 /// Runs the verification; each check is returned, passed or not. An `Err` means the checks
 /// could not run at all (e.g. the login failed), with what happened.
-pub async fn verify(input: &VerifyInput) -> Result<Vec<Check>, String> {
+///
+/// `csr` is the workload CSR ([`workload_csr`]); made by the caller so that the RSA key can be
+/// generated while Vault is being configured.
+pub async fn verify(input: &VerifyInput, csr: &str) -> Result<Vec<Check>, String> {
     let http = Http::new(input)?;
     let mut checks = Vec::new();
 
@@ -290,7 +293,6 @@ pub async fn verify(input: &VerifyInput) -> Result<Vec<Check>, String> {
 
     // 2. Sign a workload CSR as cert-manager does (all values are strings).
     let identity = workload_identity(&input.trust_domain);
-    let csr = workload_csr(&identity)?;
     let sign_path = format!("{}/sign/{}", input.intermediate_mount, input.role);
     let (status, body) = http
         .post(
