@@ -32,18 +32,26 @@ async fn run(args: e2e::cli::RunArgs, dry_run: bool) -> i32 {
                 let changed = report
                     .steps
                     .iter()
-                    .filter(|s| !matches!(s.outcome, e2e::report::Outcome::Unchanged))
+                    .filter(|s| {
+                        !matches!(
+                            s.outcome,
+                            e2e::report::Outcome::Unchanged | e2e::report::Outcome::Skipped
+                        )
+                    })
                     .count();
-                eprintln!(
-                    "{}: {} steps, {} {}, {} checks passed, {} ms; files in {}",
-                    if dry_run { "plan" } else { "done" },
-                    report.steps.len(),
-                    changed,
-                    if dry_run { "would change" } else { "changed" },
-                    report.verification.iter().filter(|c| c.passed).count(),
-                    report.duration_ms,
-                    args.out.display()
-                );
+                let steps = report.steps.len();
+                let ms = report.duration_ms;
+                if dry_run {
+                    eprintln!(
+                        "plan: {steps} steps, {changed} would change ({ms} ms); nothing was written"
+                    );
+                } else {
+                    let passed = report.verification.iter().filter(|c| c.passed).count();
+                    eprintln!(
+                        "done: {steps} steps, {changed} changed, {passed} checks passed, {ms} ms; files in {}",
+                        args.out.display()
+                    );
+                }
             }
             0
         }

@@ -139,7 +139,7 @@ pub fn line(rec: &StepRecord, dry_run: bool) -> String {
         Phase::Verify => "verify",
     };
     let mut s = format!(
-        "{:<12} {:<7} {:<22} {:<44} {:>6} ms",
+        "{:<12} {:<7} {:<25} {:<44} {:>6} ms",
         rec.outcome.word(dry_run),
         phase,
         rec.name,

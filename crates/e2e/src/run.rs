@@ -332,7 +332,7 @@ impl Ctx<'_> {
         if !self.progress.is_quiet() {
             for c in &self.checks {
                 eprintln!(
-                    "{:<12} {:<7} {:<22} {}",
+                    "{:<12} {:<7} {:<25} {}",
                     if c.passed { "ok" } else { "FAILED" },
                     "verify",
                     c.name,
