@@ -391,6 +391,8 @@ pub async fn verify(input: &VerifyInput, csr: &str) -> Result<Vec<Check>, String
                 .to_string(),
         ));
     }
+    // Leave no live token behind (the `default` policy allows revoking oneself).
+    let _ = http.post("auth/token/revoke-self", Some(&token), &json!({})).await;
     Ok(checks)
 }
 
