@@ -47,29 +47,33 @@ e2e_round() {
     || { cat "$work/e2e-$p.log" >&2; exit 1; }
 }
 
+# One `bao` CLI call; its warnings go to a log (a failure stops the script, see the log).
+b() { "$bao" "$@" 2>>"$work/bao-cli.log" || { tail -5 "$work/bao-cli.log" >&2; return 1; }; }
+
 bao_round() {
-  local p=$1 d="$work/bao-$p"
+  local p=$1
+  local d="$work/bao-$p"
   mkdir -p "$d"
-  "$bao" secrets enable -path="$p-pki" pki >/dev/null
-  "$bao" secrets tune -max-lease-ttl=87600h "$p-pki" >/dev/null
-  "$bao" write "$p-pki/config/ca" pem_bundle=@"$work/bundle.pem" >/dev/null
-  "$bao" secrets enable -path="$p-istioca" pki >/dev/null
-  "$bao" secrets tune -max-lease-ttl=43800h "$p-istioca" >/dev/null
-  "$bao" write -format=json "$p-istioca/intermediate/generate/exported" common_name="Istio Intermediate CA" \
+  b secrets enable -path="$p-pki" pki >/dev/null
+  b secrets tune -max-lease-ttl=87600h "$p-pki" >/dev/null
+  b write "$p-pki/config/ca" pem_bundle=@"$work/bundle.pem" >/dev/null
+  b secrets enable -path="$p-istioca" pki >/dev/null
+  b secrets tune -max-lease-ttl=43800h "$p-istioca" >/dev/null
+  b write -format=json "$p-istioca/intermediate/generate/exported" common_name="Istio Intermediate CA" \
     ttl=43800h >"$d/gen.json"
   jq -r .data.csr "$d/gen.json" >"$d/istioca.csr"
   jq -r .data.private_key "$d/gen.json" >"$d/istioca.key"
-  "$bao" write -format=json "$p-pki/root/sign-intermediate" csr=@"$d/istioca.csr" format=pem_bundle \
+  b write -format=json "$p-pki/root/sign-intermediate" csr=@"$d/istioca.csr" format=pem_bundle \
     ttl=43800h >"$d/sign.json"
   jq -r .data.certificate "$d/sign.json" >"$d/istioca.crt"
-  "$bao" write "$p-istioca/intermediate/set-signed" certificate=@"$d/istioca.crt" >/dev/null
-  "$bao" write "$p-istioca/roles/cluster-local" allowed_domains=svc allow_subdomains=true max_ttl=720h \
+  b write "$p-istioca/intermediate/set-signed" certificate=@"$d/istioca.crt" >/dev/null
+  b write "$p-istioca/roles/cluster-local" allowed_domains=svc allow_subdomains=true max_ttl=720h \
     require_cn=false allowed_uri_sans="spiffe://cluster.local/*" >/dev/null
-  "$bao" auth enable -path="$p-approle" approle >/dev/null
-  echo "path \"$p-istioca/sign/cluster-local\" { capabilities = [\"update\"] }" | "$bao" policy write "$p-cm" - >/dev/null
-  "$bao" write "auth/$p-approle/role/$p-cm" token_policies="$p-cm" token_ttl=1h token_max_ttl=4h >/dev/null
-  "$bao" read -field=role_id "auth/$p-approle/role/$p-cm/role-id" >"$d/role-id"
-  "$bao" write -f -field=secret_id "auth/$p-approle/role/$p-cm/secret-id" >"$d/secret-id"
+  b auth enable -path="$p-approle" approle >/dev/null
+  echo "path \"$p-istioca/sign/cluster-local\" { capabilities = [\"update\"] }" | b policy write "$p-cm" - >/dev/null
+  b write "auth/$p-approle/role/$p-cm" token_policies="$p-cm" token_ttl=1h token_max_ttl=4h >/dev/null
+  b read -field=role_id "auth/$p-approle/role/$p-cm/role-id" >"$d/role-id"
+  b write -f -field=secret_id "auth/$p-approle/role/$p-cm/secret-id" >"$d/secret-id"
 }
 
 e2e_times=() bao_times=()
