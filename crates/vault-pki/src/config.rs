@@ -88,7 +88,13 @@ impl VaultConfig {
     /// `VAULT_NAMESPACE`, `VAULT_CLIENT_CERT` + `VAULT_CLIENT_KEY`, and
     /// `VAULT_SKIP_VERIFY` (`1`/`true` opts in to skipping verification).
     pub fn from_env() -> Result<Self> {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        Self::from_vars(|k| std::env::var(k).ok())
+    }
+
+    /// [`VaultConfig::from_env`] with the variables looked up by `get` (for tests, or a
+    /// configuration map that mirrors the environment).
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let var = |k: &str| get(k).filter(|v| !v.is_empty());
         let mut cfg =
             Self::new(var("VAULT_ADDR").unwrap_or_else(|| "https://127.0.0.1:8200".into()));
         if let Some(t) = var("VAULT_TOKEN") {
@@ -251,6 +257,36 @@ mod tests {
             "{d}"
         );
         assert_eq!(cfg.address, "http://x:1");
+    }
+
+    #[test]
+    fn reads_the_vault_variables() {
+        let vars = |k: &str| {
+            let v = match k {
+                "VAULT_ADDR" => "https://vault.internal:8200/",
+                "VAULT_TOKEN" => "s.tok",
+                "VAULT_CACERT" => "/etc/vault/ca.pem",
+                "VAULT_NAMESPACE" => "team-a",
+                _ => return None,
+            };
+            Some(v.to_string())
+        };
+        let cfg = VaultConfig::from_vars(vars).expect("config");
+        assert_eq!(cfg.address, "https://vault.internal:8200");
+        assert_eq!(cfg.token.expose_secret(), "s.tok");
+        assert_eq!(
+            cfg.ca_bundle,
+            Some(CaBundle::File("/etc/vault/ca.pem".into()))
+        );
+        assert_eq!(cfg.namespace.as_deref(), Some("team-a"));
+        assert!(!cfg.insecure_skip_verify);
+        let none = VaultConfig::from_vars(|_| None).expect("defaults");
+        assert_eq!(none.address, "https://127.0.0.1:8200");
+        let half = VaultConfig::from_vars(|k| (k == "VAULT_CLIENT_CERT").then(|| "/x".to_string()));
+        assert!(matches!(half, Err(Error::Config(_))));
+        let skip =
+            VaultConfig::from_vars(|k| (k == "VAULT_SKIP_VERIFY").then(|| "true".to_string()));
+        assert!(skip.expect("skip").insecure_skip_verify);
     }
 
     #[test]

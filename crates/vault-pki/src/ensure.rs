@@ -472,28 +472,22 @@ impl Ensurer<'_> {
         if let Some(rec) = &s.recorded_secret_id
             && !(self.dry && role_outcome == Outcome::Created)
         {
-            {
-                match self
-                    .c
-                    .lookup_secret_id(&s.approle_mount, &s.approle_role, &rec.secret_id)
-                    .await?
-                {
-                    Some(info) => {
-                        let mut rec = rec.clone();
-                        if !info.secret_id_accessor.is_empty() {
-                            rec.accessor = info.secret_id_accessor;
-                        }
-                        self.push(
-                            Step::SecretId,
-                            path,
-                            Outcome::Unchanged,
-                            format!("recorded secret-id {} is valid", rec.accessor),
-                        );
-                        self.r.secret_id = Some(rec);
-                        return Ok(());
+            let found = self
+                .c
+                .lookup_secret_id(&s.approle_mount, &s.approle_role, &rec.secret_id)
+                .await?;
+            match found {
+                Some(info) => {
+                    let mut rec = rec.clone();
+                    if !info.secret_id_accessor.is_empty() {
+                        rec.accessor = info.secret_id_accessor;
                     }
-                    None => replacing = true,
+                    let d = format!("recorded secret-id {} is valid", rec.accessor);
+                    self.push(Step::SecretId, path, Outcome::Unchanged, d);
+                    self.r.secret_id = Some(rec);
+                    return Ok(());
                 }
+                None => replacing = true,
             }
         }
         let (outcome, detail) = if replacing {

@@ -1,2 +1,0 @@
-//! Benchmarks (placeholder until the real ones land).
-fn main() {}
