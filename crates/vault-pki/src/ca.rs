@@ -191,15 +191,9 @@ impl PkiClient {
             .await;
         match r {
             Ok(i) if !i.certificate.trim().is_empty() => Ok(Some(i)),
+            // An empty mount answers 500 "no default issuer currently configured", which
+            // this crate maps to NotFound.
             Ok(_) | Err(Error::NotFound { .. }) => Ok(None),
-            // Vault answers 500 "no default issuer currently configured" on an empty mount.
-            Err(Error::Rejected { errors, .. })
-                if errors
-                    .iter()
-                    .any(|e| e.contains("no default issuer") || e.contains("unable to find")) =>
-            {
-                Ok(None)
-            }
             Err(e) => Err(e),
         }
     }

@@ -219,6 +219,9 @@ pub(crate) fn from_status(path: String, status: u16, errors: Vec<String>) -> Err
         503 if joined.contains("sealed") => Error::Sealed { path },
         501 => Error::NotInitialized { path },
         _ if joined.contains("not initialized") => Error::NotInitialized { path },
+        // A PKI mount without a CA answers 500 "no default issuer currently configured":
+        // a missing thing, not a server fault to retry.
+        500 if joined.contains("no default issuer") => Error::NotFound { path, errors },
         403 => Error::PermissionDenied { path, errors },
         404 => Error::NotFound { path, errors },
         _ => Error::Rejected {

@@ -137,3 +137,25 @@ async fn not_found_and_rejected_name_the_path() {
         other => panic!("expected rejected, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn an_empty_mount_has_no_ca_and_is_not_retried() {
+    let c = client();
+    c.enable_pki("empty-pki", Duration::from_secs(3600))
+        .await
+        .expect("mount");
+    let t = Instant::now();
+    assert!(c.read_ca("empty-pki").await.expect("read").is_none());
+    assert!(
+        c.list_issuers("empty-pki")
+            .await
+            .expect("list")
+            .keys
+            .is_empty()
+    );
+    assert!(
+        t.elapsed() < Duration::from_millis(100),
+        "took {:?}",
+        t.elapsed()
+    );
+}
