@@ -303,7 +303,7 @@ impl Patcher {
 /// Istio's list selection for `[key:value]`, `[value]`, `[:value]`: the first match.
 fn select(path: &TreePath, seg: &Segment, items: &[Value]) -> Result<usize> {
     let pe = seg.as_str();
-    let mut re: Option<Option<Regex>> = None;
+    let mut re: Option<Option<std::rc::Rc<Regex>>> = None;
     for (idx, le) in items.iter().enumerate() {
         if let Value::Object(m) = le {
             let Some((k, v)) = path_kv(pe) else {
@@ -349,12 +349,12 @@ fn select(path: &TreePath, seg: &Segment, items: &[Value]) -> Result<usize> {
 }
 
 thread_local! {
-    static REGEXES: std::cell::RefCell<std::collections::HashMap<String, Option<Regex>>> =
+    static REGEXES: std::cell::RefCell<std::collections::HashMap<String, Option<std::rc::Rc<Regex>>>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 /// Compiles a selector's pattern once per thread (a bad pattern is `None`: matches nothing).
-fn cached_regex(pattern: &str) -> Option<Regex> {
+fn cached_regex(pattern: &str) -> Option<std::rc::Rc<Regex>> {
     REGEXES.with(|cache| {
         let mut cache = cache.borrow_mut();
         if let Some(r) = cache.get(pattern) {
@@ -363,7 +363,7 @@ fn cached_regex(pattern: &str) -> Option<Regex> {
         if cache.len() >= 1024 {
             cache.clear();
         }
-        let r = Regex::new(pattern).ok();
+        let r = Regex::new(pattern).ok().map(std::rc::Rc::new);
         cache.insert(pattern.to_owned(), r.clone());
         r
     })
@@ -626,6 +626,12 @@ impl Writer<'_, '_> {
             .collect();
         let (vv, from_string) = string_to_map(value);
         let has_map = contains_map(&vv);
+        // The written value, kept for the RFC 6902 operations only when they are wanted.
+        let op_val = if self.ops.is_some() {
+            vv.clone()
+        } else {
+            Value::Null
+        };
         let p = n - 1;
         let parent = self.levels[p];
         let leaf = self.levels[n];
@@ -659,16 +665,16 @@ impl Writer<'_, '_> {
                 };
                 let append = idx >= list.len();
                 if append {
-                    list.push(vv.clone());
+                    list.push(vv);
                 } else {
-                    list[idx] = vv.clone();
+                    list[idx] = vv;
                 }
                 if parent_real {
                     self.clear_marks(&leaf_steps);
                     if append {
-                        self.op_add(&leaf_steps, &vv)
+                        self.op_add(&leaf_steps, &op_val)
                     } else {
-                        self.op_replace(&leaf_steps, &vv)
+                        self.op_replace(&leaf_steps, &op_val)
                     }
                 }
                 if has_map {
@@ -692,11 +698,11 @@ impl Writer<'_, '_> {
                         return Err(self.internal("list expected"));
                     };
                     let idx = list.len();
-                    list.push(vv.clone());
+                    list.push(vv);
                     let mut s = leaf_steps.clone();
                     s.push(Step::Idx(idx));
                     if parent_real {
-                        self.op_add(&s, &vv);
+                        self.op_add(&s, &op_val);
                     }
                     if has_map {
                         pending.push((p, s));
@@ -730,14 +736,13 @@ impl Writer<'_, '_> {
                         }
                     }
                 } else {
-                    let replaced =
-                        obj.insert(key, vv.clone()).is_some() && leaf.state == State::Existing;
+                    let replaced = obj.insert(key, vv).is_some() && leaf.state == State::Existing;
                     if parent_real {
                         self.clear_marks(&leaf_steps);
                         if replaced {
-                            self.op_replace(&leaf_steps, &vv)
+                            self.op_replace(&leaf_steps, &op_val)
                         } else {
-                            self.op_add(&leaf_steps, &vv)
+                            self.op_add(&leaf_steps, &op_val)
                         }
                     }
                     if has_map {
@@ -749,7 +754,8 @@ impl Writer<'_, '_> {
         }
 
         // Ancestors written back into their parents (setPathContext recursion).
-        let mut reached = vec![false; n];
+        // Levels >= reached_from were written back.
+        let mut reached_from = n;
         let mut error = None;
         if process_parent {
             for l in (1..n).rev() {
@@ -757,10 +763,10 @@ impl Writer<'_, '_> {
                     error = Some(self.list_not_in_map(l));
                     break;
                 }
-                reached[l] = true;
+                reached_from = l;
             }
         }
-        self.fold(&mut locals, a, n, &reached, &pending)?;
+        self.fold(&mut locals, a, n, reached_from, &pending)?;
         error.map_or(Ok(()), Err)
     }
 
@@ -771,14 +777,22 @@ impl Writer<'_, '_> {
         locals: &mut [Value],
         a: usize,
         n: usize,
-        reached: &[bool],
+        reached_from: usize,
         pending: &[(usize, Vec<Step>)],
     ) -> Result<()> {
+        if a >= n {
+            // Every container on the path is in the object: nothing to attach.
+            for (_, steps) in pending {
+                self.mark(steps.clone());
+            }
+            return Ok(());
+        }
         let mut attached = vec![false; n];
         for l in (a..n).rev() {
             let st = self.levels[l].state;
             attached[l] = matches!(st, State::Created { .. })
-                || (matches!(st, State::Fresh | State::NilMap | State::NilList) && reached[l]);
+                || (matches!(st, State::Fresh | State::NilMap | State::NilList)
+                    && l >= reached_from);
             if !attached[l] {
                 continue;
             }
@@ -919,8 +933,7 @@ impl Writer<'_, '_> {
             }
             Kind::Scalar | Kind::Null => return Err(self.internal("container expected")),
         }
-        let reached = vec![false; n];
-        self.fold(&mut locals, a, n, &reached, &[])
+        self.fold(&mut locals, a, n, n, &[])
     }
 }
 

@@ -171,7 +171,7 @@ fn path_from_string(path: &str) -> Vec<String> {
     let cleaned = go_clean(path);
     let p = cleaned.strip_prefix('.').unwrap_or(&cleaned);
     let p = p.strip_suffix('.').unwrap_or(p);
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(p.bytes().filter(|b| *b == b'.' || *b == b'[').count() + 1);
     for part in split_escaped(p, '.') {
         if part.is_empty() {
             continue;
@@ -229,7 +229,7 @@ pub(crate) fn split_escaped(s: &str, sep: char) -> Vec<&str> {
     if s.is_empty() {
         return Vec::new();
     }
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(s.bytes().filter(|b| *b == sep as u8).count() + 1);
     let mut prev_idx = 0;
     let mut prev: Option<char> = None;
     for (i, c) in s.char_indices() {
