@@ -158,16 +158,17 @@ impl Patcher {
                 found: describe(object),
             });
         }
-        let path = TreePath::parse(&patch.path);
+        let path = cached_path(&patch.path);
+        let path: &TreePath = &path;
         let value = match &patch.value {
             None | Some(Value::Null) => None,
             Some(v) => Some(structpb_value(v)),
         };
-        let levels = self.resolve(object, &path)?;
+        let levels = self.resolve(object, path)?;
         let mut w = Writer {
             patcher: self,
             root: object,
-            path: &path,
+            path,
             levels: &levels,
             ops,
         };
@@ -351,6 +352,27 @@ fn select(path: &TreePath, seg: &Segment, items: &[Value]) -> Result<usize> {
 thread_local! {
     static REGEXES: std::cell::RefCell<std::collections::HashMap<String, Option<std::rc::Rc<Regex>>>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+thread_local! {
+    static PATHS: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<TreePath>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Parses a path once per thread (overlays for many objects repeat the same paths).
+fn cached_path(text: &str) -> std::rc::Rc<TreePath> {
+    PATHS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(p) = cache.get(text) {
+            return p.clone();
+        }
+        if cache.len() >= 4096 {
+            cache.clear();
+        }
+        let p = std::rc::Rc::new(TreePath::parse(text));
+        cache.insert(text.to_owned(), p.clone());
+        p
+    })
 }
 
 /// Compiles a selector's pattern once per thread (a bad pattern is `None`: matches nothing).
@@ -920,12 +942,13 @@ impl Writer<'_, '_> {
                     else {
                         return Err(self.internal("map expected"));
                     };
-                    if obj.shift_remove(&key).is_some() && leaf.state == State::Existing {
-                        if self.ops.is_some() || !self.patcher.marks.is_empty() {
-                            let s = self.steps(n);
-                            self.clear_marks(&s);
-                            self.op_remove(&s);
-                        }
+                    if obj.shift_remove(&key).is_some()
+                        && leaf.state == State::Existing
+                        && (self.ops.is_some() || !self.patcher.marks.is_empty())
+                    {
+                        let s = self.steps(n);
+                        self.clear_marks(&s);
+                        self.op_remove(&s);
                     }
                 } else if let Value::Object(obj) = &mut locals[p - a] {
                     obj.shift_remove(&key);
