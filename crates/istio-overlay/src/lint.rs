@@ -6,6 +6,15 @@
 //! patch is resolved against its target object, as it stands after the earlier patches, so a
 //! finding says exactly which element an index overwrites, how many elements a selector
 //! matches, and which overlays match nothing.
+//!
+//! Codes (severity): `fragile-index` (warning: a numeric index written through),
+//! `index-overwrites` (warning: it lands on an existing element, named in the message),
+//! `append-duplicate-name` (warning), `ambiguous-selector` (warning: several elements match),
+//! `string-becomes-map`, `number-becomes-float`, `split-selector`, `delete-missing`,
+//! `empty-path` (warnings); `selector-on-map` (a bracket segment meets a map: Istio creates a
+//! literal key), `patch-fails`, `overlay-matches-nothing`, `overlay-matches-several`,
+//! `overlays-same-target` (Istio keeps only the last overlay's result),
+//! `invalid-nested-overlays` (errors).
 
 use std::collections::HashMap;
 
