@@ -32,7 +32,7 @@ log() { echo "build-stack: $*" >&2; }
 inputs_hash() { # dir extra...
   local dir="$1"; shift
   { go version; echo "$GOFLAGS $(go env CGO_ENABLED)"; printf '%s\n' "$@"
-    if [ -n "$dir" ]; then (cd "$dir" && cat go.mod go.sum *.go 2>/dev/null); fi
+    if [ -n "$dir" ]; then (cd "$dir" && cat go.mod go.sum *.go 2>/dev/null || true); fi
   } | sha256sum | cut -c1-16
 }
 
