@@ -138,8 +138,12 @@ fn read(name: &str, stdin_used: &mut bool) -> anyhow::Result<String> {
 
 fn read_patches(name: &str, stdin: &mut bool) -> anyhow::Result<Vec<Patch>> {
     let v = parse_document(name, &read(name, stdin)?)?;
-    let list = match v.get("patches") {
-        Some(p) if !v.is_array() => p.clone(),
+    // A list of patches; or one overlay (its `patches`), alone or as a one-element list.
+    let list = match &v {
+        Value::Array(items) if items.len() == 1 && items[0].get("path").is_none() => {
+            items[0].get("patches").cloned().unwrap_or(Value::Null)
+        }
+        Value::Object(_) => v.get("patches").cloned().unwrap_or(v),
         _ => v,
     };
     if list.is_null() {
