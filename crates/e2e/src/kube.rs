@@ -185,8 +185,13 @@ pub async fn apply(
         CERT_MANAGER_NAMESPACE,
         WORKLOAD_NAMESPACE,
     ] {
-        let obj =
-            serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+        // A label gives e2e's apply a field to own: an apply owning no field leaves no
+        // managedFields entry, so every re-apply would write the object again.
+        let obj = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": ns, "labels": {"app.kubernetes.io/managed-by": FIELD_MANAGER}},
+        });
         apply_step(
             &client,
             progress,
