@@ -97,13 +97,11 @@ async fn e2e_run_against_the_local_cluster_stack() {
     );
     let r1 = report(&out);
     // cert-manager's namespace exists already (the stack made it): e2e takes it over.
-    for name in ["namespace cert-manager"] {
-        let o = &step(&r1, name)["outcome"];
-        assert!(
-            o == "created" || o == "updated" || o == "unchanged",
-            "{name}: {o}"
-        );
-    }
+    let o = &step(&r1, "namespace cert-manager")["outcome"];
+    assert!(
+        o == "created" || o == "updated" || o == "unchanged",
+        "namespace cert-manager: {o}"
+    );
     for name in [
         "namespace istio-system",
         "namespace foo",
