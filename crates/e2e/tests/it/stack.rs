@@ -6,7 +6,8 @@
 use std::time::{Duration, Instant};
 
 use e2e::stack::{ProcessRecord, Stack, StackArgs, StackCommand, StackConfig, StackState, cli};
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::authentication::v1::{TokenRequest, TokenReview};
+use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, PostParams};
 use serde_json::json;
@@ -190,6 +191,11 @@ async fn stack_runs_the_real_cert_manager_and_stops_what_it_started() {
         .verify_signature(Some(root.public_key()))
         .expect("workload signed by the root");
 
+    // Service accounts need no controller-manager to be created, and the API server signs
+    // TokenRequest tokens with the stack's key and reviews them (what istio-csr does with a
+    // workload's bearer token, audience `istio-ca`).
+    token_request_and_review_work(&client, ns).await;
+
     // down stops every process it started.
     let records: Vec<ProcessRecord> = stack.state().processes.clone();
     assert_eq!(
@@ -259,4 +265,44 @@ async fn reqwest_free_get(addr: &str, path: &str) -> String {
     let mut out = String::new();
     s.read_to_string(&mut out).await.expect("read");
     out
+}
+
+async fn token_request_and_review_work(client: &kube::Client, ns: &str) {
+    let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
+    let sa: ServiceAccount = serde_json::from_value(json!({"metadata": {"name": "sleep"}}))
+        .expect("ServiceAccount JSON");
+    sas.create(&PostParams::default(), &sa)
+        .await
+        .expect("creating ServiceAccount sleep");
+    let req: TokenRequest = serde_json::from_value(json!({
+        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+        "spec": {"audiences": ["istio-ca"], "expirationSeconds": 600}
+    }))
+    .expect("TokenRequest JSON");
+    let got: serde_json::Value = sas
+        .create_subresource("token", "sleep", &PostParams::default(), &req)
+        .await
+        .expect("TokenRequest for sleep");
+    let token = got["status"]["token"]
+        .as_str()
+        .expect("a token")
+        .to_string();
+    let reviews: Api<TokenReview> = Api::all(client.clone());
+    let review: TokenReview = serde_json::from_value(json!({
+        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+        "spec": {"token": token, "audiences": ["istio-ca"]}
+    }))
+    .expect("TokenReview JSON");
+    let done = reviews
+        .create(&PostParams::default(), &review)
+        .await
+        .expect("TokenReview");
+    let status = serde_json::to_value(&done).expect("JSON")["status"].clone();
+    assert_eq!(status["authenticated"], true, "{status}");
+    assert_eq!(
+        status["user"]["username"],
+        format!("system:serviceaccount:{ns}:sleep"),
+        "{status}"
+    );
+    assert_eq!(status["audiences"], json!(["istio-ca"]), "{status}");
 }
