@@ -202,7 +202,7 @@ pub async fn apply(
         .await?;
     }
     let secret = to_value("AppRole Secret", &m.approle_secret)?;
-    apply_step(
+    let back = apply_step(
         &client,
         progress,
         "AppRole Secret",
@@ -210,6 +210,7 @@ pub async fn apply(
         "check the kubeconfig user's rights on Secrets",
     )
     .await?;
+    checks.push(unpruned(&object_label(&secret), &secret, &back));
     let issuer = to_value("Issuer", &m.issuer)?;
     let back = apply_step(
         &client,
@@ -222,7 +223,7 @@ pub async fn apply(
     checks.push(unpruned(&object_label(&issuer), &issuer, &back));
     checks.push(wait_issuer_ready(&client, args, m, progress).await?);
     let root = to_value("istio-root-ca", &m.root_ca_secret)?;
-    apply_step(
+    let back = apply_step(
         &client,
         progress,
         "istio-root-ca Secret",
@@ -230,6 +231,7 @@ pub async fn apply(
         "check the kubeconfig user's rights on Secrets",
     )
     .await?;
+    checks.push(unpruned(&object_label(&root), &root, &back));
 
     // istio-csr: helm when present, else the exact command.
     progress.mark();
@@ -278,7 +280,7 @@ pub async fn apply(
     match crds.get_opt(CONTROL_PLANE_CRD).await {
         Ok(Some(_)) => {
             let cp = to_value("ControlPlane", &m.control_plane)?;
-            apply_step(
+            let back = apply_step(
                 &client,
                 progress,
                 "ControlPlane",
@@ -286,6 +288,7 @@ pub async fn apply(
                 "check the ControlPlane CRD's version",
             )
             .await?;
+            checks.push(unpruned(&object_label(&cp), &cp, &back));
         }
         Ok(None) => {
             progress.step(

@@ -226,6 +226,52 @@ async fn e2e_run_against_the_local_cluster_stack() {
         "istiod-tls ca.crt is the intermediate or the root"
     );
 
+    // With the ControlPlane CRD generated from tsb-types installed, e2e applies the
+    // ControlPlane and the API server validates it and keeps every field.
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::CustomResourceExt as _;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    crds.patch(
+        e2e::kube::CONTROL_PLANE_CRD,
+        &PatchParams::apply("e2e-test").force(),
+        &Patch::Apply(&tsb_types::ControlPlane::crd()),
+    )
+    .await
+    .expect("install the ControlPlane CRD");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let crd = crds.get(e2e::kube::CONTROL_PLANE_CRD).await.expect("CRD");
+        let established = crd
+            .status
+            .and_then(|s| s.conditions)
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.type_ == "Established" && c.status == "True");
+        if established {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ControlPlane CRD not Established"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let third = e2e(&stack, &out, &[]);
+    assert_eq!(third.status.code(), Some(0), "{}", describe(&third));
+    let r3 = report(&out);
+    assert_eq!(step(&r3, "ControlPlane")["outcome"], "created", "{r3}");
+    let cp_check = r3["verification"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["name"] == "unpruned: ControlPlane istio-system/controlplane")
+        .cloned()
+        .unwrap_or_else(|| panic!("no unpruned ControlPlane check: {r3}"));
+    assert_eq!(cp_check["passed"], true, "{cp_check}");
+    let fourth = e2e(&stack, &out, &[]);
+    assert_eq!(fourth.status.code(), Some(0), "{}", describe(&fourth));
+    assert_eq!(step(&report(&out), "ControlPlane")["outcome"], "unchanged");
+
     stack.down().await;
 }
 
