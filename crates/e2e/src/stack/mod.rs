@@ -376,7 +376,7 @@ impl Stack {
             }
         })
         .await;
-        stack.track(p);
+        stack.track(p)?;
         res?;
 
         // kube-apiserver
@@ -410,7 +410,7 @@ impl Stack {
             &[],
             &log("kube-apiserver"),
         )?;
-        stack.track(p);
+        stack.track(p)?;
         let read = |p: &Path| {
             std::fs::read_to_string(p)
                 .map_err(|e| StackError::io(format!("reading {}", p.display()), e))
@@ -459,7 +459,7 @@ impl Stack {
         args.extend(stack.cfg.cert_manager_args.iter().cloned());
         let mut p = Proc::spawn("cert-manager", &cm_bin, &args, &[], &log("cert-manager"))?;
         let res = wait_ready(&mut p, timeout, || http_ok(hz, "/readyz")).await;
-        stack.track(p);
+        stack.track(p)?;
         res?;
 
         // OpenBao dev server, with its own HOME (it writes ~/.vault-token).
@@ -477,7 +477,7 @@ impl Stack {
             let envs = [("HOME", home.display().to_string())];
             let mut p = Proc::spawn("openbao", &bao, &args, &envs, &log("openbao"))?;
             let res = wait_ready(&mut p, timeout, || http_ok(vault_port, "/v1/sys/health")).await;
-            stack.track(p);
+            stack.track(p)?;
             res?;
         }
 
@@ -485,9 +485,12 @@ impl Stack {
         Ok(stack)
     }
 
-    fn track(&mut self, p: Proc) {
+    /// Records a started process and rewrites the state file, so `e2e stack down` can stop
+    /// what an interrupted `up` left running.
+    fn track(&mut self, p: Proc) -> Result<()> {
         self.state.processes.push(p.record.clone());
         self.procs.push(p);
+        self.state.save()
     }
 
     /// The admin kubeconfig (client certificate in group `system:masters`).
@@ -586,7 +589,7 @@ impl Stack {
             http_ok(readiness, "/readyz")
         })
         .await;
-        self.track(p);
+        self.track(p)?;
         res?;
         for (k, v) in [
             ("istio-csr", serving),
