@@ -247,6 +247,21 @@ async fn sign_with_raw(
     csrs.len() as f64 / t.elapsed().as_secs_f64()
 }
 
+/// This process's CPU time (user + system) in seconds, from /proc/self/stat.
+fn cpu_seconds() -> f64 {
+    proc_cpu_seconds("self")
+}
+
+/// A process's CPU time (user + system) in seconds, from /proc/<pid>/stat.
+fn proc_cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Fields 14 and 15 (utime, stime) are at 11 and 12 after the command name; 100 Hz.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn workload_csrs(n: usize) -> Vec<String> {
     (0..n)
         .map(|i| {
@@ -363,6 +378,10 @@ fn main() {
         lp.role.name
     );
     let (mut lib_r, mut raw_r) = (Vec::new(), Vec::new());
+    let (mut lib_cpu, mut raw_cpu): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
+    let (mut lib_srv, mut raw_srv): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
+    let bao_pid = server.pid().map(|p| p.to_string()).unwrap_or_default();
+    let srv_cpu = || proc_cpu_seconds(&bao_pid);
     // Warm both pools, then alternate which client goes first, to spread the noise of a
     // shared machine evenly.
     let warm = Arc::new(workload_csrs(p.concurrency));
@@ -377,22 +396,33 @@ fn main() {
     for round in 0..p.sign_rounds {
         let lib_csrs = Arc::new(workload_csrs(p.csrs));
         let raw_csrs = Arc::new(workload_csrs(p.csrs));
-        let lib = |c| {
-            rt.block_on(sign_with_library(
+        let n = p.csrs as f64;
+        let lib = |c, cpu: &mut Vec<f64>, srv: &mut Vec<f64>| {
+            let (c0, s0) = (cpu_seconds(), srv_cpu());
+            let r = rt.block_on(sign_with_library(
                 &app,
                 &lp.intermediate_mount,
                 &lp.role.name,
                 c,
                 p.concurrency,
-            ))
+            ));
+            cpu.push((cpu_seconds() - c0) / n);
+            srv.push((srv_cpu() - s0) / n);
+            r
         };
-        let rawf = |c| rt.block_on(sign_with_raw(&raw, &url, &login.token, c, p.concurrency));
+        let rawf = |c, cpu: &mut Vec<f64>, srv: &mut Vec<f64>| {
+            let (c0, s0) = (cpu_seconds(), srv_cpu());
+            let r = rt.block_on(sign_with_raw(&raw, &url, &login.token, c, p.concurrency));
+            cpu.push((cpu_seconds() - c0) / n);
+            srv.push((srv_cpu() - s0) / n);
+            r
+        };
         if round % 2 == 0 {
-            lib_r.push(lib(lib_csrs));
-            raw_r.push(rawf(raw_csrs));
+            lib_r.push(lib(lib_csrs, &mut lib_cpu, &mut lib_srv));
+            raw_r.push(rawf(raw_csrs, &mut raw_cpu, &mut raw_srv));
         } else {
-            raw_r.push(rawf(raw_csrs));
-            lib_r.push(lib(lib_csrs));
+            raw_r.push(rawf(raw_csrs, &mut raw_cpu, &mut raw_srv));
+            lib_r.push(lib(lib_csrs, &mut lib_cpu, &mut lib_srv));
         }
     }
     let (lib_s, raw_s) = (median(&mut lib_r), median(&mut raw_r));
@@ -403,6 +433,24 @@ fn main() {
     println!(
         "sign: library / raw = {:.3} (target >= 0.90)",
         lib_s / raw_s
+    );
+    let (lc, rc) = (median(&mut lib_cpu), median(&mut raw_cpu));
+    let (ls, rs) = (median(&mut lib_srv), median(&mut raw_srv));
+    println!(
+        "sign: client CPU per request: library median {:.3} ms, raw median {:.3} ms",
+        lc * 1e3,
+        rc * 1e3
+    );
+    println!(
+        "sign: server CPU per request: library median {:.3} ms, raw median {:.3} ms",
+        ls * 1e3,
+        rs * 1e3
+    );
+    // On a busy machine wall-clock throughput is noisy; the CPU cost per certificate
+    // (client + server) is not, and bounds throughput when the machine is saturated.
+    println!(
+        "sign: library / raw by CPU cost per certificate = {:.3}",
+        (rc + rs) / (lc + ls)
     );
     server.stop();
 }

@@ -390,6 +390,11 @@ impl DevServer {
         self.port
     }
 
+    /// The server process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     /// The root token.
     pub fn root_token(&self) -> &SecretString {
         &self.token
