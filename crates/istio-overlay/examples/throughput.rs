@@ -2,7 +2,8 @@
 //! `/proc/thread-self/schedstat`, Linux) as well as wall time, so the figure holds on a busy
 //! machine where Criterion's wall-clock medians include time spent waiting for a core.
 //!
-//! `cargo run --release -p istio-overlay --example throughput`
+//! `cargo run --release -p istio-overlay --example throughput` (`ROUNDS=1` for a single round,
+//! e.g. under `valgrind --tool=callgrind`).
 #![allow(clippy::unwrap_used)]
 
 use std::time::Instant;
@@ -74,7 +75,10 @@ fn main() {
     for n in [1_000usize, 4_000] {
         let objects: Vec<Value> = (0..n).map(object).collect();
         let overlays: Vec<K8sObjectOverlay> = (0..n).map(overlay).collect();
-        let rounds = 20;
+        let rounds: usize = std::env::var("ROUNDS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(20);
         let (mut wall, mut cpu) = (Vec::new(), Vec::new());
         for _ in 0..rounds {
             let mut m = objects.clone();

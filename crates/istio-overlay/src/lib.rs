@@ -73,6 +73,7 @@ mod nested;
 mod overlay;
 mod patch;
 mod path;
+mod prepared;
 mod value;
 
 pub use documents::{parse_document, parse_documents, to_yaml_documents};

@@ -338,8 +338,9 @@ fn resolved_checks(c: &mut Ctx<'_>, patcher: &Patcher, obj: &Value, patch: &Patc
     if written.trim().is_empty() {
         return;
     }
-    let path = TreePath::parse(written);
-    let levels: Vec<Level> = match patcher.resolve(obj, &path) {
+    let prep = crate::prepared::prepared(written);
+    let path = &prep.path;
+    let levels: Vec<Level> = match patcher.resolve(obj, &prep) {
         Ok(l) => l,
         Err(e) => {
             c.push(
@@ -407,7 +408,7 @@ fn resolved_checks(c: &mut Ctx<'_>, patcher: &Patcher, obj: &Value, patch: &Patc
                             "append-duplicate-name",
                             Some(written),
                             format!("appends an element named {nm}, but element {pos} already has that name; select it instead"),
-                            Some(Rewrite { path: rewrite_path(&path, l - 1, &name_selector(nm)), value: None }),
+                            Some(Rewrite { path: rewrite_path(path, l - 1, &name_selector(nm)), value: None }),
                         );
                     }
                 } else if let Ok(k) = usize::try_from(k) {
@@ -421,7 +422,7 @@ fn resolved_checks(c: &mut Ctx<'_>, patcher: &Patcher, obj: &Value, patch: &Patc
                             .map_or_else(|| "[-1]".to_owned(), name_selector),
                     };
                     let rewrite = Some(Rewrite {
-                        path: rewrite_path(&path, l - 1, &robust),
+                        path: rewrite_path(path, l - 1, &robust),
                         value: None,
                     });
                     if k < len {
@@ -484,7 +485,7 @@ fn resolved_checks(c: &mut Ctx<'_>, patcher: &Patcher, obj: &Value, patch: &Patc
                         (SegmentKind::Value(_), Value::String(s)) => {
                             let anchored = format!("[:^{}$]", regex::escape(s).replace('.', "\\."));
                             Some(Rewrite {
-                                path: rewrite_path(&path, l - 1, &anchored),
+                                path: rewrite_path(path, l - 1, &anchored),
                                 value: None,
                             })
                         }

@@ -9,13 +9,13 @@
 
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, PatchOperation, RemoveOperation, ReplaceOperation};
-use regex::Regex;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Errors, Result};
 use crate::overlay::Patch;
-use crate::path::{Segment, TreePath, path_kv, path_n, path_v};
-use crate::value::{contains_map, go_sprint, string_to_map, structpb_value};
+use crate::path::{Segment, TreePath};
+use crate::prepared::{Matcher, Prepared, map_get, map_get_mut, prepared};
+use crate::value::{contains_map, go_sprint, sprint_eq, string_to_map, structpb_value};
 
 /// Applies one patch to `object` (a fresh [`Patcher`]).
 ///
@@ -81,13 +81,95 @@ pub fn explain(object: &Value, patches: &[Patch]) -> Vec<Explained> {
 #[derive(Debug, Default, Clone)]
 pub struct Patcher {
     /// Positions whose whole subtree was inserted by a patch (Go `map[string]interface{}`).
-    marks: Vec<Vec<Step>>,
+    marks: Vec<Mark>,
+    /// The levels buffer, reused from patch to patch.
+    scratch: Vec<Level>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Step {
-    Key(String),
+/// A position whose subtree a patch inserted (owned: marks outlive the patch that made them),
+/// its keys held in one string.
+#[derive(Debug, Clone)]
+struct Mark {
+    keys: String,
+    steps: Vec<MarkStep>,
+}
+
+/// A step of a [`Mark`]: a key (a range of the mark's `keys`) or a list index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MarkStep {
+    Key(usize, usize),
     Idx(usize),
+}
+
+/// A step of a position on the path being applied (keys borrowed from the path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StepRef<'a> {
+    Key(&'a str),
+    Idx(usize),
+}
+
+impl Mark {
+    fn new(pos: &[StepRef<'_>]) -> Mark {
+        let len = pos
+            .iter()
+            .map(|s| match s {
+                StepRef::Key(k) => k.len(),
+                StepRef::Idx(_) => 0,
+            })
+            .sum();
+        let mut keys = String::with_capacity(len);
+        let steps = pos
+            .iter()
+            .map(|s| match s {
+                StepRef::Key(k) => {
+                    let start = keys.len();
+                    keys.push_str(k);
+                    MarkStep::Key(start, keys.len())
+                }
+                StepRef::Idx(i) => MarkStep::Idx(*i),
+            })
+            .collect();
+        Mark { keys, steps }
+    }
+
+    fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    fn step(&self, s: MarkStep) -> StepRef<'_> {
+        match s {
+            MarkStep::Key(a, b) => StepRef::Key(self.keys.get(a..b).unwrap_or("")),
+            MarkStep::Idx(i) => StepRef::Idx(i),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = StepRef<'_>> {
+        self.steps.iter().map(|s| self.step(*s))
+    }
+
+    fn at(&self, depth: usize) -> Option<StepRef<'_>> {
+        self.steps.get(depth).map(|s| self.step(*s))
+    }
+}
+
+/// Whether position `pos` lies under (or at) `mark`.
+fn under<'p>(pos: impl IntoIterator<Item = StepRef<'p>>, mark: &Mark) -> bool {
+    let mut pos = pos.into_iter();
+    mark.iter().all(|m| pos.next() == Some(m))
+}
+
+/// Whether `mark` lies under (or at) position `pos`.
+fn mark_under(mark: &Mark, pos: &[StepRef<'_>]) -> bool {
+    pos.len() <= mark.len() && pos.iter().zip(mark.iter()).all(|(s, m)| *s == m)
+}
+
+/// The step a hop of `path` takes.
+fn step_of(path: &TreePath, hop: Hop) -> StepRef<'_> {
+    match hop {
+        Hop::Key(i) => StepRef::Key(path.segments().get(i).map_or("", Segment::as_str)),
+        Hop::Idx(i) => StepRef::Idx(i),
+        Hop::Root => StepRef::Idx(0),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,34 +240,62 @@ impl Patcher {
                 found: describe(object),
             });
         }
-        let path = cached_path(&patch.path);
-        let path: &TreePath = &path;
-        let value = match &patch.value {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(structpb_value(v)),
-        };
-        let levels = self.resolve(object, path)?;
-        let mut w = Writer {
-            patcher: self,
-            root: object,
-            path,
-            levels: &levels,
-            ops,
-        };
-        match value {
-            Some(v) => w.set(v),
-            None => w.delete(),
-        }
+        let prep = prepared(&patch.path);
+        let mut levels = std::mem::take(&mut self.scratch);
+        let result = self
+            .resolve_into(object, &prep, &mut levels)
+            .and_then(|()| {
+                let mut w = Writer {
+                    patcher: self,
+                    root: object,
+                    path: &prep.path,
+                    levels: &levels,
+                    ops,
+                };
+                match &patch.value {
+                    None | Some(Value::Null) => w.delete(),
+                    Some(v) => w.set(structpb_value(v)),
+                }
+            });
+        self.scratch = levels;
+        result
     }
 
-    fn covered(&self, steps: &[Step]) -> bool {
-        self.marks.iter().any(|m| steps.starts_with(m))
+    /// Whether the position of `levels[1..]` followed by `hop` lies in an inserted subtree,
+    /// given that the position of `levels[1..]` does not (so only a mark of exactly this
+    /// depth can cover it).
+    fn covered_at(&self, path: &TreePath, levels: &[Level], hop: Hop) -> bool {
+        let depth = levels.len();
+        let pos = || {
+            levels
+                .iter()
+                .skip(1)
+                .map(|l| l.hop)
+                .chain(std::iter::once(hop))
+                .map(|h| step_of(path, h))
+        };
+        self.marks
+            .iter()
+            .any(|m| m.len() == depth && under(pos(), m))
+    }
+
+    fn covered(&self, steps: &[StepRef<'_>]) -> bool {
+        self.marks.iter().any(|m| under(steps.iter().copied(), m))
     }
 
     /// Istio's `getPathContext` (createMissing = true), read-only: where each segment leads.
-    pub(crate) fn resolve(&self, root: &Value, path: &TreePath) -> Result<Vec<Level>> {
+    pub(crate) fn resolve(&self, root: &Value, path: &Prepared) -> Result<Vec<Level>> {
+        let mut levels = Vec::new();
+        self.resolve_into(root, path, &mut levels)?;
+        Ok(levels)
+    }
+
+    /// [`Patcher::resolve`] into a buffer (cleared first).
+    fn resolve_into(&self, root: &Value, prep: &Prepared, levels: &mut Vec<Level>) -> Result<()> {
+        let path = &prep.path;
         let segs = path.segments();
-        let mut levels = Vec::with_capacity(segs.len() + 1);
+        levels.clear();
+        levels.reserve(segs.len() + 1);
         levels.push(Level {
             hop: Hop::Root,
             state: State::Existing,
@@ -193,14 +303,13 @@ impl Patcher {
             inserted: false,
         });
         let track = !self.marks.is_empty();
-        let mut steps: Vec<Step> = Vec::new();
         let mut cur: Option<&Value> = Some(root);
         for (i, seg) in segs.iter().enumerate() {
             let pe = seg.as_str();
             let last = levels.len() - 1;
             if levels[last].kind == Kind::Null {
                 let lv = &mut levels[last];
-                if path_n(pe).is_some() || path_kv(pe).is_some() {
+                if seg.index().is_some() || seg.key_value().is_some() {
                     lv.state = State::NilList;
                     lv.kind = Kind::List;
                 } else {
@@ -217,22 +326,20 @@ impl Patcher {
                         Some(Value::Array(a)) => a,
                         _ => &[],
                     };
-                    let idx = match path_n(pe) {
+                    let idx = match seg.index() {
                         Some(n) => usize::try_from(n).ok().filter(|n| *n < items.len()),
-                        None => Some(select(path, seg, items)?),
+                        None => Some(select(prep, i, items)?),
                     };
-                    match idx {
-                        Some(idx) => {
-                            let child = &items[idx];
+                    match idx.and_then(|idx| Some((idx, items.get(idx)?))) {
+                        Some((idx, child)) => {
                             cur = Some(child);
-                            if track {
-                                steps.push(Step::Idx(idx));
-                            }
+                            let hop = Hop::Idx(idx);
                             Level {
-                                hop: Hop::Idx(idx),
+                                hop,
                                 state: State::Existing,
                                 kind: kind_of(child),
-                                inserted: parent.inserted || (track && self.covered(&steps)),
+                                inserted: parent.inserted
+                                    || (track && self.covered_at(path, levels, hop)),
                             }
                         }
                         None => {
@@ -248,20 +355,19 @@ impl Patcher {
                 }
                 Kind::Map => {
                     let child = match cur {
-                        Some(Value::Object(m)) => m.get(pe),
+                        Some(Value::Object(m)) => map_get(m, pe),
                         _ => None,
                     };
                     match child {
                         Some(child) => {
                             cur = Some(child);
-                            if track {
-                                steps.push(Step::Key(pe.to_owned()));
-                            }
+                            let hop = Hop::Key(i);
                             Level {
-                                hop: Hop::Key(i),
+                                hop,
                                 state: State::Existing,
                                 kind: kind_of(child),
-                                inserted: parent.inserted || (track && self.covered(&steps)),
+                                inserted: parent.inserted
+                                    || (track && self.covered_at(path, levels, hop)),
                             }
                         }
                         None => {
@@ -269,9 +375,7 @@ impl Patcher {
                             // yaml.v2 maps get a map child; inserted maps get a list child
                             // when the next segment is an index.
                             let list = parent.inserted
-                                && segs
-                                    .get(i + 1)
-                                    .is_some_and(|s| path_n(s.as_str()).is_some());
+                                && segs.get(i + 1).is_some_and(|s| s.index().is_some());
                             Level {
                                 hop: Hop::Key(i),
                                 state: State::Created { list },
@@ -297,17 +401,24 @@ impl Patcher {
             };
             levels.push(next);
         }
-        Ok(levels)
+        Ok(())
     }
 }
 
-/// Istio's list selection for `[key:value]`, `[value]`, `[:value]`: the first match.
-fn select(path: &TreePath, seg: &Segment, items: &[Value]) -> Result<usize> {
+/// Istio's list selection for `[key:value]`, `[value]`, `[:value]` (segment `i` of the
+/// path): the first match.
+fn select(prep: &Prepared, i: usize, items: &[Value]) -> Result<usize> {
+    let path = &prep.path;
+    let Some(seg) = path.segments().get(i) else {
+        return Err(Error::Internal {
+            path: path.as_written().into(),
+            detail: "segment out of range",
+        });
+    };
     let pe = seg.as_str();
-    let mut re: Option<Option<std::rc::Rc<Regex>>> = None;
     for (idx, le) in items.iter().enumerate() {
         if let Value::Object(m) = le {
-            let Some((k, v)) = path_kv(pe) else {
+            let Some((k, v)) = seg.key_value() else {
                 return Err(Error::NotAKeyValueSelector {
                     path: path.as_written().into(),
                     segment: pe.into(),
@@ -318,12 +429,12 @@ fn select(path: &TreePath, seg: &Segment, items: &[Value]) -> Result<usize> {
                     ),
                 });
             };
-            if go_sprint(m.get(k)) == v {
+            if sprint_eq(map_get(m, k), v) {
                 return Ok(idx);
             }
             continue;
         }
-        let Some(v) = path_v(pe) else {
+        if seg.value_selector().is_none() {
             return Err(Error::NotAValueSelector {
                 path: path.as_written().into(),
                 segment: pe.into(),
@@ -333,11 +444,9 @@ fn select(path: &TreePath, seg: &Segment, items: &[Value]) -> Result<usize> {
                     path.istio_string()
                 ),
             });
-        };
+        }
         // Go compiles the pattern for each element; a bad pattern matches nothing.
-        if let Some(re) = re.get_or_insert_with(|| cached_regex(v))
-            && re.is_match(&go_sprint(Some(le)))
-        {
+        if prep.value_matches(i, &go_sprint(Some(le))) {
             return Ok(idx);
         }
     }
@@ -349,60 +458,20 @@ fn select(path: &TreePath, seg: &Segment, items: &[Value]) -> Result<usize> {
     })
 }
 
-thread_local! {
-    static REGEXES: std::cell::RefCell<std::collections::HashMap<String, Option<std::rc::Rc<Regex>>>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
-}
-
-thread_local! {
-    static PATHS: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<TreePath>>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
-}
-
-/// Parses a path once per thread (overlays for many objects repeat the same paths).
-fn cached_path(text: &str) -> std::rc::Rc<TreePath> {
-    PATHS.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if let Some(p) = cache.get(text) {
-            return p.clone();
-        }
-        if cache.len() >= 4096 {
-            cache.clear();
-        }
-        let p = std::rc::Rc::new(TreePath::parse(text));
-        cache.insert(text.to_owned(), p.clone());
-        p
-    })
-}
-
-/// Compiles a selector's pattern once per thread (a bad pattern is `None`: matches nothing).
-fn cached_regex(pattern: &str) -> Option<std::rc::Rc<Regex>> {
-    REGEXES.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if let Some(r) = cache.get(pattern) {
-            return r.clone();
-        }
-        if cache.len() >= 1024 {
-            cache.clear();
-        }
-        let r = Regex::new(pattern).ok().map(std::rc::Rc::new);
-        cache.insert(pattern.to_owned(), r.clone());
-        r
-    })
-}
-
 /// Indices of every element a selector matches (Istio takes the first), for lint.
 pub(crate) fn select_all(seg: &Segment, items: &[Value]) -> Vec<usize> {
-    let pe = seg.as_str();
-    let re = path_v(pe).and_then(cached_regex);
+    let pattern = seg.value_selector();
+    let matcher = pattern.map(Matcher::new);
     items
         .iter()
         .enumerate()
         .filter(|(_, le)| match le {
-            Value::Object(m) => path_kv(pe).is_some_and(|(k, v)| go_sprint(m.get(k)) == v),
-            other => re
-                .as_ref()
-                .is_some_and(|re| re.is_match(&go_sprint(Some(other)))),
+            Value::Object(m) => seg
+                .key_value()
+                .is_some_and(|(k, v)| sprint_eq(map_get(m, k), v)),
+            other => pattern
+                .zip(matcher.as_ref())
+                .is_some_and(|(p, re)| re.is_match(p, &go_sprint(Some(other)))),
         })
         .map(|(i, _)| i)
         .collect()
@@ -503,15 +572,32 @@ struct Writer<'a, 'o> {
     ops: Option<&'o mut Vec<PatchOperation>>,
 }
 
-impl Writer<'_, '_> {
-    fn seg(&self, level: usize) -> &str {
+/// The text of segment `i` of `path`.
+fn seg_text(path: &TreePath, i: usize) -> &str {
+    path.segments().get(i).map_or("", Segment::as_str)
+}
+
+/// Writes `value` at key `key` of `m`: in place when the key exists (keeping its position, as
+/// `insert` does), else appended. Returns whether the key existed.
+fn put(m: &mut Map<String, Value>, key: &str, value: Value) -> bool {
+    match map_get_mut(m, key) {
+        Some(slot) => {
+            *slot = value;
+            true
+        }
+        None => {
+            m.insert(key.to_owned(), value);
+            false
+        }
+    }
+}
+
+impl<'a> Writer<'a, '_> {
+    fn seg(&self, level: usize) -> &'a str {
+        let path: &'a TreePath = self.path;
         match self.levels[level].hop {
-            Hop::Key(i) => self.path.segments()[i].as_str(),
-            Hop::Idx(_) | Hop::Root => self
-                .path
-                .segments()
-                .get(level.wrapping_sub(1))
-                .map_or("", Segment::as_str),
+            Hop::Key(i) => seg_text(path, i),
+            Hop::Idx(_) | Hop::Root => seg_text(path, level.wrapping_sub(1)),
         }
     }
 
@@ -523,29 +609,26 @@ impl Writer<'_, '_> {
     }
 
     /// Absolute position of a level, as steps.
-    fn steps(&self, upto: usize) -> Vec<Step> {
+    fn steps(&self, upto: usize) -> Vec<StepRef<'a>> {
+        let path: &'a TreePath = self.path;
         self.levels[1..=upto]
             .iter()
-            .map(|l| match l.hop {
-                Hop::Key(i) => Step::Key(self.path.segments()[i].as_str().to_owned()),
-                Hop::Idx(i) => Step::Idx(i),
-                Hop::Root => Step::Idx(0),
-            })
+            .map(|l| step_of(path, l.hop))
             .collect()
     }
 
-    fn pointer(steps: &[Step]) -> PointerBuf {
+    fn pointer(steps: &[StepRef<'_>]) -> PointerBuf {
         let mut p = PointerBuf::new();
         for s in steps {
             match s {
-                Step::Key(k) => p.push_back(k.clone()),
-                Step::Idx(i) => p.push_back(*i),
+                StepRef::Key(k) => p.push_back(*k),
+                StepRef::Idx(i) => p.push_back(*i),
             }
         }
         p
     }
 
-    fn op_add(&mut self, steps: &[Step], value: &Value) {
+    fn op_add(&mut self, steps: &[StepRef<'_>], value: &Value) {
         if let Some(ops) = self.ops.as_deref_mut() {
             ops.push(PatchOperation::Add(AddOperation {
                 path: Self::pointer(steps),
@@ -554,7 +637,7 @@ impl Writer<'_, '_> {
         }
     }
 
-    fn op_replace(&mut self, steps: &[Step], value: &Value) {
+    fn op_replace(&mut self, steps: &[StepRef<'_>], value: &Value) {
         if let Some(ops) = self.ops.as_deref_mut() {
             ops.push(PatchOperation::Replace(ReplaceOperation {
                 path: Self::pointer(steps),
@@ -563,7 +646,7 @@ impl Writer<'_, '_> {
         }
     }
 
-    fn op_remove(&mut self, steps: &[Step]) {
+    fn op_remove(&mut self, steps: &[StepRef<'_>]) {
         if let Some(ops) = self.ops.as_deref_mut() {
             ops.push(PatchOperation::Remove(RemoveOperation {
                 path: Self::pointer(steps),
@@ -591,29 +674,29 @@ impl Writer<'_, '_> {
         }
     }
 
-    fn clear_marks(&mut self, steps: &[Step]) {
+    fn clear_marks(&mut self, steps: &[StepRef<'_>]) {
         if self.patcher.marks.is_empty() {
             return;
         }
-        self.patcher.marks.retain(|m| !m.starts_with(steps));
+        self.patcher.marks.retain(|m| !mark_under(m, steps));
     }
 
-    fn mark(&mut self, steps: Vec<Step>) {
-        if !self.patcher.covered(&steps) {
-            self.clear_marks(&steps);
-            self.patcher.marks.push(steps);
+    fn mark(&mut self, steps: &[StepRef<'_>]) {
+        if !self.patcher.covered(steps) {
+            self.clear_marks(steps);
+            self.patcher.marks.push(Mark::new(steps));
         }
     }
 
     /// After removing element `idx` of the list at `list`, shift marks below it.
-    fn shift_marks(&mut self, list: &[Step], idx: usize) {
+    fn shift_marks(&mut self, list: &[StepRef<'_>], idx: usize) {
         let depth = list.len();
         self.patcher
             .marks
-            .retain(|m| !(m.starts_with(list) && m.get(depth) == Some(&Step::Idx(idx))));
+            .retain(|m| !(mark_under(m, list) && m.at(depth) == Some(StepRef::Idx(idx))));
         for m in &mut self.patcher.marks {
-            if m.starts_with(list)
-                && let Some(Step::Idx(i)) = m.get_mut(depth)
+            if mark_under(m, list)
+                && let Some(MarkStep::Idx(i)) = m.steps.get_mut(depth)
                 && *i > idx
             {
                 *i -= 1;
@@ -642,6 +725,7 @@ impl Writer<'_, '_> {
             // Istio: setValueContext on the root does nothing.
             return Ok(());
         }
+        let path: &'a TreePath = self.path;
         let a = self.first_virtual();
         let mut locals: Vec<Value> = (a..n)
             .map(|l| Self::initial_local(&self.levels[l]))
@@ -659,14 +743,14 @@ impl Writer<'_, '_> {
         let leaf = self.levels[n];
         // Positions are only needed for marks and operations.
         let need_steps = has_map || self.ops.is_some() || !self.patcher.marks.is_empty();
-        let leaf_steps = if need_steps {
+        let mut leaf_steps = if need_steps {
             self.steps(n)
         } else {
             Vec::new()
         };
         let parent_real = p < a;
         // Marks to add if the written node ends up in the object: (level of the container, steps).
-        let mut pending: Vec<(usize, Vec<Step>)> = Vec::new();
+        let mut pending: Vec<(usize, Vec<StepRef<'a>>)> = Vec::new();
         let mut process_parent = true;
 
         match parent.kind {
@@ -678,7 +762,7 @@ impl Writer<'_, '_> {
                     return Err(self.internal("list child without index"));
                 };
                 let list = if parent_real {
-                    real_at(self.root, self.path, self.levels, p).ok_or_else(|| lost(self.path))?
+                    real_at(self.root, path, self.levels, p).ok_or_else(|| lost(path))?
                 } else {
                     &mut locals[p - a]
                 };
@@ -700,14 +784,14 @@ impl Writer<'_, '_> {
                     }
                 }
                 if has_map {
-                    pending.push((p, leaf_steps.clone()));
+                    pending.push((p, std::mem::take(&mut leaf_steps)));
                 }
             }
             Kind::Map => {
-                let key = self.seg(n).to_owned();
+                let key = self.seg(n);
                 let leaf_list = leaf.state == State::Existing && leaf.kind == Kind::List;
                 let container = if parent_real {
-                    real_at(self.root, self.path, self.levels, p).ok_or_else(|| lost(self.path))?
+                    real_at(self.root, path, self.levels, p).ok_or_else(|| lost(path))?
                 } else {
                     &mut locals[p - a]
                 };
@@ -716,13 +800,13 @@ impl Writer<'_, '_> {
                 };
                 if parent.inserted && leaf_list && !from_string {
                     // A Go map[string]interface{} holding a list: Istio appends the value.
-                    let Some(Value::Array(list)) = obj.get_mut(&key) else {
+                    let Some(Value::Array(list)) = map_get_mut(obj, key) else {
                         return Err(self.internal("list expected"));
                     };
                     let idx = list.len();
                     list.push(vv);
-                    let mut s = leaf_steps.clone();
-                    s.push(Step::Idx(idx));
+                    let mut s = std::mem::take(&mut leaf_steps);
+                    s.push(StepRef::Idx(idx));
                     if parent_real {
                         self.op_add(&s, &op_val);
                     }
@@ -732,7 +816,7 @@ impl Writer<'_, '_> {
                 } else if parent.inserted && from_string {
                     // Istio deletes the key and inserts the map's (first) root key instead, and
                     // stops: the parents are not written back.
-                    let existed = obj.shift_remove(&key).is_some() && leaf.state == State::Existing;
+                    let existed = obj.shift_remove(key).is_some() && leaf.state == State::Existing;
                     let (rk, rv) = match &vv {
                         Value::Object(m) => m
                             .iter()
@@ -750,7 +834,7 @@ impl Writer<'_, '_> {
                             self.op_remove(&leaf_steps);
                         }
                         let mut s = self.steps(p);
-                        s.push(Step::Key(rk));
+                        s.push(StepRef::Key(&rk));
                         if replaced {
                             self.op_replace(&s, &rv)
                         } else {
@@ -758,7 +842,7 @@ impl Writer<'_, '_> {
                         }
                     }
                 } else {
-                    let replaced = obj.insert(key, vv).is_some() && leaf.state == State::Existing;
+                    let replaced = put(obj, key, vv) && leaf.state == State::Existing;
                     if parent_real {
                         self.clear_marks(&leaf_steps);
                         if replaced {
@@ -768,7 +852,7 @@ impl Writer<'_, '_> {
                         }
                     }
                     if has_map {
-                        pending.push((p, leaf_steps.clone()));
+                        pending.push((p, std::mem::take(&mut leaf_steps)));
                     }
                 }
             }
@@ -800,15 +884,16 @@ impl Writer<'_, '_> {
         a: usize,
         n: usize,
         reached_from: usize,
-        pending: &[(usize, Vec<Step>)],
+        pending: &[(usize, Vec<StepRef<'_>>)],
     ) -> Result<()> {
         if a >= n {
             // Every container on the path is in the object: nothing to attach.
             for (_, steps) in pending {
-                self.mark(steps.clone());
+                self.mark(steps);
             }
             return Ok(());
         }
+        let path: &'a TreePath = self.path;
         let mut attached = vec![false; n];
         for l in (a..n).rev() {
             let st = self.levels[l].state;
@@ -823,7 +908,7 @@ impl Writer<'_, '_> {
                 let parent = &mut locals[l - 1 - a];
                 match (self.levels[l].hop, parent) {
                     (Hop::Key(i), Value::Object(m)) => {
-                        m.insert(self.path.segments()[i].as_str().to_owned(), node);
+                        m.insert(seg_text(path, i).to_owned(), node);
                     }
                     (Hop::Idx(i), Value::Array(v)) => {
                         if i >= v.len() {
@@ -835,30 +920,34 @@ impl Writer<'_, '_> {
                     _ => return Err(self.internal("bad local parent")),
                 }
             } else {
-                let steps = self.steps(l);
                 let hop = self.levels[l].hop;
-                let container = real_at(self.root, self.path, self.levels, l - 1)
-                    .ok_or_else(|| lost(self.path))?;
+                // A copy for the RFC 6902 operation, only when operations are wanted.
+                let op_node = self.ops.is_some().then(|| node.clone());
+                let container =
+                    real_at(self.root, path, self.levels, l - 1).ok_or_else(|| lost(path))?;
                 let replaced = match (hop, container) {
-                    (Hop::Key(i), Value::Object(m)) => m
-                        .insert(self.path.segments()[i].as_str().to_owned(), node.clone())
-                        .is_some(),
+                    (Hop::Key(i), Value::Object(m)) => put(m, seg_text(path, i), node),
                     (Hop::Idx(i), Value::Array(v)) => {
                         if i >= v.len() {
-                            v.push(node.clone());
+                            v.push(node);
                             false
                         } else {
-                            v[i] = node.clone();
+                            v[i] = node;
                             true
                         }
                     }
                     _ => return Err(self.internal("bad parent")),
                 };
-                self.clear_marks(&steps);
-                if replaced {
-                    self.op_replace(&steps, &node)
-                } else {
-                    self.op_add(&steps, &node)
+                if !self.patcher.marks.is_empty() || op_node.is_some() {
+                    let steps = self.steps(l);
+                    self.clear_marks(&steps);
+                    if let Some(node) = &op_node {
+                        if replaced {
+                            self.op_replace(&steps, node)
+                        } else {
+                            self.op_add(&steps, node)
+                        }
+                    }
                 }
             }
         }
@@ -867,18 +956,15 @@ impl Writer<'_, '_> {
         for l in a..n {
             visible[l] = attached[l] && (l == a || visible[l - 1]);
         }
-        let fresh: Vec<usize> = (a..n)
-            .filter(|l| {
-                visible[*l] && matches!(self.levels[*l].state, State::Fresh | State::NilMap)
-            })
-            .collect();
-        for l in fresh {
-            let s = self.steps(l);
-            self.mark(s);
+        for (l, level) in self.levels.iter().enumerate().take(n).skip(a) {
+            if visible[l] && matches!(level.state, State::Fresh | State::NilMap) {
+                let s = self.steps(l);
+                self.mark(&s);
+            }
         }
         for (container, steps) in pending {
             if *container < a || visible[*container] {
-                self.mark(steps.clone());
+                self.mark(steps);
             }
         }
         Ok(())
@@ -892,6 +978,7 @@ impl Writer<'_, '_> {
                 path: self.path.as_written().into(),
             });
         }
+        let path: &'a TreePath = self.path;
         let a = self.first_virtual();
         let mut locals: Vec<Value> = (a..n)
             .map(|l| Self::initial_local(&self.levels[l]))
@@ -903,7 +990,7 @@ impl Writer<'_, '_> {
             Kind::List => {
                 if !self.writable_list(p) {
                     return Err(Error::ListNotInMap {
-                        path: self.path.as_written().into(),
+                        path: path.as_written().into(),
                         segment: self.seg(n).into(),
                         found: "a list not held by a map key".into(),
                         istio: "deleteFromSlicePtr parent type is []interface {}, must be *[]interface{}".into(),
@@ -914,13 +1001,13 @@ impl Writer<'_, '_> {
                 };
                 if leaf.state == State::Fresh || p >= a {
                     return Err(Error::DeleteBeyondEnd {
-                        path: self.path.as_written().into(),
+                        path: path.as_written().into(),
                         segment: self.seg(n).into(),
                         len: idx,
                     });
                 }
                 let Value::Array(list) =
-                    real_at(self.root, self.path, self.levels, p).ok_or_else(|| lost(self.path))?
+                    real_at(self.root, path, self.levels, p).ok_or_else(|| lost(path))?
                 else {
                     return Err(self.internal("list expected"));
                 };
@@ -935,14 +1022,14 @@ impl Writer<'_, '_> {
                 }
             }
             Kind::Map => {
-                let key = self.seg(n).to_owned();
+                let key = self.seg(n);
                 if p < a {
-                    let Value::Object(obj) = real_at(self.root, self.path, self.levels, p)
-                        .ok_or_else(|| lost(self.path))?
+                    let Value::Object(obj) =
+                        real_at(self.root, path, self.levels, p).ok_or_else(|| lost(path))?
                     else {
                         return Err(self.internal("map expected"));
                     };
-                    if obj.shift_remove(&key).is_some()
+                    if obj.shift_remove(key).is_some()
                         && leaf.state == State::Existing
                         && (self.ops.is_some() || !self.patcher.marks.is_empty())
                     {
@@ -951,7 +1038,7 @@ impl Writer<'_, '_> {
                         self.op_remove(&s);
                     }
                 } else if let Value::Object(obj) = &mut locals[p - a] {
-                    obj.shift_remove(&key);
+                    obj.shift_remove(key);
                 }
             }
             Kind::Scalar | Kind::Null => return Err(self.internal("container expected")),
@@ -975,9 +1062,9 @@ fn real_at<'r>(
     upto: usize,
 ) -> Option<&'r mut Value> {
     let mut cur = root;
-    for l in &levels[1..=upto] {
+    for l in levels.get(1..=upto)? {
         cur = match (l.hop, cur) {
-            (Hop::Key(i), Value::Object(m)) => m.get_mut(path.segments()[i].as_str())?,
+            (Hop::Key(i), Value::Object(m)) => map_get_mut(m, seg_text(path, i))?,
             (Hop::Idx(i), Value::Array(a)) => a.get_mut(i)?,
             _ => return None,
         };

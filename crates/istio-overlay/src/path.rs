@@ -17,6 +17,31 @@ pub struct TreePath {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Segment {
     text: String,
+    /// What the text means, read once at parse time (a function of `text`).
+    parsed: Parsed,
+}
+
+/// A segment's selector forms, as byte ranges of its text (Istio's `PathN`, `PathKV`, `PathV`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Parsed {
+    /// `[N]`, N >= -1.
+    n: Option<i64>,
+    /// `[key:value]`: end of the key, start of the value.
+    kv: Option<(usize, usize)>,
+    /// `[value]`/`[:value]`: start and end of the value.
+    v: Option<(usize, usize)>,
+}
+
+impl Parsed {
+    fn of(pe: &str) -> Parsed {
+        let base = pe.as_ptr() as usize;
+        let offset = |s: &str| s.as_ptr() as usize - base;
+        Parsed {
+            n: path_n(pe),
+            kv: path_kv(pe).map(|(k, v)| (offset(k) + k.len(), offset(v))),
+            v: path_v(pe).map(|v| (offset(v), offset(v) + v.len())),
+        }
+    }
 }
 
 /// What a segment means to Istio when it meets a list (on a map every segment is a literal key).
@@ -48,7 +73,7 @@ impl TreePath {
             raw: path.to_owned(),
             segments: path_from_string(path)
                 .into_iter()
-                .map(|text| Segment { text })
+                .map(Segment::new)
                 .collect(),
         }
     }
@@ -84,7 +109,7 @@ impl TreePath {
     pub fn with_segment(&self, index: usize, text: &str) -> String {
         let mut segs = self.segments.clone();
         if let Some(s) = segs.get_mut(index) {
-            s.text = text.to_owned();
+            *s = Segment::new(text.to_owned());
         }
         display_segments(&segs)
     }
@@ -107,6 +132,29 @@ impl From<&str> for TreePath {
 }
 
 impl Segment {
+    fn new(text: String) -> Segment {
+        let parsed = Parsed::of(&text);
+        Segment { text, parsed }
+    }
+
+    /// Istio's `PathN`: `[N]` with N >= -1.
+    pub(crate) fn index(&self) -> Option<i64> {
+        self.parsed.n
+    }
+
+    /// Istio's `PathKV`: `[key:value]` with a valid key.
+    pub(crate) fn key_value(&self) -> Option<(&str, &str)> {
+        let (k_end, v_start) = self.parsed.kv?;
+        let t = self.text.as_str();
+        Some((t.get(1..k_end)?, t.get(v_start..t.len() - 1)?))
+    }
+
+    /// Istio's `PathV`: the value of `[value]` or `[:value]`.
+    pub(crate) fn value_selector(&self) -> Option<&str> {
+        let (start, end) = self.parsed.v?;
+        self.text.get(start..end)
+    }
+
     /// The segment text as Istio holds it (dots unescaped), e.g. `[name:discovery]`.
     pub fn as_str(&self) -> &str {
         &self.text

@@ -2,6 +2,7 @@
 //! string-that-is-YAML rule, and Go's `fmt.Sprint` used by selectors.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use serde_json::{Map, Number, Value};
 
@@ -12,15 +13,24 @@ use serde_json::{Map, Number, Value};
 /// float form (`1e+06`, `0.5`). So an integral number below 1e6 stays an integer, and any
 /// other number becomes a float (a large integer also loses precision beyond 2^53).
 pub fn structpb_value(v: &Value) -> Value {
+    // A plain copy (maps copied without rehashing their keys), then numbers fixed in place.
+    let mut out = v.clone();
+    structpb_in_place(&mut out);
+    out
+}
+
+/// [`structpb_value`] typing applied to `v` in place.
+fn structpb_in_place(v: &mut Value) {
     match v {
-        Value::Number(n) => Value::Number(structpb_number(n)),
-        Value::Array(a) => Value::Array(a.iter().map(structpb_value).collect()),
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| (k.clone(), structpb_value(v)))
-                .collect(),
-        ),
-        other => other.clone(),
+        Value::Number(n) => {
+            let typed = structpb_number(n);
+            if typed != *n {
+                *n = typed;
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(structpb_in_place),
+        Value::Object(m) => m.values_mut().for_each(structpb_in_place),
+        Value::Null | Value::Bool(_) | Value::String(_) => {}
     }
 }
 
@@ -75,6 +85,48 @@ pub(crate) fn contains_map(v: &Value) -> bool {
         Value::Object(_) => true,
         Value::Array(a) => a.iter().any(contains_map),
         _ => false,
+    }
+}
+
+/// Whether Go's `fmt.Sprint` of `v` is `want` ([`go_sprint`] without building the text for
+/// strings and integers).
+pub(crate) fn sprint_eq(v: Option<&Value>, want: &str) -> bool {
+    match v {
+        Some(Value::String(s)) => s == want,
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => {
+            // An integer prints as its decimal digits: compare them in a stack buffer.
+            let mut buf = Digits::default();
+            let written = match (n.as_i64(), n.as_u64()) {
+                (Some(i), _) => write!(buf, "{i}"),
+                (None, Some(u)) => write!(buf, "{u}"),
+                (None, None) => return go_sprint(v) == want,
+            };
+            written.is_ok() && buf.as_bytes() == want.as_bytes()
+        }
+        _ => go_sprint(v) == want,
+    }
+}
+
+/// A stack buffer for the decimal digits of a 64-bit integer.
+#[derive(Default)]
+struct Digits {
+    bytes: [u8; 24],
+    len: usize,
+}
+
+impl Digits {
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl std::fmt::Write for Digits {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 

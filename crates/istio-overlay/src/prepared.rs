@@ -1,0 +1,203 @@
+//! Paths prepared for the engine: parsed once per thread (overlays for many objects repeat the
+//! same paths), each selector's pattern compiled on first use, and map lookups that do not hash
+//! small maps.
+
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::rc::Rc;
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use crate::path::TreePath;
+
+/// A parsed path with a lazily compiled matcher for each `[value]`/`[:value]` segment.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    /// The parsed path.
+    pub(crate) path: TreePath,
+    matchers: Vec<OnceCell<Matcher>>,
+}
+
+impl Prepared {
+    /// Prepares `path` (matchers are compiled when first used).
+    pub(crate) fn new(path: TreePath) -> Prepared {
+        let matchers = path.segments().iter().map(|_| OnceCell::new()).collect();
+        Prepared { path, matchers }
+    }
+
+    /// Whether `text` matches the value selector of segment `index` (an unanchored Go regex;
+    /// a bad pattern, or a segment without one, matches nothing).
+    pub(crate) fn value_matches(&self, index: usize, text: &str) -> bool {
+        let (Some(cell), Some(seg)) = (self.matchers.get(index), self.path.segments().get(index))
+        else {
+            return false;
+        };
+        let Some(pattern) = seg.value_selector() else {
+            return false;
+        };
+        cell.get_or_init(|| Matcher::new(pattern))
+            .is_match(pattern, text)
+    }
+}
+
+/// A compiled value selector.
+#[derive(Debug)]
+pub(crate) enum Matcher {
+    /// A pattern without regex metacharacters: an unanchored match is a substring search.
+    Literal,
+    /// Any other valid pattern.
+    Regex(Regex),
+    /// An invalid pattern (Go's `regexp.MatchString` fails, so it matches nothing).
+    Nothing,
+}
+
+impl Matcher {
+    /// Compiles `pattern`.
+    pub(crate) fn new(pattern: &str) -> Matcher {
+        // Outside a class, only these characters are not literal (`#`, `&`, `-`, `~` matter
+        // only in a class or in extended mode, which need `[` or `(?x)`).
+        if !pattern.contains([
+            '\\', '.', '+', '*', '?', '(', ')', '|', '[', ']', '{', '}', '^', '$',
+        ]) {
+            return Matcher::Literal;
+        }
+        Regex::new(pattern).map_or(Matcher::Nothing, Matcher::Regex)
+    }
+
+    /// Whether `text` matches (`pattern` is the text the matcher was compiled from).
+    pub(crate) fn is_match(&self, pattern: &str, text: &str) -> bool {
+        match self {
+            Matcher::Literal => text.contains(pattern),
+            Matcher::Regex(re) => re.is_match(text),
+            Matcher::Nothing => false,
+        }
+    }
+}
+
+/// The FxHash function (rustc's): the path cache is keyed by short, trusted strings, for which
+/// SipHash costs more than the rest of a lookup.
+#[derive(Default, Clone, Copy)]
+struct FxHasher {
+    hash: u64,
+}
+
+impl FxHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+thread_local! {
+    static PATHS: RefCell<FxMap<String, Rc<Prepared>>> = RefCell::new(FxMap::default());
+}
+
+/// The prepared form of `text`, parsed once per thread.
+pub(crate) fn prepared(text: &str) -> Rc<Prepared> {
+    PATHS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(p) = cache.get(text) {
+            return Rc::clone(p);
+        }
+        if cache.len() >= 4096 {
+            cache.clear();
+        }
+        let p = Rc::new(Prepared::new(TreePath::parse(text)));
+        cache.insert(text.to_owned(), Rc::clone(&p));
+        p
+    })
+}
+
+/// Maps up to this size are searched linearly (no hashing of the key).
+const LINEAR: usize = 16;
+
+/// `m.get(key)`, without hashing when the map is small.
+pub(crate) fn map_get<'m>(m: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
+    if m.len() <= LINEAR {
+        m.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+    } else {
+        m.get(key)
+    }
+}
+
+/// `m.get_mut(key)`, without hashing when the map is small.
+pub(crate) fn map_get_mut<'m>(m: &'m mut Map<String, Value>, key: &str) -> Option<&'m mut Value> {
+    if m.len() <= LINEAR {
+        m.iter_mut()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v)
+    } else {
+        m.get_mut(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_matchers_match_as_regexes_do() {
+        for (pattern, text) in [
+            ("--log", "--log=info"),
+            ("--log", "--x"),
+            ("a-b", "xa-by"),
+            ("v2", "xv22"),
+            ("x.y", "xzy"),
+            ("^--x$", "--x"),
+            ("[", "["),
+        ] {
+            let want = Regex::new(pattern).is_ok_and(|re| re.is_match(text));
+            assert_eq!(
+                Matcher::new(pattern).is_match(pattern, text),
+                want,
+                "{pattern} on {text}"
+            );
+        }
+        assert!(matches!(Matcher::new("--log"), Matcher::Literal));
+        assert!(matches!(Matcher::new("["), Matcher::Nothing));
+    }
+
+    #[test]
+    fn small_and_large_map_lookups_agree() {
+        for n in [0usize, 3, LINEAR, LINEAR + 1, 40] {
+            let mut m: Map<String, Value> =
+                (0..n).map(|i| (format!("k{i}"), Value::from(i))).collect();
+            for i in 0..=n {
+                let k = format!("k{i}");
+                assert_eq!(map_get(&m, &k), m.get(&k));
+                let want = m.get(&k).cloned();
+                assert_eq!(map_get_mut(&mut m, &k).map(|v| v.clone()), want);
+            }
+        }
+    }
+}
