@@ -51,7 +51,7 @@ pub enum OutputFormat {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Vault")]
 pub struct VaultArgs {
-    /// Vault/OpenBao address, e.g. https://vault.example:8200. Without it, a throwaway local
+    /// Vault/OpenBao address, e.g. `https://vault.example:8200`. Without it, a throwaway local
     /// OpenBao dev server is started (`bao` from BAO_BIN or PATH; scripts/install-openbao.sh
     /// installs it), the flow runs against it, and it is stopped at the end.
     #[arg(long, env = "VAULT_ADDR", value_name = "URL")]
@@ -120,7 +120,7 @@ pub struct RunArgs {
         help_heading = "Names"
     )]
     pub intermediate_mount: String,
-    /// Signing role on the intermediate mount; cert-manager signs at <intermediate>/sign/<role>.
+    /// Signing role on the intermediate mount; cert-manager signs at `<intermediate>/sign/<role>`.
     #[arg(
         long,
         default_value = "cluster-local",
@@ -144,7 +144,7 @@ pub struct RunArgs {
         help_heading = "Names"
     )]
     pub approle_role: String,
-    /// ACL policy granting `update` on <intermediate>/sign/<role> and nothing else.
+    /// ACL policy granting `update` on `<intermediate>/sign/<role>` and nothing else.
     #[arg(
         long,
         default_value = "cert-manager",
@@ -152,7 +152,7 @@ pub struct RunArgs {
         help_heading = "Names"
     )]
     pub policy: String,
-    /// SPIFFE trust domain: the role allows URI SANs spiffe://<trust-domain>/*.
+    /// SPIFFE trust domain: the role allows URI SANs `spiffe://<trust-domain>/*`.
     #[arg(
         long,
         default_value = "cluster.local",
