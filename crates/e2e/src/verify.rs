@@ -392,7 +392,9 @@ pub async fn verify(input: &VerifyInput, csr: &str) -> Result<Vec<Check>, String
         ));
     }
     // Leave no live token behind (the `default` policy allows revoking oneself).
-    let _ = http.post("auth/token/revoke-self", Some(&token), &json!({})).await;
+    let _ = http
+        .post("auth/token/revoke-self", Some(&token), &json!({}))
+        .await;
     Ok(checks)
 }
 
