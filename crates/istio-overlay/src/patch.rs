@@ -14,7 +14,9 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Errors, Result};
 use crate::overlay::Patch;
 use crate::path::{Segment, TreePath};
-use crate::prepared::{Matcher, Prepared, map_get, map_get_mut, prepared};
+use crate::prepared::{
+    Matcher, Prepared, key_hash, map_at_mut, map_find, map_get, map_get_mut, prepared, same_key,
+};
 use crate::value::{contains_map, go_sprint, sprint_eq, string_to_map, structpb_value};
 
 /// Applies one patch to `object` (a fresh [`Patcher`]).
@@ -94,26 +96,43 @@ struct Mark {
     steps: Vec<MarkStep>,
 }
 
-/// A step of a [`Mark`]: a key (a range of the mark's `keys`) or a list index.
+/// A step of a [`Mark`]: a key (a range of the mark's `keys`, and its hash) or a list index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MarkStep {
-    Key(usize, usize),
+    Key(usize, usize, u64),
     Idx(usize),
 }
 
-/// A step of a position on the path being applied (keys borrowed from the path).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A step of a position on the path being applied (keys borrowed from the path, with their
+/// [`key_hash`]).
+#[derive(Debug, Clone, Copy)]
 enum StepRef<'a> {
-    Key(&'a str),
+    Key(&'a str, u64),
     Idx(usize),
+}
+
+impl StepRef<'_> {
+    fn key(k: &str) -> StepRef<'_> {
+        StepRef::Key(k, key_hash(k))
+    }
+}
+
+impl PartialEq for StepRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (StepRef::Key(a, ha), StepRef::Key(b, hb)) => ha == hb && same_key(a, b),
+            (StepRef::Idx(a), StepRef::Idx(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 impl Mark {
-    fn new(pos: &[StepRef<'_>]) -> Mark {
+    fn new(pos: Pos<'_>) -> Mark {
         let len = pos
             .iter()
             .map(|s| match s {
-                StepRef::Key(k) => k.len(),
+                StepRef::Key(k, _) => k.len(),
                 StepRef::Idx(_) => 0,
             })
             .sum();
@@ -121,12 +140,12 @@ impl Mark {
         let steps = pos
             .iter()
             .map(|s| match s {
-                StepRef::Key(k) => {
+                StepRef::Key(k, h) => {
                     let start = keys.len();
                     keys.push_str(k);
-                    MarkStep::Key(start, keys.len())
+                    MarkStep::Key(start, keys.len(), h)
                 }
-                StepRef::Idx(i) => MarkStep::Idx(*i),
+                StepRef::Idx(i) => MarkStep::Idx(i),
             })
             .collect();
         Mark { keys, steps }
@@ -138,13 +157,9 @@ impl Mark {
 
     fn step(&self, s: MarkStep) -> StepRef<'_> {
         match s {
-            MarkStep::Key(a, b) => StepRef::Key(self.keys.get(a..b).unwrap_or("")),
+            MarkStep::Key(a, b, h) => StepRef::Key(self.keys.get(a..b).unwrap_or(""), h),
             MarkStep::Idx(i) => StepRef::Idx(i),
         }
-    }
-
-    fn iter(&self) -> impl Iterator<Item = StepRef<'_>> {
-        self.steps.iter().map(|s| self.step(*s))
     }
 
     fn at(&self, depth: usize) -> Option<StepRef<'_>> {
@@ -152,21 +167,71 @@ impl Mark {
     }
 }
 
+/// A position on the path being applied: the steps of some of its levels (from the root's
+/// child on), and possibly one more step. Never allocated.
+#[derive(Debug, Clone, Copy)]
+struct Pos<'a> {
+    path: &'a TreePath,
+    levels: &'a [Level],
+    extra: Option<StepRef<'a>>,
+}
+
+impl<'a> Pos<'a> {
+    fn len(&self) -> usize {
+        self.levels.len() + usize::from(self.extra.is_some())
+    }
+
+    fn get(&self, depth: usize) -> Option<StepRef<'a>> {
+        match self.levels.get(depth) {
+            Some(l) => Some(step_of(self.path, l.hop)),
+            None if depth == self.levels.len() => self.extra,
+            None => None,
+        }
+    }
+
+    fn iter(self) -> impl Iterator<Item = StepRef<'a>> {
+        self.levels
+            .iter()
+            .map(move |l| step_of(self.path, l.hop))
+            .chain(self.extra)
+    }
+
+    /// The same position with one more step.
+    fn with(self, step: StepRef<'a>) -> Pos<'a> {
+        debug_assert!(self.extra.is_none());
+        Pos {
+            extra: Some(step),
+            ..self
+        }
+    }
+}
+
+/// Whether the first `depth` steps of `pos` and `mark` agree (compared deepest first, where
+/// positions usually differ).
+fn same_prefix(pos: Pos<'_>, mark: &Mark, depth: usize) -> bool {
+    (0..depth).rev().all(|d| match (pos.get(d), mark.at(d)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    })
+}
+
 /// Whether position `pos` lies under (or at) `mark`.
-fn under<'p>(pos: impl IntoIterator<Item = StepRef<'p>>, mark: &Mark) -> bool {
-    let mut pos = pos.into_iter();
-    mark.iter().all(|m| pos.next() == Some(m))
+fn under(pos: Pos<'_>, mark: &Mark) -> bool {
+    mark.len() <= pos.len() && same_prefix(pos, mark, mark.len())
 }
 
 /// Whether `mark` lies under (or at) position `pos`.
-fn mark_under(mark: &Mark, pos: &[StepRef<'_>]) -> bool {
-    pos.len() <= mark.len() && pos.iter().zip(mark.iter()).all(|(s, m)| *s == m)
+fn mark_under(mark: &Mark, pos: Pos<'_>) -> bool {
+    pos.len() <= mark.len() && same_prefix(pos, mark, pos.len())
 }
 
 /// The step a hop of `path` takes.
 fn step_of(path: &TreePath, hop: Hop) -> StepRef<'_> {
     match hop {
-        Hop::Key(i) => StepRef::Key(path.segments().get(i).map_or("", Segment::as_str)),
+        Hop::Key(i) => match path.segments().get(i) {
+            Some(s) => StepRef::Key(s.as_str(), s.hash()),
+            None => StepRef::key(""),
+        },
         Hop::Idx(i) => StepRef::Idx(i),
         Hop::Root => StepRef::Idx(0),
     }
@@ -206,6 +271,8 @@ pub(crate) enum Hop {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Level {
     pub hop: Hop,
+    /// For an existing map entry: its position in the map (as `map_find` gives it).
+    pub pos: usize,
     pub state: State,
     pub kind: Kind,
     /// Inside a subtree inserted by a patch (maps there are Go `map[string]interface{}`).
@@ -230,7 +297,10 @@ impl Patcher {
         patch: &Patch,
         ops: Option<&mut Vec<PatchOperation>>,
     ) -> Result<()> {
-        if patch.path.trim().is_empty() {
+        // `trim().is_empty()`, without scanning a path that starts with a non-space.
+        if patch.path.is_empty()
+            || (patch.path.starts_with(char::is_whitespace) && patch.path.trim().is_empty())
+        {
             // Istio skips a patch with an empty path (with a warning).
             return Ok(());
         }
@@ -266,21 +336,16 @@ impl Patcher {
     /// depth can cover it).
     fn covered_at(&self, path: &TreePath, levels: &[Level], hop: Hop) -> bool {
         let depth = levels.len();
-        let pos = || {
-            levels
-                .iter()
-                .skip(1)
-                .map(|l| l.hop)
-                .chain(std::iter::once(hop))
-                .map(|h| step_of(path, h))
+        let pos = Pos {
+            path,
+            levels: levels.get(1..).unwrap_or(&[]),
+            extra: Some(step_of(path, hop)),
         };
-        self.marks
-            .iter()
-            .any(|m| m.len() == depth && under(pos(), m))
+        self.marks.iter().any(|m| m.len() == depth && under(pos, m))
     }
 
-    fn covered(&self, steps: &[StepRef<'_>]) -> bool {
-        self.marks.iter().any(|m| under(steps.iter().copied(), m))
+    fn covered(&self, pos: Pos<'_>) -> bool {
+        self.marks.iter().any(|m| under(pos, m))
     }
 
     /// Istio's `getPathContext` (createMissing = true), read-only: where each segment leads.
@@ -298,6 +363,7 @@ impl Patcher {
         levels.reserve(segs.len() + 1);
         levels.push(Level {
             hop: Hop::Root,
+            pos: 0,
             state: State::Existing,
             kind: kind_of(root),
             inserted: false,
@@ -336,6 +402,7 @@ impl Patcher {
                             let hop = Hop::Idx(idx);
                             Level {
                                 hop,
+                                pos: 0,
                                 state: State::Existing,
                                 kind: kind_of(child),
                                 inserted: parent.inserted
@@ -346,6 +413,7 @@ impl Patcher {
                             cur = None;
                             Level {
                                 hop: Hop::Idx(items.len()),
+                                pos: 0,
                                 state: State::Fresh,
                                 kind: Kind::Map,
                                 inserted: true,
@@ -355,15 +423,16 @@ impl Patcher {
                 }
                 Kind::Map => {
                     let child = match cur {
-                        Some(Value::Object(m)) => map_get(m, pe),
+                        Some(Value::Object(m)) => map_find(m, pe),
                         _ => None,
                     };
                     match child {
-                        Some(child) => {
+                        Some((pos, child)) => {
                             cur = Some(child);
                             let hop = Hop::Key(i);
                             Level {
                                 hop,
+                                pos,
                                 state: State::Existing,
                                 kind: kind_of(child),
                                 inserted: parent.inserted
@@ -378,6 +447,7 @@ impl Patcher {
                                 && segs.get(i + 1).is_some_and(|s| s.index().is_some());
                             Level {
                                 hop: Hop::Key(i),
+                                pos: 0,
                                 state: State::Created { list },
                                 kind: if list { Kind::List } else { Kind::Map },
                                 inserted: parent.inserted,
@@ -609,26 +679,27 @@ impl<'a> Writer<'a, '_> {
     }
 
     /// Absolute position of a level, as steps.
-    fn steps(&self, upto: usize) -> Vec<StepRef<'a>> {
-        let path: &'a TreePath = self.path;
-        self.levels[1..=upto]
-            .iter()
-            .map(|l| step_of(path, l.hop))
-            .collect()
+    fn steps(&self, upto: usize) -> Pos<'a> {
+        let levels: &'a [Level] = self.levels;
+        Pos {
+            path: self.path,
+            levels: levels.get(1..=upto).unwrap_or(&[]),
+            extra: None,
+        }
     }
 
-    fn pointer(steps: &[StepRef<'_>]) -> PointerBuf {
+    fn pointer(steps: Pos<'_>) -> PointerBuf {
         let mut p = PointerBuf::new();
-        for s in steps {
+        for s in steps.iter() {
             match s {
-                StepRef::Key(k) => p.push_back(*k),
-                StepRef::Idx(i) => p.push_back(*i),
+                StepRef::Key(k, _) => p.push_back(k),
+                StepRef::Idx(i) => p.push_back(i),
             }
         }
         p
     }
 
-    fn op_add(&mut self, steps: &[StepRef<'_>], value: &Value) {
+    fn op_add(&mut self, steps: Pos<'_>, value: &Value) {
         if let Some(ops) = self.ops.as_deref_mut() {
             ops.push(PatchOperation::Add(AddOperation {
                 path: Self::pointer(steps),
@@ -637,7 +708,7 @@ impl<'a> Writer<'a, '_> {
         }
     }
 
-    fn op_replace(&mut self, steps: &[StepRef<'_>], value: &Value) {
+    fn op_replace(&mut self, steps: Pos<'_>, value: &Value) {
         if let Some(ops) = self.ops.as_deref_mut() {
             ops.push(PatchOperation::Replace(ReplaceOperation {
                 path: Self::pointer(steps),
@@ -646,7 +717,7 @@ impl<'a> Writer<'a, '_> {
         }
     }
 
-    fn op_remove(&mut self, steps: &[StepRef<'_>]) {
+    fn op_remove(&mut self, steps: Pos<'_>) {
         if let Some(ops) = self.ops.as_deref_mut() {
             ops.push(PatchOperation::Remove(RemoveOperation {
                 path: Self::pointer(steps),
@@ -674,14 +745,14 @@ impl<'a> Writer<'a, '_> {
         }
     }
 
-    fn clear_marks(&mut self, steps: &[StepRef<'_>]) {
+    fn clear_marks(&mut self, steps: Pos<'_>) {
         if self.patcher.marks.is_empty() {
             return;
         }
         self.patcher.marks.retain(|m| !mark_under(m, steps));
     }
 
-    fn mark(&mut self, steps: &[StepRef<'_>]) {
+    fn mark(&mut self, steps: Pos<'_>) {
         if !self.patcher.covered(steps) {
             self.clear_marks(steps);
             self.patcher.marks.push(Mark::new(steps));
@@ -689,7 +760,7 @@ impl<'a> Writer<'a, '_> {
     }
 
     /// After removing element `idx` of the list at `list`, shift marks below it.
-    fn shift_marks(&mut self, list: &[StepRef<'_>], idx: usize) {
+    fn shift_marks(&mut self, list: Pos<'_>, idx: usize) {
         let depth = list.len();
         self.patcher
             .marks
@@ -741,16 +812,10 @@ impl<'a> Writer<'a, '_> {
         let p = n - 1;
         let parent = self.levels[p];
         let leaf = self.levels[n];
-        // Positions are only needed for marks and operations.
-        let need_steps = has_map || self.ops.is_some() || !self.patcher.marks.is_empty();
-        let mut leaf_steps = if need_steps {
-            self.steps(n)
-        } else {
-            Vec::new()
-        };
+        let leaf_steps = self.steps(n);
         let parent_real = p < a;
         // Marks to add if the written node ends up in the object: (level of the container, steps).
-        let mut pending: Vec<(usize, Vec<StepRef<'a>>)> = Vec::new();
+        let mut pending: Option<(usize, Pos<'a>)> = None;
         let mut process_parent = true;
 
         match parent.kind {
@@ -776,15 +841,15 @@ impl<'a> Writer<'a, '_> {
                     list[idx] = vv;
                 }
                 if parent_real {
-                    self.clear_marks(&leaf_steps);
+                    self.clear_marks(leaf_steps);
                     if append {
-                        self.op_add(&leaf_steps, &op_val)
+                        self.op_add(leaf_steps, &op_val)
                     } else {
-                        self.op_replace(&leaf_steps, &op_val)
+                        self.op_replace(leaf_steps, &op_val)
                     }
                 }
                 if has_map {
-                    pending.push((p, std::mem::take(&mut leaf_steps)));
+                    pending = Some((p, leaf_steps));
                 }
             }
             Kind::Map => {
@@ -805,13 +870,12 @@ impl<'a> Writer<'a, '_> {
                     };
                     let idx = list.len();
                     list.push(vv);
-                    let mut s = std::mem::take(&mut leaf_steps);
-                    s.push(StepRef::Idx(idx));
+                    let s = leaf_steps.with(StepRef::Idx(idx));
                     if parent_real {
-                        self.op_add(&s, &op_val);
+                        self.op_add(s, &op_val);
                     }
                     if has_map {
-                        pending.push((p, s));
+                        pending = Some((p, s));
                     }
                 } else if parent.inserted && from_string {
                     // Istio deletes the key and inserts the map's (first) root key instead, and
@@ -830,29 +894,28 @@ impl<'a> Writer<'a, '_> {
                     process_parent = false;
                     if parent_real {
                         if existed {
-                            self.clear_marks(&leaf_steps);
-                            self.op_remove(&leaf_steps);
+                            self.clear_marks(leaf_steps);
+                            self.op_remove(leaf_steps);
                         }
-                        let mut s = self.steps(p);
-                        s.push(StepRef::Key(&rk));
+                        let s = self.steps(p).with(StepRef::key(&rk));
                         if replaced {
-                            self.op_replace(&s, &rv)
+                            self.op_replace(s, &rv)
                         } else {
-                            self.op_add(&s, &rv)
+                            self.op_add(s, &rv)
                         }
                     }
                 } else {
                     let replaced = put(obj, key, vv) && leaf.state == State::Existing;
                     if parent_real {
-                        self.clear_marks(&leaf_steps);
+                        self.clear_marks(leaf_steps);
                         if replaced {
-                            self.op_replace(&leaf_steps, &op_val)
+                            self.op_replace(leaf_steps, &op_val)
                         } else {
-                            self.op_add(&leaf_steps, &op_val)
+                            self.op_add(leaf_steps, &op_val)
                         }
                     }
                     if has_map {
-                        pending.push((p, std::mem::take(&mut leaf_steps)));
+                        pending = Some((p, leaf_steps));
                     }
                 }
             }
@@ -872,7 +935,7 @@ impl<'a> Writer<'a, '_> {
                 reached_from = l;
             }
         }
-        self.fold(&mut locals, a, n, reached_from, &pending)?;
+        self.fold(&mut locals, a, n, reached_from, pending)?;
         error.map_or(Ok(()), Err)
     }
 
@@ -884,11 +947,11 @@ impl<'a> Writer<'a, '_> {
         a: usize,
         n: usize,
         reached_from: usize,
-        pending: &[(usize, Vec<StepRef<'_>>)],
+        pending: Option<(usize, Pos<'_>)>,
     ) -> Result<()> {
         if a >= n {
             // Every container on the path is in the object: nothing to attach.
-            for (_, steps) in pending {
+            if let Some((_, steps)) = pending {
                 self.mark(steps);
             }
             return Ok(());
@@ -940,12 +1003,12 @@ impl<'a> Writer<'a, '_> {
                 };
                 if !self.patcher.marks.is_empty() || op_node.is_some() {
                     let steps = self.steps(l);
-                    self.clear_marks(&steps);
+                    self.clear_marks(steps);
                     if let Some(node) = &op_node {
                         if replaced {
-                            self.op_replace(&steps, node)
+                            self.op_replace(steps, node)
                         } else {
-                            self.op_add(&steps, node)
+                            self.op_add(steps, node)
                         }
                     }
                 }
@@ -959,13 +1022,13 @@ impl<'a> Writer<'a, '_> {
         for (l, level) in self.levels.iter().enumerate().take(n).skip(a) {
             if visible[l] && matches!(level.state, State::Fresh | State::NilMap) {
                 let s = self.steps(l);
-                self.mark(&s);
+                self.mark(s);
             }
         }
-        for (container, steps) in pending {
-            if *container < a || visible[*container] {
-                self.mark(steps);
-            }
+        if let Some((container, steps)) = pending
+            && (container < a || visible[container])
+        {
+            self.mark(steps);
         }
         Ok(())
     }
@@ -1013,12 +1076,10 @@ impl<'a> Writer<'a, '_> {
                 };
                 list.remove(idx);
                 if !self.patcher.marks.is_empty() {
-                    let list_steps = self.steps(p);
-                    self.shift_marks(&list_steps, idx);
+                    self.shift_marks(self.steps(p), idx);
                 }
                 if self.ops.is_some() {
-                    let s = self.steps(n);
-                    self.op_remove(&s);
+                    self.op_remove(self.steps(n));
                 }
             }
             Kind::Map => {
@@ -1034,8 +1095,8 @@ impl<'a> Writer<'a, '_> {
                         && (self.ops.is_some() || !self.patcher.marks.is_empty())
                     {
                         let s = self.steps(n);
-                        self.clear_marks(&s);
-                        self.op_remove(&s);
+                        self.clear_marks(s);
+                        self.op_remove(s);
                     }
                 } else if let Value::Object(obj) = &mut locals[p - a] {
                     obj.shift_remove(key);
@@ -1043,7 +1104,7 @@ impl<'a> Writer<'a, '_> {
             }
             Kind::Scalar | Kind::Null => return Err(self.internal("container expected")),
         }
-        self.fold(&mut locals, a, n, n, &[])
+        self.fold(&mut locals, a, n, n, None)
     }
 }
 
@@ -1064,7 +1125,7 @@ fn real_at<'r>(
     let mut cur = root;
     for l in levels.get(1..=upto)? {
         cur = match (l.hop, cur) {
-            (Hop::Key(i), Value::Object(m)) => map_get_mut(m, seg_text(path, i))?,
+            (Hop::Key(i), Value::Object(m)) => map_at_mut(m, l.pos, seg_text(path, i))?,
             (Hop::Idx(i), Value::Array(a)) => a.get_mut(i)?,
             _ => return None,
         };

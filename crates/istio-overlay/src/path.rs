@@ -30,6 +30,8 @@ struct Parsed {
     kv: Option<(usize, usize)>,
     /// `[value]`/`[:value]`: start and end of the value.
     v: Option<(usize, usize)>,
+    /// A hash of the text, to tell keys apart without comparing them.
+    hash: u64,
 }
 
 impl Parsed {
@@ -40,6 +42,7 @@ impl Parsed {
             n: path_n(pe),
             kv: path_kv(pe).map(|(k, v)| (offset(k) + k.len(), offset(v))),
             v: path_v(pe).map(|v| (offset(v), offset(v) + v.len())),
+            hash: crate::prepared::key_hash(pe),
         }
     }
 }
@@ -135,6 +138,11 @@ impl Segment {
     fn new(text: String) -> Segment {
         let parsed = Parsed::of(&text);
         Segment { text, parsed }
+    }
+
+    /// [`crate::prepared::key_hash`] of the text.
+    pub(crate) fn hash(&self) -> u64 {
+        self.parsed.hash
     }
 
     /// Istio's `PathN`: `[N]` with N >= -1.

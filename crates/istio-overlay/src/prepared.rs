@@ -116,6 +116,20 @@ impl Hasher for FxHasher {
     }
 }
 
+/// A hash of a map key (FxHash of its bytes), to tell keys apart without comparing them.
+pub(crate) fn key_hash(key: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(key.as_bytes());
+    h.finish()
+}
+
+/// `a == b`, rejecting most unequal keys before calling `memcmp`.
+#[inline]
+pub(crate) fn same_key(a: &str, b: &str) -> bool {
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    x.len() == y.len() && x.first() == y.first() && x.last() == y.last() && x == y
+}
+
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 thread_local! {
@@ -143,19 +157,39 @@ const LINEAR: usize = 16;
 
 /// `m.get(key)`, without hashing when the map is small.
 pub(crate) fn map_get<'m>(m: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
+    map_find(m, key).map(|(_, v)| v)
+}
+
+/// `m.get(key)` with the position of the entry, without hashing when the map is small.
+pub(crate) fn map_find<'m>(m: &'m Map<String, Value>, key: &str) -> Option<(usize, &'m Value)> {
     if m.len() <= LINEAR {
-        m.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+        m.iter()
+            .enumerate()
+            .find(|(_, (k, _))| same_key(k, key))
+            .map(|(i, (_, v))| (i, v))
     } else {
-        m.get(key)
+        // serde_json does not tell the position: [`map_at_mut`] looks the key up again.
+        m.get(key).map(|v| (usize::MAX, v))
+    }
+}
+
+/// The value at `key` of `m`, whose position [`map_find`] gave as `pos`.
+pub(crate) fn map_at_mut<'m>(
+    m: &'m mut Map<String, Value>,
+    pos: usize,
+    key: &str,
+) -> Option<&'m mut Value> {
+    if pos == usize::MAX {
+        m.get_mut(key)
+    } else {
+        m.values_mut().nth(pos)
     }
 }
 
 /// `m.get_mut(key)`, without hashing when the map is small.
 pub(crate) fn map_get_mut<'m>(m: &'m mut Map<String, Value>, key: &str) -> Option<&'m mut Value> {
     if m.len() <= LINEAR {
-        m.iter_mut()
-            .find(|(k, _)| k.as_str() == key)
-            .map(|(_, v)| v)
+        m.iter_mut().find(|(k, _)| same_key(k, key)).map(|(_, v)| v)
     } else {
         m.get_mut(key)
     }
