@@ -183,6 +183,8 @@ pub(crate) fn apply_overlays_at(
             .or_default()
             .push(vi);
     }
+    // One patcher, reset for each object (its buffers are reused).
+    let mut patcher = Patcher::new();
     for (oi, object) in manifests.iter_mut().enumerate() {
         let (kind, _, name) = object_id(object);
         let Some(candidates) = index.get(&(kind, name)) else {
@@ -193,9 +195,9 @@ pub(crate) fn apply_overlays_at(
             .copied()
             .filter(|vi| overlays[*vi].matches(object))
             .collect();
-        let apply = |vi: usize, target: &mut Value, errors: &mut Vec<Error>| {
+        let mut apply = |vi: usize, target: &mut Value, errors: &mut Vec<Error>| {
             let overlay = &overlays[vi];
-            let mut patcher = Patcher::new();
+            patcher.reset();
             for (pi, patch) in overlay.patches.iter().enumerate() {
                 if let Err(e) = patcher.apply(target, patch) {
                     errors.push(Error::InOverlay {

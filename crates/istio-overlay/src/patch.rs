@@ -83,17 +83,96 @@ pub fn explain(object: &Value, patches: &[Patch]) -> Vec<Explained> {
 #[derive(Debug, Default, Clone)]
 pub struct Patcher {
     /// Positions whose whole subtree was inserted by a patch (Go `map[string]interface{}`).
-    marks: Vec<Mark>,
+    marks: Marks,
     /// The levels buffer, reused from patch to patch.
     scratch: Vec<Level>,
 }
 
-/// A position whose subtree a patch inserted (owned: marks outlive the patch that made them),
-/// its keys held in one string.
-#[derive(Debug, Clone)]
-struct Mark {
+/// The marks of a [`Patcher`] (owned: marks outlive the patch that made them), held in two
+/// buffers that are reused from object to object.
+#[derive(Debug, Default, Clone)]
+struct Marks {
+    /// The keys of every mark, one after the other.
     keys: String,
+    /// The steps of every mark, one after the other.
     steps: Vec<MarkStep>,
+    /// Each live mark: its range of `steps`.
+    spans: Vec<(usize, usize)>,
+}
+
+/// A position whose subtree a patch inserted: a view into [`Marks`].
+#[derive(Debug, Clone, Copy)]
+struct Mark<'m> {
+    keys: &'m str,
+    steps: &'m [MarkStep],
+}
+
+impl Marks {
+    fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.keys.clear();
+        self.steps.clear();
+        self.spans.clear();
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Mark<'_>> {
+        self.spans.iter().map(|&(a, b)| Mark {
+            keys: &self.keys,
+            steps: self.steps.get(a..b).unwrap_or(&[]),
+        })
+    }
+
+    fn push(&mut self, pos: Pos<'_>) {
+        let start = self.steps.len();
+        for s in pos.iter() {
+            self.steps.push(match s {
+                StepRef::Key(k, h) => {
+                    let a = self.keys.len();
+                    self.keys.push_str(k);
+                    MarkStep::Key(a, self.keys.len(), h)
+                }
+                StepRef::Idx(i) => MarkStep::Idx(i),
+            });
+        }
+        self.spans.push((start, self.steps.len()));
+    }
+
+    /// Keeps the marks for which `keep` holds.
+    fn retain(&mut self, mut keep: impl FnMut(Mark<'_>) -> bool) {
+        let Marks { keys, steps, spans } = self;
+        spans.retain(|&(a, b)| {
+            keep(Mark {
+                keys,
+                steps: steps.get(a..b).unwrap_or(&[]),
+            })
+        });
+        if spans.is_empty() {
+            // Nothing refers to the buffers any more.
+            keys.clear();
+            steps.clear();
+        }
+    }
+
+    /// Decrements the index at `depth` of the marks for which `select` holds, when it is
+    /// above `idx`.
+    fn shift(&mut self, depth: usize, idx: usize, mut select: impl FnMut(Mark<'_>) -> bool) {
+        let Marks { keys, steps, spans } = self;
+        for &(a, b) in spans.iter() {
+            let hit = select(Mark {
+                keys,
+                steps: steps.get(a..b).unwrap_or(&[]),
+            });
+            if hit
+                && let Some(MarkStep::Idx(i)) = steps.get_mut(a..b).and_then(|s| s.get_mut(depth))
+                && *i > idx
+            {
+                *i -= 1;
+            }
+        }
+    }
 }
 
 /// A step of a [`Mark`]: a key (a range of the mark's `keys`, and its hash) or a list index.
@@ -127,43 +206,16 @@ impl PartialEq for StepRef<'_> {
     }
 }
 
-impl Mark {
-    fn new(pos: Pos<'_>) -> Mark {
-        let len = pos
-            .iter()
-            .map(|s| match s {
-                StepRef::Key(k, _) => k.len(),
-                StepRef::Idx(_) => 0,
-            })
-            .sum();
-        let mut keys = String::with_capacity(len);
-        let steps = pos
-            .iter()
-            .map(|s| match s {
-                StepRef::Key(k, h) => {
-                    let start = keys.len();
-                    keys.push_str(k);
-                    MarkStep::Key(start, keys.len(), h)
-                }
-                StepRef::Idx(i) => MarkStep::Idx(i),
-            })
-            .collect();
-        Mark { keys, steps }
-    }
-
+impl<'m> Mark<'m> {
     fn len(&self) -> usize {
         self.steps.len()
     }
 
-    fn step(&self, s: MarkStep) -> StepRef<'_> {
-        match s {
+    fn at(&self, depth: usize) -> Option<StepRef<'m>> {
+        self.steps.get(depth).map(|s| match *s {
             MarkStep::Key(a, b, h) => StepRef::Key(self.keys.get(a..b).unwrap_or(""), h),
             MarkStep::Idx(i) => StepRef::Idx(i),
-        }
-    }
-
-    fn at(&self, depth: usize) -> Option<StepRef<'_>> {
-        self.steps.get(depth).map(|s| self.step(*s))
+        })
     }
 }
 
@@ -208,7 +260,7 @@ impl<'a> Pos<'a> {
 
 /// Whether the first `depth` steps of `pos` and `mark` agree (compared deepest first, where
 /// positions usually differ).
-fn same_prefix(pos: Pos<'_>, mark: &Mark, depth: usize) -> bool {
+fn same_prefix(pos: Pos<'_>, mark: Mark<'_>, depth: usize) -> bool {
     (0..depth).rev().all(|d| match (pos.get(d), mark.at(d)) {
         (Some(a), Some(b)) => a == b,
         _ => false,
@@ -216,12 +268,12 @@ fn same_prefix(pos: Pos<'_>, mark: &Mark, depth: usize) -> bool {
 }
 
 /// Whether position `pos` lies under (or at) `mark`.
-fn under(pos: Pos<'_>, mark: &Mark) -> bool {
+fn under(pos: Pos<'_>, mark: Mark<'_>) -> bool {
     mark.len() <= pos.len() && same_prefix(pos, mark, mark.len())
 }
 
 /// Whether `mark` lies under (or at) position `pos`.
-fn mark_under(mark: &Mark, pos: Pos<'_>) -> bool {
+fn mark_under(mark: Mark<'_>, pos: Pos<'_>) -> bool {
     pos.len() <= mark.len() && same_prefix(pos, mark, pos.len())
 }
 
@@ -283,6 +335,11 @@ impl Patcher {
     /// A patcher for one object, as at the start of Istio's `applyPatches`.
     pub fn new() -> Patcher {
         Patcher::default()
+    }
+
+    /// Starts over for another object (as [`Patcher::new`], keeping the buffers).
+    pub(crate) fn reset(&mut self) {
+        self.marks.clear();
     }
 
     /// Applies one patch (typed as Istio's structpb types it).
@@ -755,7 +812,7 @@ impl<'a> Writer<'a, '_> {
     fn mark(&mut self, steps: Pos<'_>) {
         if !self.patcher.covered(steps) {
             self.clear_marks(steps);
-            self.patcher.marks.push(Mark::new(steps));
+            self.patcher.marks.push(steps);
         }
     }
 
@@ -765,14 +822,9 @@ impl<'a> Writer<'a, '_> {
         self.patcher
             .marks
             .retain(|m| !(mark_under(m, list) && m.at(depth) == Some(StepRef::Idx(idx))));
-        for m in &mut self.patcher.marks {
-            if mark_under(m, list)
-                && let Some(MarkStep::Idx(i)) = m.steps.get_mut(depth)
-                && *i > idx
-            {
-                *i -= 1;
-            }
-        }
+        self.patcher
+            .marks
+            .shift(depth, idx, |m| mark_under(m, list));
     }
 
     fn first_virtual(&self) -> usize {
