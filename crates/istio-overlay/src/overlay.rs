@@ -45,6 +45,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Errors, Result};
 use crate::patch::Patcher;
+use crate::prepared::map_get;
 
 impl K8sObjectOverlay {
     /// An overlay for the object of this kind and name.
@@ -138,10 +139,18 @@ pub fn object_id(object: &Value) -> (&str, &str, &str) {
     fn s(v: Option<&Value>) -> &str {
         v.and_then(Value::as_str).unwrap_or("")
     }
+    // `get` chains rather than `pointer`, which parses (and allocates for) its path each time.
+    fn field<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
+        match v {
+            Value::Object(m) => map_get(m, key),
+            _ => None,
+        }
+    }
+    let metadata = field(object, "metadata");
     (
-        s(object.get("kind")),
-        s(object.pointer("/metadata/namespace")),
-        s(object.pointer("/metadata/name")),
+        s(field(object, "kind")),
+        s(metadata.and_then(|m| field(m, "namespace"))),
+        s(metadata.and_then(|m| field(m, "name"))),
     )
 }
 
