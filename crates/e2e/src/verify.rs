@@ -82,27 +82,13 @@ pub fn chains_to(
     anchor_pem: &str,
     now: UnixTime,
 ) -> Result<(), String> {
-    let leaf = der_of(leaf_pem, "leaf")?;
-    let anchor_der = der_of(anchor_pem, "trust anchor")?;
-    let anchor = webpki::anchor_from_trusted_cert(&anchor_der)
-        .map_err(|e| format!("trust anchor: {e:?}"))?;
-    let mut inter = Vec::new();
-    for (i, p) in intermediates_pem.iter().enumerate() {
-        inter.push(der_of(p, &format!("intermediate {i}"))?);
-    }
-    let ee =
-        webpki::EndEntityCert::try_from(&leaf).map_err(|e| format!("parsing the leaf: {e:?}"))?;
-    ee.verify_for_usage(
-        webpki::ALL_VERIFICATION_ALGS,
-        &[anchor],
-        &inter,
+    chains_for_usage(
+        leaf_pem,
+        intermediates_pem,
+        anchor_pem,
         now,
         webpki::KeyUsage::client_auth(),
-        None,
-        None,
     )
-    .map(|_| ())
-    .map_err(|e| format!("{e:?}"))
 }
 
 /// Like [`chains_to`], for a server certificate (server-auth usage), e.g. istiod's.
@@ -111,6 +97,23 @@ pub fn chains_to_for_server(
     intermediates_pem: &[&str],
     anchor_pem: &str,
     now: UnixTime,
+) -> Result<(), String> {
+    chains_for_usage(
+        leaf_pem,
+        intermediates_pem,
+        anchor_pem,
+        now,
+        webpki::KeyUsage::server_auth(),
+    )
+}
+
+/// The path check behind [`chains_to`] and [`chains_to_for_server`], for one extended key usage.
+fn chains_for_usage(
+    leaf_pem: &str,
+    intermediates_pem: &[&str],
+    anchor_pem: &str,
+    now: UnixTime,
+    usage: webpki::KeyUsage,
 ) -> Result<(), String> {
     let leaf = der_of(leaf_pem, "leaf")?;
     let anchor_der = der_of(anchor_pem, "trust anchor")?;
@@ -127,7 +130,7 @@ pub fn chains_to_for_server(
         &[anchor],
         &inter,
         now,
-        webpki::KeyUsage::server_auth(),
+        usage,
         None,
         None,
     )
