@@ -230,11 +230,7 @@ impl PkiClient {
                 async move { vaultrs::api::exec_with_result(c, ep).await }
             })
             .await;
-        match r {
-            Ok(s) => Ok(Some(s)),
-            Err(Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+        crate::error::found(r)
     }
 
     /// Reads the role-id of an AppRole role.

@@ -143,3 +143,13 @@ impl Error {
         }
     }
 }
+
+/// A read's result with "not found" turned into `None`, for the `read_*` calls that answer
+/// `Option` (Vault answers 404 for a role, policy or issuer that does not exist).
+pub(crate) fn found<T>(r: Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

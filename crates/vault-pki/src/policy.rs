@@ -1,7 +1,7 @@
 //! Typed ACL policies rendered to HCL, and `sys/policies/acl` calls.
 
 use crate::client::PkiClient;
-use crate::error::{Error, Result};
+use crate::error::{Result, found};
 
 /// A capability in an ACL policy path rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -137,14 +137,10 @@ impl PkiClient {
     /// * Reference: <https://developer.hashicorp.com/vault/api-docs/system/policies#read-acl-policy>
     pub async fn read_policy(&self, name: &str) -> Result<Option<String>> {
         let path = format!("sys/policies/acl/{name}");
-        match self
+        let policy = self
             .call(&path, |c| vaultrs::sys::policy::read(c, name))
-            .await
-        {
-            Ok(p) => Ok(Some(p.rules)),
-            Err(Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+            .await;
+        Ok(found(policy)?.map(|p| p.rules))
     }
 }
 

@@ -6,7 +6,7 @@ use rustify_derive::Endpoint;
 use serde::Deserialize;
 
 use crate::client::PkiClient;
-use crate::error::{Error, Result};
+use crate::error::{Result, found};
 use crate::mount::ttl_str;
 
 /// A PKI role, with the seed's `cluster-local` as default: `allowed_domains=svc`,
@@ -169,10 +169,6 @@ impl PkiClient {
                 async move { vaultrs::api::exec_with_result(c, ep).await }
             })
             .await;
-        match r {
-            Ok(s) => Ok(Some(s)),
-            Err(Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+        found(r)
     }
 }
