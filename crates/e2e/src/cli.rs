@@ -29,7 +29,11 @@ pub struct Cli {
 pub enum Command {
     /// Do the flow: Vault, files, (cluster), verification; a second run changes nothing.
     Run(RunArgs),
-    /// Show what `run` would change, writing nothing (neither to Vault nor to --out).
+    /// Show what `run` would change, writing nothing (neither to Vault, nor to --out, nor to
+    /// the cluster). With --kubeconfig every object is sent with the API server's dry run
+    /// (`dryRun=All`), so the server itself says what would be created, updated or pruned,
+    /// and the Issuer's current state is reported in cert-manager's words (e.g. a
+    /// `VaultError` after a bad secret-id); a failing check there does not change the exit code.
     Plan(RunArgs),
     /// Start, stop and inspect the local cluster stack (etcd, kube-apiserver, cert-manager,
     /// OpenBao, istio-csr) built from Go sources.

@@ -45,9 +45,14 @@ pub async fn client_for(kubeconfig: &Path) -> Result<Client> {
 
 /// Server-side applies one object given as JSON (with apiVersion and kind); returns whether it
 /// was created, updated (its resourceVersion moved) or unchanged.
+///
+/// With `dry_run` the API server validates and merges the apply but stores nothing
+/// (`dryRun=All`); the outcome then says what a real apply would do, from comparing the object
+/// before with the one the server returned.
 pub async fn apply_value(
     client: &Client,
     obj: &Value,
+    dry_run: bool,
 ) -> std::result::Result<(Outcome, DynamicObject), String> {
     let api_version = obj["apiVersion"].as_str().ok_or("no apiVersion")?;
     let kind = obj["kind"].as_str().ok_or("no kind")?;
@@ -63,19 +68,40 @@ pub async fn apply_value(
         None => Api::all_with(client.clone(), &ar),
     };
     let before = api.get_opt(name).await.map_err(|e| kube_msg(&e))?;
-    let pp = PatchParams::apply(FIELD_MANAGER).force();
+    let mut pp = PatchParams::apply(FIELD_MANAGER).force();
+    pp.dry_run = dry_run;
     let after = api
         .patch(name, &pp, &Patch::Apply(obj))
         .await
         .map_err(|e| kube_msg(&e))?;
     let outcome = match before {
         None => Outcome::Created,
-        Some(b) if b.metadata.resource_version == after.metadata.resource_version => {
+        // A dry run stores nothing, so the resourceVersion never moves: compare the objects.
+        Some(b) if dry_run && same_stored_object(&b, &after) => Outcome::Unchanged,
+        Some(b) if !dry_run && b.metadata.resource_version == after.metadata.resource_version => {
             Outcome::Unchanged
         }
         Some(_) => Outcome::Updated,
     };
     Ok((outcome, after))
+}
+
+/// Whether two reads of an object hold the same content: everything but the resourceVersion
+/// and the managedFields' timestamps, which a write that changes nothing leaves alone anyway.
+pub fn same_stored_object(a: &DynamicObject, b: &DynamicObject) -> bool {
+    let strip = |o: &DynamicObject| {
+        let mut v = serde_json::to_value(o).unwrap_or(Value::Null);
+        if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("resourceVersion");
+            if let Some(Value::Array(fields)) = m.get_mut("managedFields") {
+                for f in fields.iter_mut().filter_map(Value::as_object_mut) {
+                    f.remove("time");
+                }
+            }
+        }
+        v
+    };
+    strip(a) == strip(b)
 }
 
 fn kube_msg(e: &kube::Error) -> String {
@@ -96,18 +122,32 @@ fn object_label(obj: &Value) -> String {
     }
 }
 
+/// How objects are applied: for real (`run`), or with the API server's dry run (`plan`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Apply,
+    DryRun,
+}
+
 async fn apply_step(
     client: &Client,
     progress: &Progress,
+    mode: Mode,
     step: &str,
     obj: &Value,
     hint: &str,
 ) -> Result<DynamicObject> {
     progress.mark();
     let label = object_label(obj);
-    match apply_value(client, obj).await {
+    let dry_run = mode == Mode::DryRun;
+    match apply_value(client, obj, dry_run).await {
         Ok((outcome, after)) => {
-            progress.step(Phase::Cluster, step, &label, outcome, "server-side apply");
+            let how = if dry_run {
+                "server-side apply, dry run"
+            } else {
+                "server-side apply"
+            };
+            progress.step(Phase::Cluster, step, &label, outcome, how);
             Ok(after)
         }
         Err(e) => {
@@ -170,15 +210,92 @@ fn to_value<T: serde::Serialize>(what: &str, v: &T) -> Result<Value> {
     })
 }
 
-/// Applies every object in order and returns the cluster checks (the Issuer's readiness).
+/// Applies every object in order and returns the cluster checks (the Issuer's readiness and
+/// that nothing applied was pruned).
 pub async fn apply(
     kubeconfig: &Path,
     args: &RunArgs,
     m: &Manifests,
     progress: &Progress,
 ) -> Result<Vec<Check>> {
+    converge(kubeconfig, args, m, progress, Mode::Apply).await
+}
+
+/// What `apply` would do, asked of the API server itself: every object is sent as a
+/// server-side apply with `dryRun=All`, so the server validates, defaults and merges it and
+/// stores nothing. Steps say `would create`, `would update` or `unchanged`; the checks say
+/// whether the server would prune a field, and how the Issuer is now (with cert-manager's own
+/// reason and message when it is not Ready). Objects in a namespace that does not exist yet
+/// are not sent (the server would refuse them for that alone) and are reported `would create`.
+pub async fn plan(
+    kubeconfig: &Path,
+    args: &RunArgs,
+    m: &Manifests,
+    progress: &Progress,
+) -> Result<Vec<Check>> {
+    converge(kubeconfig, args, m, progress, Mode::DryRun).await
+}
+
+/// Sends the objects one by one, remembering the namespaces a dry run would create.
+struct Applier<'a> {
+    client: Client,
+    progress: &'a Progress,
+    mode: Mode,
+    new_namespaces: Vec<String>,
+    checks: Vec<Check>,
+}
+
+impl Applier<'_> {
+    /// Applies `obj` (named `step` in the report) and records whether it read back unpruned.
+    async fn put(&mut self, step: &str, obj: &Value, hint: &str) -> Result<()> {
+        let in_new_namespace = obj["metadata"]["namespace"]
+            .as_str()
+            .is_some_and(|ns| self.new_namespaces.iter().any(|n| n == ns));
+        if in_new_namespace {
+            self.progress.mark();
+            self.progress.step(
+                Phase::Cluster,
+                step,
+                &object_label(obj),
+                Outcome::Created,
+                "its namespace would be created first; not sent",
+            );
+            return Ok(());
+        }
+        let back = apply_step(&self.client, self.progress, self.mode, step, obj, hint).await?;
+        if obj["kind"] == "Namespace" {
+            if self.mode == Mode::DryRun
+                && self
+                    .progress
+                    .steps()
+                    .last()
+                    .is_some_and(|s| s.outcome == Outcome::Created)
+            {
+                self.new_namespaces
+                    .push(obj["metadata"]["name"].as_str().unwrap_or_default().into());
+            }
+        } else {
+            self.checks.push(unpruned(&object_label(obj), obj, &back));
+        }
+        Ok(())
+    }
+}
+
+async fn converge(
+    kubeconfig: &Path,
+    args: &RunArgs,
+    m: &Manifests,
+    progress: &Progress,
+    mode: Mode,
+) -> Result<Vec<Check>> {
     let client = client_for(kubeconfig).await?;
-    let mut checks = Vec::new();
+    let mut a = Applier {
+        client: client.clone(),
+        progress,
+        mode,
+        new_namespaces: Vec::new(),
+        checks: Vec::new(),
+    };
 
     for ns in [
         args.namespace.as_str(),
@@ -192,9 +309,7 @@ pub async fn apply(
             "kind": "Namespace",
             "metadata": {"name": ns, "labels": {"app.kubernetes.io/managed-by": FIELD_MANAGER}},
         });
-        apply_step(
-            &client,
-            progress,
+        a.put(
             &format!("namespace {ns}"),
             &obj,
             "check the kubeconfig user's rights",
@@ -202,42 +317,62 @@ pub async fn apply(
         .await?;
     }
     let secret = to_value("AppRole Secret", &m.approle_secret)?;
-    let back = apply_step(
-        &client,
-        progress,
+    a.put(
         "AppRole Secret",
         &secret,
         "check the kubeconfig user's rights on Secrets",
     )
     .await?;
-    checks.push(unpruned(&object_label(&secret), &secret, &back));
     let issuer = to_value("Issuer", &m.issuer)?;
-    let back = apply_step(
-        &client,
-        progress,
+    a.put(
         "Issuer",
         &issuer,
         "install cert-manager (its CRDs must exist: issuers.cert-manager.io)",
     )
     .await?;
-    checks.push(unpruned(&object_label(&issuer), &issuer, &back));
-    checks.push(wait_issuer_ready(&client, args, m, progress).await?);
+    match mode {
+        Mode::Apply => a
+            .checks
+            .push(wait_issuer_ready(&client, args, m, progress).await?),
+        Mode::DryRun => {
+            if let Some(check) = issuer_now(&client, m).await? {
+                a.checks.push(check);
+            }
+        }
+    }
     let root = to_value("istio-root-ca", &m.root_ca_secret)?;
-    let back = apply_step(
-        &client,
-        progress,
+    a.put(
         "istio-root-ca Secret",
         &root,
         "check the kubeconfig user's rights on Secrets",
     )
     .await?;
-    checks.push(unpruned(&object_label(&root), &root, &back));
 
     // istio-csr: helm when present, else the exact command.
     progress.mark();
     let values = PathBuf::from(&args.out).join(OutDir::ISTIO_CSR_VALUES);
     let cmd = helm_command(kubeconfig, &values);
-    if which("helm").is_some() {
+    if which("helm").is_none() {
+        progress.step(
+            Phase::Cluster,
+            "istio-csr (helm)",
+            ISTIO_CSR_RELEASE,
+            Outcome::Skipped,
+            "helm is not on PATH",
+        );
+        progress.note(&format!(
+            "helm is not on PATH; install istio-csr with:\n  helm repo add jetstack https://charts.jetstack.io --force-update\n  {}",
+            cmd.join(" ")
+        ));
+    } else if mode == Mode::DryRun {
+        progress.step(
+            Phase::Cluster,
+            "istio-csr (helm)",
+            ISTIO_CSR_RELEASE,
+            Outcome::Updated,
+            &format!("would run: {}", cmd.join(" ")),
+        );
+    } else {
         let status = tokio::process::Command::new("helm")
             .args(&cmd[1..])
             .stdout(std::process::Stdio::null())
@@ -260,18 +395,6 @@ pub async fn apply(
                 ));
             }
         }
-    } else {
-        progress.step(
-            Phase::Cluster,
-            "istio-csr (helm)",
-            ISTIO_CSR_RELEASE,
-            Outcome::Skipped,
-            "helm is not on PATH",
-        );
-        progress.note(&format!(
-            "helm is not on PATH; install istio-csr with:\n  helm repo add jetstack https://charts.jetstack.io --force-update\n  {}",
-            cmd.join(" ")
-        ));
     }
 
     // The ControlPlane, when TSB's CRD is installed.
@@ -280,15 +403,8 @@ pub async fn apply(
     match crds.get_opt(CONTROL_PLANE_CRD).await {
         Ok(Some(_)) => {
             let cp = to_value("ControlPlane", &m.control_plane)?;
-            let back = apply_step(
-                &client,
-                progress,
-                "ControlPlane",
-                &cp,
-                "check the ControlPlane CRD's version",
-            )
-            .await?;
-            checks.push(unpruned(&object_label(&cp), &cp, &back));
+            a.put("ControlPlane", &cp, "check the ControlPlane CRD's version")
+                .await?;
         }
         Ok(None) => {
             progress.step(
@@ -307,7 +423,53 @@ pub async fn apply(
             ));
         }
     }
-    Ok(checks)
+    Ok(a.checks)
+}
+
+/// The Issuer as it is now (for `plan`): a passing check when cert-manager has it Ready with
+/// reason `VaultVerified`, else a failing one carrying cert-manager's reason and message;
+/// `None` when there is no Issuer yet.
+async fn issuer_now(client: &Client, m: &Manifests) -> Result<Option<Check>> {
+    let ns = m.issuer.metadata.namespace.clone().unwrap_or_default();
+    let name = m.issuer.metadata.name.clone().unwrap_or_default();
+    let api: Api<certmanager_types::Issuer> = Api::namespaced(client.clone(), &ns);
+    let issuer = match api.get_opt(&name).await {
+        Ok(i) => i,
+        // No such namespace or no Issuer CRD: the steps above said so already.
+        Err(kube::Error::Api(s)) if s.code == 404 => None,
+        Err(e) => {
+            return Err(Error::step(
+                "cluster: Issuer status",
+                format!("reading Issuer {ns}/{name}: {}", kube_msg(&e)),
+                "check the kubeconfig user's rights on issuers.cert-manager.io",
+            ));
+        }
+    };
+    Ok(issuer.map(|i| issuer_check(&ns, &name, &i)))
+}
+
+/// The Issuer's readiness as a check, in cert-manager's words.
+fn issuer_check(ns: &str, name: &str, issuer: &certmanager_types::Issuer) -> Check {
+    let reason = issuer.ready_reason().unwrap_or_default();
+    let message = issuer.ready_message().unwrap_or_default();
+    let passed = issuer.is_ready() && reason == "VaultVerified";
+    let detail = if passed {
+        format!("Issuer {ns}/{name}: Ready, reason VaultVerified ({message})")
+    } else if reason.is_empty() && message.is_empty() {
+        format!(
+            "Issuer {ns}/{name}: no Ready condition yet (is cert-manager's controller running?)"
+        )
+    } else {
+        format!(
+            "Issuer {ns}/{name}: Ready={}, cert-manager says: reason {reason}: {message}",
+            issuer.is_ready()
+        )
+    };
+    Check {
+        name: "issuer ready".into(),
+        passed,
+        detail,
+    }
 }
 
 /// The `helm upgrade --install` command for istio-csr with the written values.
@@ -357,18 +519,15 @@ async fn wait_issuer_ready(
         "waiting for Issuer {ns}/{name} to be Ready (VaultVerified)"
     ));
     let started = Instant::now();
-    let mut last = String::from("no status yet (is cert-manager's controller running?)");
+    let mut last: String;
     let result = loop {
         match api.get_opt(&name).await {
             Ok(Some(issuer)) => {
-                let reason = issuer.ready_reason().unwrap_or_default().to_string();
-                let message = issuer.ready_message().unwrap_or_default().to_string();
-                if issuer.is_ready() && reason == "VaultVerified" {
-                    break Ok(message);
+                let check = issuer_check(&ns, &name, &issuer);
+                if check.passed {
+                    break Ok(check);
                 }
-                if !reason.is_empty() || !message.is_empty() {
-                    last = format!("Ready={} reason {reason}: {message}", issuer.is_ready());
-                }
+                last = check.detail;
             }
             Ok(None) => last = "the Issuer is gone".into(),
             Err(e) => last = kube_msg(&e),
@@ -381,29 +540,29 @@ async fn wait_issuer_ready(
     spinner.finish_and_clear();
     let elapsed = started.elapsed();
     match result {
-        Ok(message) => {
+        Ok(check) => {
             progress.note(&format!(
-                "{:<12} {:<7} Issuer {ns}/{name} Ready: {message} ({} ms)",
+                "{:<12} {:<7} {} ({} ms)",
                 "ok",
                 "cluster",
+                check.detail,
                 elapsed.as_millis()
             ));
-            Ok(Check {
-                name: "issuer ready".into(),
-                passed: true,
-                detail: format!("Issuer {ns}/{name}: Ready, reason VaultVerified ({message})"),
-            })
+            Ok(check)
         }
         Err(last) => Err(Error::step(
             "cluster: Issuer ready",
             format!(
-                "Issuer {ns}/{name} not Ready with reason VaultVerified after {}s; cert-manager says: {last}",
+                "not Ready with reason VaultVerified after {}s: {last}",
                 bound.as_secs()
             ),
-            "a VaultError means cert-manager could not log in with the AppRole: check the Secret's secretId, the roleId, spec.vault.server (reachable from cert-manager?) and caBundle",
+            ISSUER_HINT,
         )),
     }
 }
+
+/// What to look at when the Issuer is not Ready.
+const ISSUER_HINT: &str = "a VaultError means cert-manager could not log in with the AppRole: check the Secret's secretId, the roleId, spec.vault.server (reachable from cert-manager?) and caBundle";
 
 #[cfg(test)]
 mod tests {

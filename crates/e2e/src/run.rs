@@ -272,10 +272,8 @@ impl Ctx<'_> {
             return Ok(());
         };
         if self.dry_run {
-            if args.kubeconfig.is_some() {
-                self.progress.note(
-                    "plan: the cluster is not inspected; `run` applies with server-side apply",
-                );
+            if let Some(kubeconfig) = &args.kubeconfig {
+                self.plan_cluster(kubeconfig, &vr, &root_pem).await?;
             }
             return Ok(());
         }
@@ -354,6 +352,49 @@ impl Ctx<'_> {
                 "a check did not pass: for the workload certificate check the role (allowed_uri_sans), the policy, and that istioca.crt was signed by ca.crt; for `unpruned`, check the CRD versions on the cluster",
             ));
         }
+        Ok(())
+    }
+
+    /// `plan --kubeconfig`: the objects `run` would apply, sent with the API server's dry run,
+    /// and the Issuer as cert-manager sees it now.
+    async fn plan_cluster(
+        &mut self,
+        kubeconfig: &std::path::Path,
+        vr: &SetupReport,
+        root_pem: &str,
+    ) -> Result<()> {
+        let role_id = vr.role_id.clone().unwrap_or_default();
+        // Without a recorded secret-id `run` makes a new one, so the Secret would change:
+        // a stand-in value makes the dry run say so without any real secret-id.
+        let secret_id = vr
+            .secret_id
+            .as_ref()
+            .map(|r| r.secret_id.clone())
+            .unwrap_or_else(|| SecretString::new("(a new secret-id)"));
+        let target = self.vault_target_info();
+        let m = self
+            .build_manifests(&target, &role_id, Some(&secret_id), root_pem)?
+            .ok_or_else(|| {
+                Error::step("build manifests", "no secret-id", "report this as a bug")
+            })?;
+        let checks = crate::kube::plan(kubeconfig, self.args, &m, self.progress).await?;
+        if !self.progress.is_quiet() {
+            for c in &checks {
+                eprintln!(
+                    "{:<12} {:<7} {:<25} {}",
+                    if c.passed { "ok" } else { "NOT OK" },
+                    "cluster",
+                    c.name,
+                    c.detail
+                );
+            }
+        }
+        if checks.iter().any(|c| !c.passed) {
+            self.progress.note(
+                "plan: a check on the cluster as it is now did not pass; `e2e run` re-applies what differs (see `would update` above) and waits for the Issuer",
+            );
+        }
+        self.checks.extend(checks);
         Ok(())
     }
 
