@@ -9,6 +9,7 @@
 #   etcd                      go.etcd.io/etcd/server/v3            (wrapper scripts/stack/etcd)
 #   kube-apiserver            k8s.io/kubernetes cmd/kube-apiserver (wrapper scripts/stack/kube-apiserver)
 #   cert-manager-controller   github.com/cert-manager/cert-manager (wrapper scripts/stack/cert-manager-controller)
+#   pilot-discovery (istiod)  istio.io/istio pilot/cmd/pilot-discovery (wrapper scripts/stack/istiod)
 #   istio-csr                 github.com/cert-manager/istio-csr ./cmd (optional: the proxy refuses it here)
 #
 # Env: VMC_CACHE (default ~/.cache/vault-mesh-ca); the bin dir is $VMC_CACHE/stack/bin.
@@ -68,6 +69,12 @@ build kube-apiserver "$KUBE_VERSION" "$stack_src/kube-apiserver" k8s.io/kubernet
 CERT_MANAGER_VERSION=v1.21.1
 build cert-manager-controller "$CERT_MANAGER_VERSION" "$stack_src/cert-manager-controller" . \
   "-s -w -X github.com/cert-manager/cert-manager/pkg/util.AppVersion=$CERT_MANAGER_VERSION"
+
+# istiod: the Istio CA server (Kubernetes RA mode) the stack runs where istio-csr cannot be had.
+# istio.io/istio publishes no semver tags as a module: the version is the proxy's newest pseudo-version.
+ISTIO_VERSION=v0.0.0-20260827124520-eed52ebb66ad
+build pilot-discovery "$ISTIO_VERSION" "$stack_src/istiod" istio.io/istio/pilot/cmd/pilot-discovery \
+  "-s -w -X istio.io/istio/pkg/version.buildVersion=$ISTIO_VERSION -X istio.io/istio/pkg/version.buildStatus=Clean"
 
 # istio-csr has no replace directives, so `go install module/pkg@version` builds it without a
 # wrapper. The module proxy used here answers 403 for every istio-csr version: warn and go on

@@ -9,6 +9,9 @@
 // file only parses a few flags, builds the controller context, starts the chosen controllers
 // and the shared informers, and serves a health endpoint. No leader election, no webhooks,
 // no ACME, no gateway/ingress shims.
+//
+// The set: issuers, clusterissuers, the CertificateRequest approver and its CA/self-signed/Vault
+// signers, the certificates-* loops, and the Vault signer for Kubernetes CSRs.
 package main
 
 import (
@@ -42,6 +45,10 @@ import (
 	_ "github.com/cert-manager/cert-manager/pkg/controller/certificates/requestmanager"
 	_ "github.com/cert-manager/cert-manager/pkg/controller/certificates/revisionmanager"
 	_ "github.com/cert-manager/cert-manager/pkg/controller/certificates/trigger"
+	// Kubernetes CertificateSigningRequests with signer issuers.cert-manager.io/<ns>.<name>
+	// signed through a Vault Issuer (upstream's ExperimentalCertificateSigningRequestControllers
+	// set, Vault only): what istiod's Kubernetes RA mode asks for.
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificatesigningrequests/vault"
 	_ "github.com/cert-manager/cert-manager/pkg/controller/clusterissuers"
 	_ "github.com/cert-manager/cert-manager/pkg/controller/issuers"
 

@@ -23,6 +23,7 @@
 mod cli;
 mod crds;
 mod error;
+mod istiod;
 mod pki;
 mod process;
 mod state;
@@ -39,6 +40,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 pub use cli::{StackArgs, StackCommand, cli};
 pub use crds::{CERT_MANAGER_CRDS, cert_manager_crds};
 pub use error::{Result, StackError};
+pub use istiod::{ISTIOD_BIN, IstiodEndpoint, IstiodOptions};
 pub use process::ProcessRecord;
 pub use state::{STATE_FILE, StackState};
 

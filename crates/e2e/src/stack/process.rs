@@ -88,6 +88,18 @@ impl Proc {
         envs: &[(&str, String)],
         log: &Path,
     ) -> Result<Proc> {
+        Self::spawn_in(name, bin, args, envs, log, None)
+    }
+
+    /// [`Proc::spawn`] with a working directory (istiod reads files at paths relative to it).
+    pub(crate) fn spawn_in(
+        name: &str,
+        bin: &Path,
+        args: &[String],
+        envs: &[(&str, String)],
+        log: &Path,
+        cwd: Option<&Path>,
+    ) -> Result<Proc> {
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -104,6 +116,9 @@ impl Proc {
             .process_group(0);
         for (k, v) in envs {
             cmd.env(k, v);
+        }
+        if let Some(dir) = cwd {
+            cmd.current_dir(dir);
         }
         let child = cmd
             .spawn()

@@ -3,5 +3,6 @@
 
 mod faults;
 mod flow;
+mod istio_ca;
 mod run;
 mod stack;

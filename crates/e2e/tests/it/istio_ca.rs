@@ -1,0 +1,202 @@
+//! A workload certificate from Istio's CA API on the local stack (issue 6): after `e2e run`,
+//! istiod (the real `pilot-discovery`, in its Kubernetes RA mode, serving with the
+//! `istiod-tls` certificate cert-manager issued through our Vault Issuer) answers the gRPC
+//! `CreateCertificate` of a Rust client (tonic) that authenticates with a TokenRequest token
+//! for `foo/sleep`, audience `istio-ca`. The CSR goes to cert-manager's Vault signer as a
+//! Kubernetes CertificateSigningRequest, and the chain that comes back must lead to the
+//! intermediate and end with `ca.crt`: the seed's `ROOTCA` check, done by a program. istiod
+//! then publishes the root in ConfigMap `istio-ca-root-cert` in `foo`.
+//! istio-csr serves the same API, but the Go module proxy does not serve istio-csr here.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use certmanager_types::{
+    Certificate, IssuerReference, IstiodCertificateBuilder, PrivateKeyAlgorithm,
+};
+use e2e::istio_ca::{IstioCaClient, IstioCaError, service_account_token};
+use e2e::stack::{IstiodOptions, Stack, StackConfig};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use vault_pki::SecretString;
+
+const SIGNER: &str = "issuers.cert-manager.io/istio-system.vault-issuer";
+
+fn run_e2e(stack: &Stack, out: &Path) {
+    let o = Command::new(env!("CARGO_BIN_EXE_e2e"))
+        .env_remove("KUBECONFIG")
+        .env_remove("VAULT_CACERT")
+        .env_remove("VAULT_NAMESPACE")
+        .arg("run")
+        .arg("--out")
+        .arg(out)
+        .arg("--kubeconfig")
+        .arg(stack.kubeconfig_path())
+        .args(["--wait-timeout", "120"])
+        .env("VAULT_ADDR", stack.vault_addr())
+        .env("VAULT_TOKEN", stack.vault_token())
+        .output()
+        .expect("running e2e");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "e2e run: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// cert-manager issues istiod's serving certificate through the Vault Issuer (as in the seed
+/// flow); returns `(tls.crt, tls.key)` of Secret `istiod-tls`.
+async fn istiod_tls(stack: &Stack) -> (String, SecretString) {
+    let client = stack.client();
+    let cert = IstiodCertificateBuilder::new()
+        .istio_namespace("istio-system")
+        .trust_domain("cluster.local")
+        .issuer_ref(IssuerReference::issuer("vault-issuer"))
+        .private_key(PrivateKeyAlgorithm::Rsa, 2048)
+        .build()
+        .expect("istiod Certificate");
+    let certs: Api<Certificate> = Api::namespaced(client.clone(), "istio-system");
+    certs
+        .patch(
+            "istiod",
+            &PatchParams::apply("e2e-test").force(),
+            &Patch::Apply(&cert),
+        )
+        .await
+        .expect("apply Certificate istiod");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !certs.get("istiod").await.expect("Certificate").is_ready() {
+        assert!(
+            Instant::now() < deadline,
+            "Certificate istiod not Ready; log {}",
+            stack.log_path("cert-manager").display()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let tls = Api::<Secret>::namespaced(client, "istio-system")
+        .get("istiod-tls")
+        .await
+        .expect("istiod-tls");
+    let data = tls.data.unwrap_or_default();
+    let text = |k: &str| String::from_utf8_lossy(&data.get(k).expect(k).0).into_owned();
+    (text("tls.crt"), SecretString::new(text("tls.key")))
+}
+
+/// Every PEM certificate in the answer, in order (istiod sends the leaf and the intermediate
+/// in one string, and the root last).
+fn certs_of(chain: &[String]) -> Vec<String> {
+    chain
+        .iter()
+        .flat_map(|s| pem::parse_many(s).expect("PEM in the answer"))
+        .map(|p| pem::encode(&p))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workload_certificate_from_istios_ca_api_chains_to_our_root() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut stack = Stack::up(StackConfig::new(dir.path().join("stack")))
+        .await
+        .unwrap_or_else(|e| panic!("Stack::up failed (build it with scripts/build-stack.sh): {e}"));
+    let out = dir.path().join("out");
+    run_e2e(&stack, &out);
+    let ca = std::fs::read_to_string(out.join("ca.crt")).expect("ca.crt");
+    let inter = std::fs::read_to_string(out.join("istioca.crt")).expect("istioca.crt");
+
+    let (tls_crt, tls_key) = istiod_tls(&stack).await;
+    let istiod = stack
+        .start_istiod(IstiodOptions::new(ca.clone(), tls_crt, tls_key, SIGNER))
+        .await
+        .unwrap_or_else(|e| panic!("istiod did not start: {e}"));
+
+    // The Istio agent's call, made by our client.
+    let client = stack.client();
+    let token = service_account_token(
+        &client,
+        "foo",
+        "sleep",
+        "istio-ca",
+        Duration::from_secs(600),
+    )
+    .await
+    .expect("TokenRequest");
+    let identity = e2e::verify::workload_identity("cluster.local");
+    let csr = e2e::verify::workload_csr(&identity).expect("CSR");
+    let mut ca_client = IstioCaClient::connect(&istiod.grpc_addr, &ca, &istiod.serving_dns_name)
+        .await
+        .expect("connect to istiod");
+    let chain = ca_client
+        .create_certificate(&csr, &token, Duration::from_secs(3600))
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "CreateCertificate: {e}; logs {} {}",
+                stack.log_path("istiod").display(),
+                stack.log_path("cert-manager").display()
+            )
+        });
+    let certs = certs_of(&chain);
+    assert!(certs.len() >= 3, "leaf, intermediate, root: {certs:?}");
+    let leaf = &certs[0];
+    assert_eq!(e2e::verify::uri_sans(leaf), Ok(vec![identity.clone()]));
+    let now = rustls_pki_types::UnixTime::now();
+    assert_eq!(
+        e2e::verify::chains_to(leaf, &[&inter], &ca, now),
+        Ok(()),
+        "the workload certificate chains to ca.crt through istioca.crt"
+    );
+    assert!(
+        e2e::verify::same_cert(&certs[1], &inter),
+        "the next certificate is the intermediate"
+    );
+    assert!(
+        e2e::verify::same_cert(certs.last().expect("root"), &ca),
+        "ROOTCA: the chain's last certificate is ca.crt"
+    );
+
+    // A token for another audience is refused, in the CA's words.
+    let wrong = service_account_token(
+        &client,
+        "foo",
+        "sleep",
+        "not-istio",
+        Duration::from_secs(600),
+    )
+    .await
+    .expect("TokenRequest");
+    match ca_client
+        .create_certificate(&csr, &wrong, Duration::from_secs(3600))
+        .await
+    {
+        Err(IstioCaError::Refused { code, .. }) => assert_eq!(code, "Unauthenticated"),
+        other => panic!("a token for the wrong audience got {other:?}"),
+    }
+
+    // istiod publishes the root to every namespace.
+    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), "foo");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let root_in_map = loop {
+        if let Some(cm) = maps
+            .get_opt("istio-ca-root-cert")
+            .await
+            .expect("read ConfigMap")
+            && let Some(pem) = cm.data.unwrap_or_default().get("root-cert.pem")
+        {
+            break pem.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no istio-ca-root-cert in foo; log {}",
+            stack.log_path("istiod").display()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert!(
+        e2e::verify::same_cert(&root_in_map, &ca),
+        "istio-ca-root-cert holds ca.crt: {root_in_map}"
+    );
+    stack.down().await;
+}
