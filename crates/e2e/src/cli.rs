@@ -207,6 +207,13 @@ pub struct RunArgs {
         help_heading = "TSB"
     )]
     pub tsb_port: u16,
+    /// The IstioOperator TSB generates (`kubectl get istiooperator -n istio-system
+    /// tsb-istiocontrolplane -o yaml`), YAML. The ControlPlane's overlays are then fitted to it:
+    /// where it has no pilot `k8s.env` or `k8s.overlays` list the whole list is written (a
+    /// `[-1]` append there would make Istio create a map key named `[-1]`), and istiod patches
+    /// join an existing istiod overlay. Without it the overlays append to both lists.
+    #[arg(long, value_name = "FILE", help_heading = "TSB")]
+    pub istio_operator: Option<PathBuf>,
 
     /// Output folder for ca.crt, istioca.*, the manifests, report.json and the run's state
     /// (keys and secret-bearing files are mode 0600). Re-use it to re-run idempotently.

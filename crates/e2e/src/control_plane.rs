@@ -1,14 +1,23 @@
 //! The TSB ControlPlane `<ns>/controlplane` (seed step 8), built with `tsb-types`: the
 //! IstioOperator overlays that point Istio at istio-csr and give istiod the
-//! cert-manager-issued serving certificate (robust overlays, by container name).
+//! cert-manager-issued serving certificate (robust overlays, by container name), fitted to
+//! TSB's IstioOperator when it is given.
 
-use tsb_types::{ControlPlaneBuilder, ElasticSettings, ManagementPlaneSettings, TelemetryStore};
+use tsb_types::{
+    ControlPlaneBuilder, ElasticSettings, ManagementPlaneSettings, TelemetryStore,
+    VaultCaOverlayBuilder,
+};
 
 use crate::manifests::ManifestInput;
 
 /// The ControlPlane as an object.
 pub fn build(input: &ManifestInput) -> Result<tsb_types::ControlPlane, String> {
+    let mut overlay = VaultCaOverlayBuilder::seed_flow();
+    if let Some(iop) = &input.istio_operator {
+        overlay = overlay.fit_to(iop);
+    }
     ControlPlaneBuilder::seed_flow()
+        .vault_ca(overlay)
         .namespace(&input.namespace)
         .hub(&input.tsb_hub)
         .trust_domain(&input.trust_domain)

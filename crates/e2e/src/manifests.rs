@@ -42,6 +42,8 @@ pub struct ManifestInput {
     pub tsb_host: String,
     /// TSB management plane port.
     pub tsb_port: u16,
+    /// The IstioOperator TSB generates, to fit the ControlPlane's overlays to, if known.
+    pub istio_operator: Option<serde_json::Value>,
 }
 
 /// The namespace istio-csr and the `istio-root-ca` Secret live in.

@@ -4,5 +4,6 @@
 mod faults;
 mod flow;
 mod istio_ca;
+mod operator_step;
 mod run;
 mod stack;

@@ -392,8 +392,27 @@ fn imports_a_given_root_ca_and_writes_no_root_key() {
 fn bad_usage_exits_2() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
+    let not_an_operator = dir.path().join("deployment.yaml");
+    std::fs::write(&not_an_operator, "apiVersion: apps/v1\nkind: Deployment\n").expect("write");
+    let not_yaml = dir.path().join("broken.yaml");
+    std::fs::write(&not_yaml, "kind: [IstioOperator\n").expect("write");
     let cases: Vec<Vec<String>> = vec![
         vec!["run".into(), "--root-ca-cert".into(), "x.pem".into()],
+        vec![
+            "run".into(),
+            "--istio-operator".into(),
+            not_an_operator.display().to_string(),
+        ],
+        vec![
+            "run".into(),
+            "--istio-operator".into(),
+            not_yaml.display().to_string(),
+        ],
+        vec![
+            "plan".into(),
+            "--istio-operator".into(),
+            "/nonexistent/iop.yaml".into(),
+        ],
         vec!["run".into(), "--output".into(), "yaml".into()],
         vec!["run".into(), "--no-such-flag".into()],
         vec![
@@ -437,6 +456,7 @@ fn bad_usage_exits_2() {
         "--namespace",
         "--out",
         "--kubeconfig",
+        "--istio-operator",
         "--output",
         "VAULT_ADDR",
         "VAULT_TOKEN",
