@@ -238,6 +238,25 @@ pub struct RunArgs {
         help_heading = "Cluster"
     )]
     pub kubeconfig: Option<PathBuf>,
+    /// Also ask the mesh's CA for the workload certificate, as the Istio agent does: gRPC
+    /// `CreateCertificate` at this address (istio-csr's, e.g. a port-forward to
+    /// `cert-manager-istio-csr.cert-manager.svc:443`, or istiod's 15012) with a TokenRequest
+    /// token for `foo/sleep` (audience `istio-ca`; the account is created if missing). Checks
+    /// that the certificate chains to istioca.crt and ca.crt and that the chain ends with
+    /// ca.crt (the seed's ROOTCA check). Needs --kubeconfig.
+    #[arg(long, value_name = "HOST:PORT", help_heading = "Cluster")]
+    pub istio_ca_addr: Option<String>,
+    /// The name in the Istio CA's serving certificate.
+    #[arg(
+        long,
+        default_value = "cert-manager-istio-csr.cert-manager.svc",
+        value_name = "NAME",
+        help_heading = "Cluster"
+    )]
+    pub istio_ca_server_name: String,
+    /// PEM bundle the Istio CA's serving certificate chains to (default: ca.crt).
+    #[arg(long, value_name = "FILE", help_heading = "Cluster")]
+    pub istio_ca_cacert: Option<PathBuf>,
     /// Bound, in seconds, on each wait in the cluster (e.g. the Issuer becoming Ready).
     #[arg(
         long,

@@ -136,6 +136,11 @@ impl Ctx<'_> {
         let args = self.args;
         let root_ca = self.root_ca_input()?;
         self.istio_operator = self.istio_operator_input()?;
+        if args.istio_ca_addr.is_some() && args.kubeconfig.is_none() {
+            return Err(Error::Usage(
+                "--istio-ca-addr needs --kubeconfig: the workload's token comes from the cluster's TokenRequest API".into(),
+            ));
+        }
         if args.trust_domain.is_empty() || args.trust_domain.contains('/') {
             return Err(Error::Usage(format!(
                 "--trust-domain {:?} is not a trust domain",
@@ -329,8 +334,12 @@ impl Ctx<'_> {
                 "check the AppRole role, its policy and the secret-id (re-run to renew it)",
             )
         })?;
-        let elapsed = started.elapsed();
         self.checks.extend(checks);
+        if let (Some(addr), Some(kubeconfig)) = (&args.istio_ca_addr, &args.kubeconfig) {
+            let checks = self.istio_ca_checks(addr, kubeconfig, &input, &csr).await?;
+            self.checks.extend(checks);
+        }
+        let elapsed = started.elapsed();
         if !self.progress.is_quiet() {
             for c in &self.checks {
                 eprintln!(
@@ -400,6 +409,48 @@ impl Ctx<'_> {
         }
         self.checks.extend(checks);
         Ok(())
+    }
+
+    /// `--istio-ca-addr`: the workload certificate from the mesh's CA API.
+    async fn istio_ca_checks(
+        &self,
+        addr: &str,
+        kubeconfig: &std::path::Path,
+        input: &VerifyInput,
+        csr: &str,
+    ) -> Result<Vec<Check>> {
+        let ca_pem = match &self.args.istio_ca_cacert {
+            Some(p) => std::fs::read_to_string(p).map_err(|e| {
+                Error::Usage(format!(
+                    "cannot read --istio-ca-cacert {}: {e}",
+                    p.display()
+                ))
+            })?,
+            None => input.root_pem.clone(),
+        };
+        let kube = crate::kube::client_for(kubeconfig).await?;
+        let check = crate::istio_ca::WorkloadCheck {
+            addr: addr.to_string(),
+            server_name: self.args.istio_ca_server_name.clone(),
+            ca_pem,
+            namespace: crate::manifests::WORKLOAD_NAMESPACE.into(),
+            service_account: "sleep".into(),
+            identity: verify::workload_identity(&self.args.trust_domain),
+            intermediate_pem: input.intermediate_pem.clone(),
+            root_pem: input.root_pem.clone(),
+        };
+        let spinner = self.progress.spinner(&format!(
+            "asking the Istio CA at {addr} for a workload certificate"
+        ));
+        let result = crate::istio_ca::workload_checks(&kube, &check, csr).await;
+        spinner.finish_and_clear();
+        result.map_err(|e| {
+            Error::step(
+                "verify: istio CA",
+                e.to_string(),
+                "check --istio-ca-addr (e.g. kubectl -n cert-manager port-forward svc/cert-manager-istio-csr 8443:443), --istio-ca-server-name, and that istio-csr trusts ca.crt",
+            )
+        })
     }
 
     /// `--istio-operator`: an IstioOperator, as YAML.

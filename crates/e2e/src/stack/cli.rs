@@ -1,11 +1,11 @@
-//! `e2e stack up|down|env|status`: the stack as a command, with its state in `<dir>/stack.json`.
+//! `e2e stack up|istiod|down|env|status`: the stack as a command, with its state in `<dir>/stack.json`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::process::stop_record;
 use super::state::StackState;
-use super::{Stack, StackConfig, default_bin_dir};
+use super::{IstiodOptions, Stack, StackConfig, default_bin_dir};
 
 /// Where the stack lives (shared by every subcommand).
 #[derive(Debug, Clone, clap::Args)]
@@ -31,6 +31,33 @@ pub enum StackCommand {
         #[arg(long, env = "BAO_BIN")]
         bao_bin: Option<PathBuf>,
         /// Bound on each component's readiness, in seconds.
+        #[arg(long, default_value_t = 120)]
+        ready_timeout: u64,
+    },
+    /// Add istiod to a running stack as the Istio CA (Kubernetes RA mode, signing through the
+    /// Vault Issuer): cert-manager issues its serving certificate (Secret istiod-tls), then
+    /// istiod starts on free 127.0.0.1 ports. Run it after `e2e run --kubeconfig`; it prints
+    /// the `e2e run --istio-ca-addr …` line that checks a workload certificate through it.
+    Istiod {
+        /// Where the stack lives.
+        #[command(flatten)]
+        args: StackArgs,
+        /// The `e2e run` output folder holding ca.crt (the root istiod trusts and publishes).
+        #[arg(long, default_value = "./out")]
+        out: PathBuf,
+        /// Istio's namespace (the Issuer's too).
+        #[arg(long, default_value = "istio-system")]
+        namespace: String,
+        /// The Vault Issuer that signs istiod's and the workloads' certificates.
+        #[arg(long, default_value = "vault-issuer")]
+        issuer: String,
+        /// The trust domain.
+        #[arg(long, default_value = "cluster.local")]
+        trust_domain: String,
+        /// The dir with the Go-built binaries (default: where scripts/build-stack.sh puts them).
+        #[arg(long, env = "VMC_STACK_BIN_DIR")]
+        bin_dir: Option<PathBuf>,
+        /// Bound on the certificate and on istiod's readiness, in seconds.
         #[arg(long, default_value_t = 120)]
         ready_timeout: u64,
     },
@@ -106,6 +133,58 @@ pub async fn cli(cmd: StackCommand) -> anyhow::Result<()> {
                 state.dir.display()
             );
             print!("{}", env_lines(&state));
+        }
+        StackCommand::Istiod {
+            args,
+            out,
+            namespace,
+            issuer,
+            trust_domain,
+            bin_dir,
+            ready_timeout,
+        } => {
+            let ca_path = out.join("ca.crt");
+            let ca = std::fs::read_to_string(&ca_path).map_err(|e| {
+                anyhow::anyhow!(
+                    "reading {}: {e}; run `e2e run --kubeconfig … --out {}` first",
+                    ca_path.display(),
+                    out.display()
+                )
+            })?;
+            let mut cfg = StackConfig::new(args.dir);
+            cfg.bin_dir = bin_dir.unwrap_or_else(default_bin_dir);
+            cfg.ready_timeout = Duration::from_secs(ready_timeout);
+            let mut stack = Stack::attach(cfg).await?;
+            eprintln!(
+                "cert-manager: issuing Certificate {namespace}/istiod through Issuer {issuer}..."
+            );
+            let (crt, key) = stack
+                .issue_istiod_tls(&namespace, &issuer, &trust_domain)
+                .await?;
+            let mut opts = IstiodOptions::new(
+                ca,
+                crt,
+                key,
+                format!("issuers.cert-manager.io/{namespace}.{issuer}"),
+            );
+            opts.namespace = namespace;
+            opts.trust_domain = trust_domain;
+            eprintln!("starting istiod...");
+            let ep = stack.start_istiod(opts).await?;
+            let log = stack.log_path("istiod");
+            stack.detach();
+            eprintln!(
+                "istiod serves Istio's CA API at {} (TLS name {}); log {}",
+                ep.grpc_addr,
+                ep.serving_dns_name,
+                log.display()
+            );
+            println!(
+                "e2e run --kubeconfig \"$KUBECONFIG\" --out {} --istio-ca-addr {} --istio-ca-server-name {}",
+                shell_quote(&out.display().to_string()),
+                ep.grpc_addr,
+                ep.serving_dns_name
+            );
         }
         StackCommand::Down { args } => {
             let state = StackState::load(&args.dir)?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 pub enum StackError {
     /// A server binary is not where `scripts/build-stack.sh` puts it.
     #[error(
-        "{component}: binary not found at {path}: run scripts/build-stack.sh (it builds etcd, kube-apiserver, cert-manager's controller and istio-csr from the Go module proxy into ~/.cache/vault-mesh-ca/stack/bin){hint}"
+        "{component}: binary not found at {path}: run scripts/build-stack.sh (it builds etcd, kube-apiserver, cert-manager's controller, istiod and istio-csr from the Go module proxy into ~/.cache/vault-mesh-ca/stack/bin){hint}"
     )]
     MissingBinary {
         /// The component (`etcd`, `kube-apiserver`, …).

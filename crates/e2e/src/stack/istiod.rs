@@ -85,6 +85,83 @@ fn write(path: &Path, contents: &str) -> Result<()> {
 }
 
 impl Stack {
+    /// Has cert-manager issue istiod's serving certificate through `issuer` (an Issuer in
+    /// `namespace`), as istio-csr does in the seed flow: Certificate `<namespace>/istiod`
+    /// for `istiod.<namespace>.svc` and `spiffe://<trust_domain>/ns/<namespace>/sa/istiod`,
+    /// RSA 2048, into Secret `istiod-tls`. Waits (bounded by the stack's ready timeout) for it
+    /// to be Ready and returns `(tls.crt, tls.key)`.
+    pub async fn issue_istiod_tls(
+        &self,
+        namespace: &str,
+        issuer: &str,
+        trust_domain: &str,
+    ) -> Result<(String, SecretString)> {
+        use certmanager_types::{
+            Certificate, IssuerReference, IstiodCertificateBuilder, PrivateKeyAlgorithm,
+        };
+        use k8s_openapi::api::core::v1::Secret;
+        use kube::Api;
+        use kube::api::{Patch, PatchParams};
+
+        let cert = IstiodCertificateBuilder::new()
+            .istio_namespace(namespace)
+            .trust_domain(trust_domain)
+            .issuer_ref(IssuerReference::issuer(issuer))
+            .private_key(PrivateKeyAlgorithm::Rsa, 2048)
+            .build()
+            .map_err(|e| StackError::Manifest {
+                what: "Certificate istiod".into(),
+                message: e.to_string(),
+            })?;
+        let certs: Api<Certificate> = Api::namespaced(self.client(), namespace);
+        let what = format!("Certificate {namespace}/istiod");
+        certs
+            .patch(
+                "istiod",
+                &PatchParams::apply("e2e-stack").force(),
+                &Patch::Apply(&cert),
+            )
+            .await
+            .map_err(|e| StackError::kube(format!("applying {what}"), e))?;
+        let started = std::time::Instant::now();
+        loop {
+            let c = certs
+                .get("istiod")
+                .await
+                .map_err(|e| StackError::kube(format!("reading {what}"), e))?;
+            if c.is_ready() {
+                break;
+            }
+            if started.elapsed() >= self.cfg.ready_timeout {
+                return Err(StackError::NotReady {
+                    component: what,
+                    timeout: self.cfg.ready_timeout,
+                    why: format!(
+                        "not Ready: {}; is Issuer {namespace}/{issuer} Ready?",
+                        c.ready_message().unwrap_or("no status yet")
+                    ),
+                    log: self.log_path("cert-manager"),
+                    tail: String::new(),
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+        let secret = Api::<Secret>::namespaced(self.client(), namespace)
+            .get("istiod-tls")
+            .await
+            .map_err(|e| StackError::kube(format!("reading Secret {namespace}/istiod-tls"), e))?;
+        let data = secret.data.unwrap_or_default();
+        let text = |k: &str| {
+            data.get(k)
+                .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+                .ok_or_else(|| StackError::Manifest {
+                    what: format!("Secret {namespace}/istiod-tls"),
+                    message: format!("no {k}"),
+                })
+        };
+        Ok((text("tls.crt")?, SecretString::new(text("tls.key")?)))
+    }
+
     /// Starts istiod out of cluster (all its ports on free 127.0.0.1 ports), as the Istio CA
     /// in Kubernetes RA mode with `opts.signer`, and waits for its `/ready`. cert-manager's
     /// Vault Issuer named by the signer must be Ready for workload certificates to be issued.

@@ -187,6 +187,8 @@ pub struct Stack {
     client: Option<kube::Client>,
     vault_token: String,
     istio_csr: Option<IstioCsrEndpoint>,
+    /// Made by [`Stack::attach`]: the processes before it are not ours to stop.
+    attached: bool,
 }
 
 impl std::fmt::Debug for Stack {
@@ -354,6 +356,7 @@ impl Stack {
             client: None,
             vault_token: format!("root-{token}"),
             istio_csr: None,
+            attached: false,
         };
         let timeout = stack.cfg.ready_timeout;
         let log = |name: &str| dir.join(format!("{name}.log"));
@@ -487,6 +490,27 @@ impl Stack {
         Ok(stack)
     }
 
+    /// Takes over a stack `e2e stack up` left running (from its state file), to start more
+    /// components on it ([`Stack::start_istiod`]); its processes stay running when this
+    /// value is dropped, and [`Stack::detach`] keeps what was added running too.
+    pub async fn attach(cfg: StackConfig) -> Result<Stack> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let state = StackState::load(&cfg.dir)?;
+        let vault_token = std::fs::read_to_string(&state.vault_token_file)
+            .map(|t| t.trim().to_string())
+            .unwrap_or_default();
+        let client = client_for(&state.kubeconfig).await?;
+        Ok(Stack {
+            cfg,
+            state,
+            procs: Vec::new(),
+            client: Some(client),
+            vault_token,
+            istio_csr: None,
+            attached: true,
+        })
+    }
+
     /// Records a started process and rewrites the state file, so `e2e stack down` can stop
     /// what an interrupted `up` left running.
     fn track(&mut self, p: Proc) -> Result<()> {
@@ -615,11 +639,26 @@ impl Stack {
         self.stop_all().await;
     }
 
+    /// Stops what this value started; an attached stack forgets those processes and keeps
+    /// its state file for the rest.
     async fn stop_all(&mut self) {
+        let mut ours = Vec::new();
         while let Some(mut p) = self.procs.pop() {
+            ours.push(p.record.pid);
             p.stop(Duration::from_secs(10)).await;
         }
-        let _ = std::fs::remove_file(StackState::path(&self.state.dir));
+        self.release_state(&ours);
+    }
+
+    /// After stopping the processes `ours`: an attached stack drops their records and keeps
+    /// its state file (the rest still runs); a stack of our own removes the file.
+    fn release_state(&mut self, ours: &[u32]) {
+        if self.attached {
+            self.state.processes.retain(|r| !ours.contains(&r.pid));
+            let _ = self.state.save();
+        } else {
+            let _ = std::fs::remove_file(StackState::path(&self.state.dir));
+        }
     }
 
     /// Leaves the processes running (for `e2e stack down` to stop from the state file) and
@@ -642,7 +681,8 @@ impl Drop for Stack {
                 let _ = c.wait();
             }
         }
-        let _ = std::fs::remove_file(StackState::path(&self.state.dir));
+        let ours: Vec<u32> = self.procs.iter().map(|p| p.record.pid).collect();
+        self.release_state(&ours);
     }
 }
 

@@ -12,15 +12,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use certmanager_types::{
-    Certificate, IssuerReference, IstiodCertificateBuilder, PrivateKeyAlgorithm,
-};
 use e2e::istio_ca::{IstioCaClient, IstioCaError, service_account_token};
 use e2e::stack::{IstiodOptions, Stack, StackConfig};
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
-use kube::api::{Patch, PatchParams};
-use vault_pki::SecretString;
 
 const SIGNER: &str = "issuers.cert-manager.io/istio-system.vault-issuer";
 
@@ -47,44 +42,6 @@ fn run_e2e(stack: &Stack, out: &Path) {
     );
 }
 
-/// cert-manager issues istiod's serving certificate through the Vault Issuer (as in the seed
-/// flow); returns `(tls.crt, tls.key)` of Secret `istiod-tls`.
-async fn istiod_tls(stack: &Stack) -> (String, SecretString) {
-    let client = stack.client();
-    let cert = IstiodCertificateBuilder::new()
-        .istio_namespace("istio-system")
-        .trust_domain("cluster.local")
-        .issuer_ref(IssuerReference::issuer("vault-issuer"))
-        .private_key(PrivateKeyAlgorithm::Rsa, 2048)
-        .build()
-        .expect("istiod Certificate");
-    let certs: Api<Certificate> = Api::namespaced(client.clone(), "istio-system");
-    certs
-        .patch(
-            "istiod",
-            &PatchParams::apply("e2e-test").force(),
-            &Patch::Apply(&cert),
-        )
-        .await
-        .expect("apply Certificate istiod");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !certs.get("istiod").await.expect("Certificate").is_ready() {
-        assert!(
-            Instant::now() < deadline,
-            "Certificate istiod not Ready; log {}",
-            stack.log_path("cert-manager").display()
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-    let tls = Api::<Secret>::namespaced(client, "istio-system")
-        .get("istiod-tls")
-        .await
-        .expect("istiod-tls");
-    let data = tls.data.unwrap_or_default();
-    let text = |k: &str| String::from_utf8_lossy(&data.get(k).expect(k).0).into_owned();
-    (text("tls.crt"), SecretString::new(text("tls.key")))
-}
-
 /// Every PEM certificate in the answer, in order (istiod sends the leaf and the intermediate
 /// in one string, and the root last).
 fn certs_of(chain: &[String]) -> Vec<String> {
@@ -106,7 +63,12 @@ async fn a_workload_certificate_from_istios_ca_api_chains_to_our_root() {
     let ca = std::fs::read_to_string(out.join("ca.crt")).expect("ca.crt");
     let inter = std::fs::read_to_string(out.join("istioca.crt")).expect("istioca.crt");
 
-    let (tls_crt, tls_key) = istiod_tls(&stack).await;
+    // cert-manager issues istiod's serving certificate through the Vault Issuer (Secret
+    // istiod-tls, as istio-csr has it issued in the seed flow).
+    let (tls_crt, tls_key) = stack
+        .issue_istiod_tls("istio-system", "vault-issuer", "cluster.local")
+        .await
+        .unwrap_or_else(|e| panic!("istiod's certificate: {e}"));
     let istiod = stack
         .start_istiod(IstiodOptions::new(ca.clone(), tls_crt, tls_key, SIGNER))
         .await
@@ -174,6 +136,64 @@ async fn a_workload_certificate_from_istios_ca_api_chains_to_our_root() {
         Err(IstioCaError::Refused { code, .. }) => assert_eq!(code, "Unauthenticated"),
         other => panic!("a token for the wrong audience got {other:?}"),
     }
+
+    // `e2e run --istio-ca-addr` makes the same call and checks the same things.
+    let o = Command::new(env!("CARGO_BIN_EXE_e2e"))
+        .env_remove("KUBECONFIG")
+        .env_remove("VAULT_CACERT")
+        .env_remove("VAULT_NAMESPACE")
+        .arg("run")
+        .arg("--out")
+        .arg(&out)
+        .arg("--kubeconfig")
+        .arg(stack.kubeconfig_path())
+        .args(["--istio-ca-addr", &istiod.grpc_addr])
+        .args(["--istio-ca-server-name", &istiod.serving_dns_name])
+        .env("VAULT_ADDR", stack.vault_addr())
+        .env("VAULT_TOKEN", stack.vault_token())
+        .output()
+        .expect("running e2e");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("report.json")).expect("report.json"),
+    )
+    .expect("JSON");
+    let istio_checks: Vec<&serde_json::Value> = r["verification"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["name"].as_str().unwrap_or("").starts_with("istio CA: "))
+        .collect();
+    assert_eq!(istio_checks.len(), 3, "{r}");
+    assert!(
+        istio_checks.iter().all(|c| c["passed"] == true),
+        "{istio_checks:?}"
+    );
+    // A server name its certificate does not carry: exit 1, naming the step and the name.
+    let o = Command::new(env!("CARGO_BIN_EXE_e2e"))
+        .env_remove("KUBECONFIG")
+        .arg("run")
+        .arg("--out")
+        .arg(&out)
+        .arg("--kubeconfig")
+        .arg(stack.kubeconfig_path())
+        .args(["--istio-ca-addr", &istiod.grpc_addr])
+        .args(["--istio-ca-server-name", "wrong.example"])
+        .env("VAULT_ADDR", stack.vault_addr())
+        .env("VAULT_TOKEN", stack.vault_token())
+        .output()
+        .expect("running e2e");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("verify: istio CA") && err.contains("wrong.example"),
+        "{err}"
+    );
 
     // istiod publishes the root to every namespace.
     let maps: Api<ConfigMap> = Api::namespaced(client.clone(), "foo");
