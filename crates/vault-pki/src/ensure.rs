@@ -482,7 +482,7 @@ impl Ensurer<'_> {
                     if !info.secret_id_accessor.is_empty() {
                         rec.accessor = info.secret_id_accessor;
                     }
-                    let d = format!("recorded secret-id {} is valid", rec.accessor);
+                    let d = format!("recorded secret-id (accessor {}) is valid", rec.accessor);
                     self.push(Step::SecretId, path, Outcome::Unchanged, d);
                     self.r.secret_id = Some(rec);
                     return Ok(());
