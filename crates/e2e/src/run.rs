@@ -249,7 +249,12 @@ impl Ctx<'_> {
             Err(e) => {
                 let done = self.progress.steps().len() - vault_steps_before;
                 let step = VAULT_STEPS.get(done).copied().unwrap_or("vault setup");
-                let hint = match &e {
+                // Secrets Vault made before the failure (the exported intermediate key, a new
+                // secret-id) are never returned again: write them now.
+                if let Some(partial) = e.partial_report() {
+                    self.save_partial(partial, &state)?;
+                }
+                let hint = match e.cause() {
                     vault_pki::Error::PermissionDenied { .. } => {
                         "use a token allowed to manage mounts, auth methods and policies (e.g. root), via --vault-token or VAULT_TOKEN"
                     }
@@ -408,6 +413,36 @@ impl Ctx<'_> {
             );
         }
         self.checks.extend(checks);
+        Ok(())
+    }
+
+    /// Writes the secrets of a setup that failed half-way (`vault_pki::Error::Incomplete`):
+    /// the state with a new secret-id, and the exported intermediate key with its certificate.
+    fn save_partial(&mut self, partial: &SetupReport, state: &State) -> Result<()> {
+        if partial.secret_id_created {
+            let mut state = state.clone();
+            state.role_id = partial.role_id.clone();
+            state.secret_id = partial.secret_id.clone();
+            state.save(&self.out).map_err(|e| {
+                Error::step(
+                    "write e2e-state.json",
+                    e.to_string(),
+                    "check that --out is writable",
+                )
+            })?;
+        }
+        if let Some(k) = &partial.intermediate_key_pem {
+            self.file(
+                OutDir::ISTIOCA_KEY,
+                Some(k.expose_secret().as_bytes()),
+                Sensitivity::Secret,
+            )?;
+            self.file(
+                OutDir::ISTIOCA_CRT,
+                partial.intermediate_cert_pem.as_deref().map(str::as_bytes),
+                Sensitivity::Public,
+            )?;
+        }
         Ok(())
     }
 

@@ -17,7 +17,9 @@ impl PkiClient {
     /// each step as created, updated or unchanged. Running it again changes nothing.
     ///
     /// Secrets created in this run (generated root key, exported intermediate key, new
-    /// secret-id) are in the report once: persist them before dropping it.
+    /// secret-id) are in the report once: persist them before dropping it. When a step fails
+    /// after one was made, the error is [`Error::Incomplete`], whose
+    /// [`partial_report`](Error::partial_report) holds them; [`Error::cause`] is what failed.
     pub async fn ensure(&self, setup: &PkiSetup) -> Result<SetupReport> {
         Ensurer {
             c: self,
@@ -74,7 +76,27 @@ impl Ensurer<'_> {
         });
     }
 
+    /// The steps in order. A failure after this run made a secret returns the report so far
+    /// inside [`Error::Incomplete`], so the caller can still persist that secret.
     async fn run(mut self) -> Result<SetupReport> {
+        match self.steps().await {
+            Ok(()) => Ok(self.r),
+            Err(e) if self.made_secrets() => Err(Error::Incomplete {
+                source: Box::new(e),
+                partial: Box::new(self.r),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn made_secrets(&self) -> bool {
+        !self.dry
+            && (self.r.root_key_pem.is_some()
+                || self.r.intermediate_key_pem.is_some()
+                || self.r.secret_id_created)
+    }
+
+    async fn steps(&mut self) -> Result<()> {
         let s = self.s;
         let root_exists = self
             .mount(Step::RootMount, &s.root_mount, s.root_max_lease_ttl)
@@ -94,7 +116,7 @@ impl Ensurer<'_> {
         let role_outcome = self.approle_role(auth_exists).await?;
         self.role_id(role_outcome).await?;
         self.secret_id(role_outcome).await?;
-        Ok(self.r)
+        Ok(())
     }
 
     /// Enables and tunes a PKI mount; returns whether it existed before.
@@ -306,6 +328,9 @@ impl Ensurer<'_> {
                 s.intermediate_key,
             )
             .await?;
+        // The exported key exists only in this answer: keep it in the report at once, so a
+        // failure below still hands it to the caller (Error::Incomplete).
+        self.r.intermediate_key_pem = g.private_key_pem;
         let signed = self
             .c
             .sign_intermediate(
@@ -333,7 +358,6 @@ impl Ensurer<'_> {
         let now = self.c.read_issuer(&s.intermediate_mount, "default").await?;
         self.r.intermediate_cert_pem = Some(leaf);
         self.r.ca_chain_pem = now.map(|i| i.ca_chain.join(""));
-        self.r.intermediate_key_pem = g.private_key_pem;
         self.push(Step::Intermediate, path, outcome, detail);
         Ok(())
     }

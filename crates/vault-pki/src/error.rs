@@ -106,6 +106,20 @@ pub enum Error {
         /// Why, and what to do.
         reason: String,
     },
+    /// [`PkiClient::ensure`](crate::PkiClient::ensure) failed after this run had made
+    /// secrets Vault never returns again (a generated root key, an exported intermediate key,
+    /// a new secret-id). They are in `partial`, with the steps done so far: persist them, fix
+    /// the cause, and re-run (the completed steps then report `unchanged`).
+    #[error(
+        "{source} (after {} completed steps; this run's new secrets are in the partial report: persist them before retrying)",
+        .partial.steps.len()
+    )]
+    Incomplete {
+        /// What stopped the setup.
+        source: Box<Error>,
+        /// The report up to the failed step, with the secrets made so far.
+        partial: Box<crate::setup::SetupReport>,
+    },
 }
 
 /// Result of this crate's operations.
@@ -115,6 +129,7 @@ impl Error {
     /// Whether retrying may help (connection failures, timeouts, 429, 5xx other than sealed).
     pub fn is_transient(&self) -> bool {
         match self {
+            Error::Incomplete { source, .. } => source.is_transient(),
             Error::Unreachable { .. } | Error::Timeout { .. } => true,
             Error::Rejected { status, .. } => *status == 429 || (*status >= 500 && *status != 501),
             _ => false,
@@ -124,6 +139,7 @@ impl Error {
     /// The Vault path the error is about, where there is one.
     pub fn path(&self) -> Option<&str> {
         match self {
+            Error::Incomplete { source, .. } => source.path(),
             Error::Unreachable { path, .. }
             | Error::Timeout { path, .. }
             | Error::Sealed { path }
@@ -132,6 +148,23 @@ impl Error {
             | Error::NotFound { path, .. }
             | Error::Rejected { path, .. }
             | Error::UnexpectedResponse { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
+    /// The error that stopped the work: itself, or what an [`Error::Incomplete`] wraps.
+    pub fn cause(&self) -> &Error {
+        match self {
+            Error::Incomplete { source, .. } => source.cause(),
+            other => other,
+        }
+    }
+
+    /// The partial report of an [`Error::Incomplete`]: the secrets this run made before it
+    /// failed, which must not be dropped.
+    pub fn partial_report(&self) -> Option<&crate::setup::SetupReport> {
+        match self {
+            Error::Incomplete { partial, .. } => Some(partial),
             _ => None,
         }
     }

@@ -53,6 +53,7 @@ pub mod secret;
 pub mod setup;
 pub mod sign;
 pub mod tls;
+pub mod token;
 
 pub use approle::{AppRoleSpec, AppRoleState, LoginToken, SecretIdInfo};
 pub use ca::{CaBundlePem, IssuerInfo, IssuerList, generate_root_ca};

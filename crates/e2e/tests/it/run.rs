@@ -603,3 +603,80 @@ fn runs_over_tls_with_vault_cacert_and_writes_the_ca_bundle_into_the_issuer() {
     assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
     assert!(text(&o.stderr).contains("VAULT_CACERT"), "{}", describe(&o));
 }
+
+#[tokio::test]
+async fn a_vault_failure_after_the_intermediate_still_writes_its_exported_key() {
+    use std::time::Duration;
+    use vault_pki::{Capability, Policy};
+    let server = dev_server();
+    let root =
+        PkiClient::new(VaultConfig::new(server.addr()).with_token(server.root_token().clone()))
+            .expect("client");
+    // Rights for the PKI mounts and the AppRole mount, but none on ACL policies: the setup
+    // stops at `ACL policy`, after Vault exported the intermediate's key.
+    let all = [
+        Capability::Create,
+        Capability::Read,
+        Capability::Update,
+        Capability::List,
+        Capability::Sudo,
+    ];
+    let no_policies = Policy::new()
+        .path("sys/mounts", [Capability::Read])
+        .path("sys/mounts/*", all)
+        .path("sys/auth", [Capability::Read])
+        .path("sys/auth/*", all)
+        .path("pki/*", all)
+        .path("istioca/*", all);
+    root.write_policy("e2e-no-policies", &no_policies)
+        .await
+        .expect("policy");
+    let token = root
+        .create_token(&["e2e-no-policies".into()], Duration::from_secs(600))
+        .await
+        .expect("token");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let o = e2e()
+        .args(["run", "--out"])
+        .arg(&out)
+        .env("VAULT_ADDR", server.addr())
+        .env("VAULT_TOKEN", token.token.expose_secret())
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    let err = text(&o.stderr);
+    assert!(err.contains("step `vault: ACL policy` failed"), "{err}");
+    assert!(err.contains("partial report"), "{err}");
+    let key_path = out.join("istioca.key");
+    let key = std::fs::read_to_string(&key_path).expect("istioca.key written despite the failure");
+    assert!(key.contains("PRIVATE KEY"));
+    assert_eq!(
+        std::fs::metadata(&key_path)
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    assert!(!err.contains(key.trim()), "the key is not printed");
+
+    // With a token that may write policies the run completes; the intermediate stays, Vault
+    // never exports its key again, and the file from the failed run is the one kept.
+    let ok = run_against(&server, "run", &out, &[]);
+    assert_eq!(ok.status.code(), Some(0), "{}", describe(&ok));
+    assert_eq!(
+        std::fs::read_to_string(&key_path).expect("istioca.key"),
+        key,
+        "istioca.key kept"
+    );
+    let r = report(&out);
+    let int = r["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["name"] == "intermediate CA")
+        .expect("intermediate step");
+    assert_eq!(int["outcome"], "unchanged", "{int}");
+}

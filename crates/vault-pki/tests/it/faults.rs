@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use vault_pki::dev_server::{DevServer, DevServerOptions};
-use vault_pki::{Error, Outcome, PkiClient, PkiSetup, RetryPolicy, VaultConfig};
+use vault_pki::{
+    Capability, Error, Outcome, PkiClient, PkiSetup, Policy, RetryPolicy, Step, VaultConfig,
+};
 
 use crate::common::root_client;
 
@@ -87,7 +89,7 @@ async fn killed_mid_setup_then_restarted_rerun_completes() {
     }
     let e = interrupted.expect("the setup was interrupted in one of the attempts");
     assert!(
-        matches!(e, Error::Unreachable { .. } | Error::Timeout { .. }),
+        matches!(e.cause(), Error::Unreachable { .. } | Error::Timeout { .. }),
         "{e:?}"
     );
     assert!(e.path().is_some(), "the error names the Vault path: {e}");
@@ -105,4 +107,76 @@ async fn killed_mid_setup_then_restarted_rerun_completes() {
         .await
         .expect("third");
     assert!(!again.changed(), "{}", again.summary());
+}
+
+#[tokio::test]
+async fn a_failure_after_the_exported_key_hands_back_the_key_in_a_partial_report() {
+    // A token that may set up PKI but not enable auth methods: the setup fails at the AppRole
+    // step, after Vault exported the intermediate's key (which it never returns again).
+    let s = crate::common::server();
+    let root = root_client(s);
+    let setup = PkiSetup::with_prefix("partial");
+    let pki_only = Policy::new()
+        .path("sys/mounts", [Capability::Read])
+        .path(
+            "sys/mounts/*",
+            [Capability::Create, Capability::Read, Capability::Update],
+        )
+        .path(
+            format!("{}/*", setup.root_mount),
+            [
+                Capability::Create,
+                Capability::Read,
+                Capability::Update,
+                Capability::List,
+            ],
+        )
+        .path(
+            format!("{}/*", setup.intermediate_mount),
+            [
+                Capability::Create,
+                Capability::Read,
+                Capability::Update,
+                Capability::List,
+            ],
+        )
+        .path("sys/auth", [Capability::Read]);
+    root.write_policy("partial-pki-only", &pki_only)
+        .await
+        .expect("policy");
+    let token = root
+        .create_token(&["partial-pki-only".into()], Duration::from_secs(600))
+        .await
+        .expect("token");
+    let limited = root.with_token(&token.token).expect("client");
+
+    let e = limited
+        .ensure(&setup)
+        .await
+        .expect_err("no right to enable auth");
+    assert!(matches!(e.cause(), Error::PermissionDenied { .. }), "{e:?}");
+    assert_eq!(
+        e.path(),
+        Some(format!("sys/auth/{}", setup.approle_mount).as_str())
+    );
+    assert!(e.to_string().contains("partial report"), "{e}");
+    let partial = e.partial_report().expect("a partial report");
+    assert_eq!(partial.outcome(Step::Intermediate), Some(Outcome::Created));
+    let key = partial
+        .intermediate_key_pem
+        .clone()
+        .expect("the exported key is in the partial report");
+    assert!(key.expose_secret().contains("PRIVATE KEY"));
+    let cert = partial.intermediate_cert_pem.clone().expect("certificate");
+    assert!(
+        !format!("{e:?}").contains(key.expose_secret()),
+        "the key is redacted in Debug"
+    );
+
+    // With rights, the re-run completes; the intermediate is kept and its key is never
+    // returned again: the partial report was the only copy.
+    let r = root.ensure(&setup).await.expect("re-run with rights");
+    assert_eq!(r.outcome(Step::Intermediate), Some(Outcome::Unchanged));
+    assert!(r.intermediate_key_pem.is_none());
+    assert_eq!(r.intermediate_cert_pem.as_deref(), Some(cert.as_str()));
 }
