@@ -36,11 +36,34 @@ pub async fn client_for(kubeconfig: &Path) -> Result<Client> {
             "check --kubeconfig / KUBECONFIG and that the API server is reachable",
         )
     };
-    let kc = Kubeconfig::read_from(kubeconfig).map_err(|e| err(e.to_string()))?;
+    let kc = read_kubeconfig(kubeconfig).map_err(err)?;
     let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
         .await
         .map_err(|e| err(e.to_string()))?;
     Client::try_from(config).map_err(|e| err(e.to_string()))
+}
+
+/// Reads a kubeconfig; a `KUBECONFIG`-style list (`a:b`, when no file has that whole name)
+/// is merged as kubectl does: the first file to set a value wins.
+pub fn read_kubeconfig(path: &Path) -> std::result::Result<Kubeconfig, String> {
+    let files: Vec<PathBuf> = if path.exists() {
+        vec![path.to_path_buf()]
+    } else {
+        std::env::split_paths(path.as_os_str())
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect()
+    };
+    let mut merged: Option<Kubeconfig> = None;
+    for f in &files {
+        let kc = Kubeconfig::read_from(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        merged = Some(match merged {
+            None => kc,
+            Some(m) => m
+                .merge(kc)
+                .map_err(|e| format!("merging {}: {e}", f.display()))?,
+        });
+    }
+    merged.ok_or_else(|| "no kubeconfig file named".to_string())
 }
 
 /// Server-side applies one object given as JSON (with apiVersion and kind); returns whether it
@@ -568,6 +591,30 @@ const ISSUER_HINT: &str = "a VaultError means cert-manager could not log in with
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_kubeconfig_list_is_merged_first_file_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = dir.path().join("a.yaml");
+        let b = dir.path().join("b.yaml");
+        let cfg = |cluster: &str, ctx: &str| {
+            format!(
+                "apiVersion: v1\nkind: Config\ncurrent-context: {ctx}\nclusters:\n- name: {cluster}\n  cluster:\n    server: https://{cluster}.example:6443\ncontexts:\n- name: {ctx}\n  context:\n    cluster: {cluster}\n    user: u\nusers:\n- name: u\n  user: {{}}\n"
+            )
+        };
+        std::fs::write(&a, cfg("one", "first")).expect("write");
+        std::fs::write(&b, cfg("two", "second")).expect("write");
+        let list = std::env::join_paths([&a, &b]).expect("join");
+        let kc = read_kubeconfig(Path::new(&list)).expect("merged");
+        assert_eq!(kc.current_context.as_deref(), Some("first"));
+        let names: Vec<&str> = kc.clusters.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["one", "two"]);
+        // One file is read as itself; a missing one is named in the error.
+        assert_eq!(read_kubeconfig(&b).expect("one file").clusters.len(), 1);
+        let missing = dir.path().join("nope.yaml");
+        let e = read_kubeconfig(&missing).expect_err("missing");
+        assert!(e.contains("nope.yaml"), "{e}");
+    }
 
     #[test]
     fn first_difference_names_the_pruned_path() {
