@@ -852,10 +852,14 @@ impl Ctx<'_> {
     }
 }
 
-/// The intermediate's CSR. `vault-pki`'s report does not carry the CSR Vault generated, so it
-/// is made again from the exported key and the certificate's subject: a CSR for the same key
-/// and name, which is what `istioca.csr` is for (having the same key signed again).
+/// The intermediate's CSR: the one Vault generated, from the run that generated it; else (an
+/// `--out` that lost the file) one made again from the exported key and the certificate's
+/// subject, a CSR for the same key and name, which is what `istioca.csr` is for (having the
+/// same key signed again).
 fn intermediate_csr(vr: &SetupReport) -> Option<String> {
+    if let Some(csr) = &vr.intermediate_csr_pem {
+        return Some(csr.clone());
+    }
     let key = vr.intermediate_key_pem.as_ref()?;
     let cert = vr.intermediate_cert_pem.as_ref()?;
     let kp = crate::csr::key_pair_from_pem(key.expose_secret()).ok()?;

@@ -331,6 +331,7 @@ impl Ensurer<'_> {
         // The exported key exists only in this answer: keep it in the report at once, so a
         // failure below still hands it to the caller (Error::Incomplete).
         self.r.intermediate_key_pem = g.private_key_pem;
+        self.r.intermediate_csr_pem = Some(g.csr_pem.clone());
         let signed = self
             .c
             .sign_intermediate(

@@ -268,6 +268,9 @@ pub struct SetupReport {
     pub intermediate_cert_pem: Option<String>,
     /// The intermediate key, only when generated (exported) in this run.
     pub intermediate_key_pem: Option<SecretString>,
+    /// The CSR Vault generated for the intermediate (what the root signed), PEM, only in the
+    /// run that generated it.
+    pub intermediate_csr_pem: Option<String>,
     /// The intermediate's chain up to the root, PEM (intermediate first).
     pub ca_chain_pem: Option<String>,
     /// The AppRole role-id.

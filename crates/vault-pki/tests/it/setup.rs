@@ -35,6 +35,13 @@ async fn whole_setup_from_empty_then_second_run_changes_nothing() {
         first.intermediate_key_pem.is_some(),
         "exported intermediate key is returned once"
     );
+    assert!(
+        first
+            .intermediate_csr_pem
+            .as_deref()
+            .is_some_and(|c| c.contains("BEGIN CERTIFICATE REQUEST")),
+        "the CSR Vault generated is in the report"
+    );
     assert!(vault_pki::chains_to(&int_cert, &root).expect("chain check"));
     let chain = first.ca_chain_pem.clone().expect("chain");
     assert!(
@@ -78,6 +85,7 @@ async fn whole_setup_from_empty_then_second_run_changes_nothing() {
         second.summary()
     );
     assert!(second.root_key_pem.is_none() && second.intermediate_key_pem.is_none());
+    assert!(second.intermediate_csr_pem.is_none());
     assert!(!second.secret_id_created);
     assert_eq!(
         second.secret_id.as_ref().map(|s| s.accessor.clone()),
