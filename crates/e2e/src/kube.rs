@@ -396,7 +396,7 @@ async fn converge(
             &format!("would run: {}", cmd.join(" ")),
         );
     } else {
-        let status = tokio::process::Command::new("helm")
+        let status = tokio::process::Command::new(&cmd[0])
             .args(&cmd[1..])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::inherit())
@@ -495,8 +495,30 @@ fn issuer_check(ns: &str, name: &str, issuer: &certmanager_types::Issuer) -> Che
     }
 }
 
-/// The `helm upgrade --install` command for istio-csr with the written values.
+/// The `helm upgrade --install` command for istio-csr with the written values. helm's
+/// `--kubeconfig` takes one file: a `KUBECONFIG` list goes in its environment instead
+/// (`env KUBECONFIG=a:b helm …`).
 pub fn helm_command(kubeconfig: &Path, values: &Path) -> Vec<String> {
+    let list = !kubeconfig.exists() && std::env::split_paths(kubeconfig.as_os_str()).count() > 1;
+    let prefix: Vec<String> = if list {
+        vec!["env".into(), format!("KUBECONFIG={}", kubeconfig.display())]
+    } else {
+        Vec::new()
+    };
+    let kubeconfig_flag: Vec<String> = if list {
+        Vec::new()
+    } else {
+        vec!["--kubeconfig".into(), kubeconfig.display().to_string()]
+    };
+    prefix
+        .into_iter()
+        .chain(helm_args(values))
+        .chain(kubeconfig_flag)
+        .chain(["--wait".to_string()])
+        .collect()
+}
+
+fn helm_args(values: &Path) -> impl Iterator<Item = String> {
     [
         "helm",
         "upgrade",
@@ -507,15 +529,9 @@ pub fn helm_command(kubeconfig: &Path, values: &Path) -> Vec<String> {
         CERT_MANAGER_NAMESPACE,
         "--values",
     ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain([
-        values.display().to_string(),
-        "--kubeconfig".into(),
-        kubeconfig.display().to_string(),
-        "--wait".into(),
-    ])
-    .collect()
+    .into_iter()
+    .map(str::to_string)
+    .chain([values.display().to_string()])
 }
 
 fn which(bin: &str) -> Option<PathBuf> {
@@ -614,6 +630,31 @@ mod tests {
         let missing = dir.path().join("nope.yaml");
         let e = read_kubeconfig(&missing).expect_err("missing");
         assert!(e.contains("nope.yaml"), "{e}");
+    }
+
+    #[test]
+    fn helm_gets_one_kubeconfig_as_a_flag_and_a_list_in_its_environment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let one = dir.path().join("config");
+        std::fs::write(&one, "").expect("write");
+        let values = Path::new("out/istio-csr-values.yaml");
+        let cmd = helm_command(&one, values);
+        assert_eq!(cmd[0], "helm");
+        assert!(
+            cmd.windows(2)
+                .any(|w| w[0] == "--kubeconfig" && w[1] == one.display().to_string())
+        );
+        assert_eq!(cmd.last().map(String::as_str), Some("--wait"));
+        let list = std::env::join_paths([&one, &dir.path().join("other")]).expect("join");
+        let cmd = helm_command(Path::new(&list), values);
+        assert_eq!(cmd[0], "env");
+        assert_eq!(cmd[1], format!("KUBECONFIG={}", list.to_string_lossy()));
+        assert_eq!(cmd[2], "helm");
+        assert!(!cmd.contains(&"--kubeconfig".to_string()));
+        assert!(
+            cmd.windows(2)
+                .any(|w| w[0] == "--values" && w[1] == "out/istio-csr-values.yaml")
+        );
     }
 
     #[test]
