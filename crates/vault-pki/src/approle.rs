@@ -191,6 +191,17 @@ pub struct LoginToken {
     pub lease_duration: u64,
 }
 
+impl From<vaultrs::api::AuthInfo> for LoginToken {
+    fn from(a: vaultrs::api::AuthInfo) -> Self {
+        LoginToken {
+            token: SecretString::new(a.client_token),
+            accessor: a.accessor,
+            policies: a.token_policies,
+            lease_duration: a.lease_duration,
+        }
+    }
+}
+
 impl PkiClient {
     /// Writes (creates or replaces) an AppRole role.
     ///
@@ -374,12 +385,7 @@ impl PkiClient {
                 vaultrs::auth::approle::login(c, mount, role_id, secret_id.expose_secret())
             })
             .await?;
-        Ok(LoginToken {
-            token: SecretString::new(a.client_token),
-            accessor: a.accessor,
-            policies: a.token_policies,
-            lease_duration: a.lease_duration,
-        })
+        Ok(LoginToken::from(a))
     }
 
     /// Logs in with AppRole and returns a client using the login's token.

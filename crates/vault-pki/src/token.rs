@@ -7,7 +7,6 @@ use vaultrs::api::token::requests::CreateTokenRequest;
 use crate::approle::LoginToken;
 use crate::client::PkiClient;
 use crate::error::Result;
-use crate::secret::SecretString;
 
 impl PkiClient {
     /// Creates a child token of this client's token with exactly `policies` (no `default`)
@@ -26,11 +25,6 @@ impl PkiClient {
                 async move { vaultrs::token::new(c, Some(&mut req)).await }
             })
             .await?;
-        Ok(LoginToken {
-            token: SecretString::new(a.client_token),
-            accessor: a.accessor,
-            policies: a.token_policies,
-            lease_duration: a.lease_duration,
-        })
+        Ok(LoginToken::from(a))
     }
 }

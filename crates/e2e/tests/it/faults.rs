@@ -4,76 +4,20 @@
 //! an Issuer that cert-manager saw before Vault was configured recovers once `e2e run` has
 //! configured it. Fails, never skips, when the stack's binaries are missing.
 
-use std::path::Path;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use certmanager_types::{AppRoleSecretBuilder, Issuer, VaultAppRoleIssuerBuilder, seed};
-use e2e::stack::{Stack, StackConfig};
+use e2e::stack::Stack;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
+use crate::common::{check, describe, on_stack, report, stack_up, step};
+
 const NS: &str = seed::NAMESPACE;
 const ISSUER: &str = seed::ISSUER_NAME;
 const APPROLE_SECRET: &str = seed::APPROLE_SECRET_NAME;
-
-async fn up(dir: &Path) -> Stack {
-    Stack::up(StackConfig::new(dir.join("stack")))
-        .await
-        .unwrap_or_else(|e| panic!("Stack::up failed (build it with scripts/build-stack.sh): {e}"))
-}
-
-fn e2e(stack: &Stack, command: &str, out: &Path, extra: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_e2e"));
-    for v in [
-        "VAULT_ADDR",
-        "VAULT_TOKEN",
-        "VAULT_CACERT",
-        "VAULT_NAMESPACE",
-        "KUBECONFIG",
-    ] {
-        c.env_remove(v);
-    }
-    c.arg(command)
-        .arg("--out")
-        .arg(out)
-        .arg("--kubeconfig")
-        .arg(stack.kubeconfig_path())
-        .args(extra)
-        .env("VAULT_ADDR", stack.vault_addr())
-        .env("VAULT_TOKEN", stack.vault_token())
-        .output()
-        .expect("running e2e")
-}
-
-fn describe(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn step<'a>(r: &'a Value, name: &str) -> &'a Value {
-    r["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no step {name} in {r}"))
-}
-
-fn check<'a>(r: &'a Value, name: &str) -> &'a Value {
-    r["verification"]
-        .as_array()
-        .expect("verification")
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no check {name} in {r}"))
-}
 
 /// Waits (bounded) until cert-manager gives the Issuer's Ready condition `reason`; returns its
 /// message.
@@ -104,9 +48,9 @@ async fn secret_id_in_cluster(stack: &Stack) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_secret_id_is_reported_with_cert_managers_message_and_run_repairs_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let stack = up(dir.path()).await;
+    let stack = stack_up(dir.path()).await;
     let out = dir.path().join("out");
-    let first = e2e(&stack, "run", &out, &["--wait-timeout", "120"]);
+    let first = on_stack(&stack, "run", &out, &["--wait-timeout", "120"]);
     assert_eq!(first.status.code(), Some(0), "{}", describe(&first));
     let good = secret_id_in_cluster(&stack).await;
 
@@ -131,7 +75,7 @@ async fn a_wrong_secret_id_is_reported_with_cert_managers_message_and_run_repair
 
     // `e2e plan` asks the API server (dry run) and reports the Issuer in cert-manager's words,
     // and that `run` would put the Secret back.
-    let plan = e2e(&stack, "plan", &out, &["--output", "json"]);
+    let plan = on_stack(&stack, "plan", &out, &["--output", "json"]);
     assert_eq!(plan.status.code(), Some(0), "{}", describe(&plan));
     let r: Value = serde_json::from_slice(&plan.stdout).expect("plan JSON");
     assert_eq!(r["dry_run"], true);
@@ -155,7 +99,7 @@ async fn a_wrong_secret_id_is_reported_with_cert_managers_message_and_run_repair
     );
 
     // The text form says the same on stderr.
-    let text = e2e(&stack, "plan", &out, &[]);
+    let text = on_stack(&stack, "plan", &out, &[]);
     assert_eq!(text.status.code(), Some(0), "{}", describe(&text));
     let err = String::from_utf8_lossy(&text.stderr);
     assert!(err.contains("would update"), "{err}");
@@ -163,12 +107,9 @@ async fn a_wrong_secret_id_is_reported_with_cert_managers_message_and_run_repair
     assert!(err.contains(&message), "{err}");
 
     // `e2e run` puts the recorded secret-id back and waits until cert-manager verifies it.
-    let second = e2e(&stack, "run", &out, &["--wait-timeout", "120"]);
+    let second = on_stack(&stack, "run", &out, &["--wait-timeout", "120"]);
     assert_eq!(second.status.code(), Some(0), "{}", describe(&second));
-    let r: Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("report.json")).expect("report.json"),
-    )
-    .expect("JSON");
+    let r = report(&out);
     assert_eq!(step(&r, "AppRole Secret")["outcome"], "updated", "{r}");
     assert_eq!(check(&r, "issuer ready")["passed"], true, "{r}");
     assert_eq!(secret_id_in_cluster(&stack).await, good);
@@ -182,7 +123,7 @@ async fn a_wrong_secret_id_is_reported_with_cert_managers_message_and_run_repair
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_issuer_seen_before_vault_is_configured_recovers_once_it_is() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let stack = up(dir.path()).await;
+    let stack = stack_up(dir.path()).await;
     let client = stack.client();
 
     // cert-manager runs and OpenBao is empty: no PKI, no AppRole. The Issuer and its Secret
@@ -218,7 +159,7 @@ async fn an_issuer_seen_before_vault_is_configured_recovers_once_it_is() {
     // Now Vault is configured (and the Secret and Issuer brought in line): cert-manager's own
     // controller verifies the same Issuer.
     let out = dir.path().join("out");
-    let run = e2e(&stack, "run", &out, &["--wait-timeout", "120"]);
+    let run = on_stack(&stack, "run", &out, &["--wait-timeout", "120"]);
     assert_eq!(
         run.status.code(),
         Some(0),
@@ -226,10 +167,7 @@ async fn an_issuer_seen_before_vault_is_configured_recovers_once_it_is() {
         describe(&run),
         stack.log_path("cert-manager").display()
     );
-    let r: Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("report.json")).expect("report.json"),
-    )
-    .expect("JSON");
+    let r = report(&out);
     assert_eq!(step(&r, "AppRole Secret")["outcome"], "updated", "{r}");
     assert_eq!(step(&r, "Issuer")["outcome"], "updated", "{r}");
     let ready = check(&r, "issuer ready");

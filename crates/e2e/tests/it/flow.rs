@@ -4,64 +4,17 @@
 //! certificate through our Issuer, and the objects read back unpruned. Fails, never skips, when
 //! the stack's binaries are missing (the error names scripts/build-stack.sh).
 
-use std::path::Path;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use certmanager_types::{
     Certificate, IssuerReference, IstiodCertificateBuilder, PrivateKeyAlgorithm,
 };
-use e2e::stack::{Stack, StackConfig};
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 use serde_json::Value;
 
-fn e2e(stack: &Stack, out: &Path, extra: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_e2e"));
-    for v in [
-        "VAULT_ADDR",
-        "VAULT_TOKEN",
-        "VAULT_CACERT",
-        "VAULT_NAMESPACE",
-        "KUBECONFIG",
-    ] {
-        c.env_remove(v);
-    }
-    c.arg("run")
-        .arg("--out")
-        .arg(out)
-        .arg("--kubeconfig")
-        .arg(stack.kubeconfig_path())
-        .args(extra)
-        .env("VAULT_ADDR", stack.vault_addr())
-        .env("VAULT_TOKEN", stack.vault_token())
-        .output()
-        .expect("running e2e")
-}
-
-fn describe(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn report(out: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report.json"))
-        .expect("JSON")
-}
-
-fn step<'a>(r: &'a Value, name: &str) -> &'a Value {
-    r["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no step {name} in {r}"))
-}
+use crate::common::{describe, on_stack, report, stack_up, step};
 
 /// Every field of `want` is in `have` with the same value (the API server pruned nothing).
 fn assert_contains(have: &Value, want: &Value, at: &str) {
@@ -81,13 +34,11 @@ fn assert_contains(have: &Value, want: &Value, at: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e2e_run_against_the_local_cluster_stack() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let stack = Stack::up(StackConfig::new(dir.path().join("stack")))
-        .await
-        .unwrap_or_else(|e| panic!("Stack::up failed (build it with scripts/build-stack.sh): {e}"));
+    let stack = stack_up(dir.path()).await;
     let out = dir.path().join("out");
 
     // The whole flow, applied to the cluster.
-    let first = e2e(&stack, &out, &["--wait-timeout", "120"]);
+    let first = on_stack(&stack, "run", &out, &["--wait-timeout", "120"]);
     assert_eq!(
         first.status.code(),
         Some(0),
@@ -158,7 +109,7 @@ async fn e2e_run_against_the_local_cluster_stack() {
     );
 
     // Second run: everything unchanged, in Vault, in the files and in the cluster.
-    let second = e2e(&stack, &out, &[]);
+    let second = on_stack(&stack, "run", &out, &[]);
     assert_eq!(second.status.code(), Some(0), "{}", describe(&second));
     let r2 = report(&out);
     let changed: Vec<&Value> = r2["steps"]
@@ -256,7 +207,7 @@ async fn e2e_run_against_the_local_cluster_stack() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let third = e2e(&stack, &out, &[]);
+    let third = on_stack(&stack, "run", &out, &[]);
     assert_eq!(third.status.code(), Some(0), "{}", describe(&third));
     let r3 = report(&out);
     assert_eq!(step(&r3, "ControlPlane")["outcome"], "created", "{r3}");
@@ -268,7 +219,7 @@ async fn e2e_run_against_the_local_cluster_stack() {
         .cloned()
         .unwrap_or_else(|| panic!("no unpruned ControlPlane check: {r3}"));
     assert_eq!(cp_check["passed"], true, "{cp_check}");
-    let fourth = e2e(&stack, &out, &[]);
+    let fourth = on_stack(&stack, "run", &out, &[]);
     assert_eq!(fourth.status.code(), Some(0), "{}", describe(&fourth));
     assert_eq!(step(&report(&out), "ControlPlane")["outcome"], "unchanged");
 
@@ -278,12 +229,11 @@ async fn e2e_run_against_the_local_cluster_stack() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_issuer_that_cannot_reach_vault_is_reported_with_cert_managers_message() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let stack = Stack::up(StackConfig::new(dir.path().join("stack")))
-        .await
-        .unwrap_or_else(|e| panic!("Stack::up failed (build it with scripts/build-stack.sh): {e}"));
+    let stack = stack_up(dir.path()).await;
     let out = dir.path().join("out");
-    let o = e2e(
+    let o = on_stack(
         &stack,
+        "run",
         &out,
         &[
             "--issuer-vault-server",

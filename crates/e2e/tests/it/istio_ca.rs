@@ -8,39 +8,16 @@
 //! then publishes the root in ConfigMap `istio-ca-root-cert` in `foo`.
 //! istio-csr serves the same API, but the Go module proxy does not serve istio-csr here.
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use e2e::istio_ca::{IstioCaClient, IstioCaError, service_account_token};
-use e2e::stack::{IstiodOptions, Stack, StackConfig};
+use e2e::stack::IstiodOptions;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 
-const SIGNER: &str = "issuers.cert-manager.io/istio-system.vault-issuer";
+use crate::common::{on_stack, report, run_ok, stack_up};
 
-fn run_e2e(stack: &Stack, out: &Path) {
-    let o = Command::new(env!("CARGO_BIN_EXE_e2e"))
-        .env_remove("KUBECONFIG")
-        .env_remove("VAULT_CACERT")
-        .env_remove("VAULT_NAMESPACE")
-        .arg("run")
-        .arg("--out")
-        .arg(out)
-        .arg("--kubeconfig")
-        .arg(stack.kubeconfig_path())
-        .args(["--wait-timeout", "120"])
-        .env("VAULT_ADDR", stack.vault_addr())
-        .env("VAULT_TOKEN", stack.vault_token())
-        .output()
-        .expect("running e2e");
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "e2e run: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
+const SIGNER: &str = "issuers.cert-manager.io/istio-system.vault-issuer";
 
 /// Every PEM certificate in the answer, in order (istiod sends the leaf and the intermediate
 /// in one string, and the root last).
@@ -55,11 +32,9 @@ fn certs_of(chain: &[String]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_workload_certificate_from_istios_ca_api_chains_to_our_root() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut stack = Stack::up(StackConfig::new(dir.path().join("stack")))
-        .await
-        .unwrap_or_else(|e| panic!("Stack::up failed (build it with scripts/build-stack.sh): {e}"));
+    let mut stack = stack_up(dir.path()).await;
     let out = dir.path().join("out");
-    run_e2e(&stack, &out);
+    run_ok(&stack, &out, &["--wait-timeout", "120"]);
     let ca = std::fs::read_to_string(out.join("ca.crt")).expect("ca.crt");
     let inter = std::fs::read_to_string(out.join("istioca.crt")).expect("istioca.crt");
 
@@ -138,31 +113,17 @@ async fn a_workload_certificate_from_istios_ca_api_chains_to_our_root() {
     }
 
     // `e2e run --istio-ca-addr` makes the same call and checks the same things.
-    let o = Command::new(env!("CARGO_BIN_EXE_e2e"))
-        .env_remove("KUBECONFIG")
-        .env_remove("VAULT_CACERT")
-        .env_remove("VAULT_NAMESPACE")
-        .arg("run")
-        .arg("--out")
-        .arg(&out)
-        .arg("--kubeconfig")
-        .arg(stack.kubeconfig_path())
-        .args(["--istio-ca-addr", &istiod.grpc_addr])
-        .args(["--istio-ca-server-name", &istiod.serving_dns_name])
-        .env("VAULT_ADDR", stack.vault_addr())
-        .env("VAULT_TOKEN", stack.vault_token())
-        .output()
-        .expect("running e2e");
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    run_ok(
+        &stack,
+        &out,
+        &[
+            "--istio-ca-addr",
+            &istiod.grpc_addr,
+            "--istio-ca-server-name",
+            &istiod.serving_dns_name,
+        ],
     );
-    let r: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("report.json")).expect("report.json"),
-    )
-    .expect("JSON");
+    let r = report(&out);
     let istio_checks: Vec<&serde_json::Value> = r["verification"]
         .as_array()
         .expect("checks")
@@ -175,19 +136,17 @@ async fn a_workload_certificate_from_istios_ca_api_chains_to_our_root() {
         "{istio_checks:?}"
     );
     // A server name its certificate does not carry: exit 1, naming the step and the name.
-    let o = Command::new(env!("CARGO_BIN_EXE_e2e"))
-        .env_remove("KUBECONFIG")
-        .arg("run")
-        .arg("--out")
-        .arg(&out)
-        .arg("--kubeconfig")
-        .arg(stack.kubeconfig_path())
-        .args(["--istio-ca-addr", &istiod.grpc_addr])
-        .args(["--istio-ca-server-name", "wrong.example"])
-        .env("VAULT_ADDR", stack.vault_addr())
-        .env("VAULT_TOKEN", stack.vault_token())
-        .output()
-        .expect("running e2e");
+    let o = on_stack(
+        &stack,
+        "run",
+        &out,
+        &[
+            "--istio-ca-addr",
+            &istiod.grpc_addr,
+            "--istio-ca-server-name",
+            "wrong.example",
+        ],
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(

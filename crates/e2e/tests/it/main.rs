@@ -1,6 +1,7 @@
 //! The e2e integration tests: the real `e2e` binary against a real OpenBao (and, in `stack`,
 //! the real local cluster). One test binary, so shared set-up runs once.
 
+mod common;
 mod faults;
 mod flow;
 mod istio_ca;

@@ -8,12 +8,13 @@
 //! and volumes.
 
 use std::path::Path;
-use std::process::Command;
 
 use e2e::report::Outcome;
-use e2e::stack::{Stack, StackConfig};
+use e2e::stack::Stack;
 use istio_overlay::{apply_nested, parse_documents};
 use serde_json::Value;
+
+use crate::common::{run_ok, stack_up};
 
 fn data(crate_name: &str, file: &str) -> String {
     let path = format!(
@@ -36,27 +37,9 @@ fn names(list: &Value) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// `e2e run` on the stack; returns the ControlPlane it wrote.
 fn e2e_run(stack: &Stack, out: &Path, extra: &[&str]) -> tsb_types::ControlPlane {
-    let o = Command::new(env!("CARGO_BIN_EXE_e2e"))
-        .env_remove("KUBECONFIG")
-        .env_remove("VAULT_CACERT")
-        .env_remove("VAULT_NAMESPACE")
-        .arg("run")
-        .arg("--out")
-        .arg(out)
-        .arg("--kubeconfig")
-        .arg(stack.kubeconfig_path())
-        .args(extra)
-        .env("VAULT_ADDR", stack.vault_addr())
-        .env("VAULT_TOKEN", stack.vault_token())
-        .output()
-        .expect("running e2e");
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    run_ok(stack, out, extra);
     serde_yaml::from_str(
         &std::fs::read_to_string(out.join("control-plane.yaml")).expect("control-plane.yaml"),
     )
@@ -123,9 +106,7 @@ fn assert_seed_additions(istiod: &Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operators_overlay_step_gives_objects_the_api_server_accepts() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let stack = Stack::up(StackConfig::new(dir.path().join("stack")))
-        .await
-        .unwrap_or_else(|e| panic!("Stack::up failed (build it with scripts/build-stack.sh): {e}"));
+    let stack = stack_up(dir.path()).await;
     let client = stack.client();
 
     // 1. A TSB-style IstioOperator with pilot env and overlays lists: e2e's default

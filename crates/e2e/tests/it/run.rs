@@ -4,9 +4,11 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
+
+use crate::common::{describe, e2e, report, text};
 use vault_pki::dev_server::{DevServer, DevServerOptions};
 use vault_pki::{PkiClient, VaultConfig};
 
@@ -14,22 +16,6 @@ fn dev_server() -> DevServer {
     DevServer::start(DevServerOptions::default()).unwrap_or_else(|e| {
         panic!("starting OpenBao (run scripts/install-openbao.sh or set BAO_BIN): {e}")
     })
-}
-
-/// The binary with a clean environment: no Vault or cluster settings leak in from the caller.
-fn e2e() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_e2e"));
-    for v in [
-        "VAULT_ADDR",
-        "VAULT_TOKEN",
-        "VAULT_CACERT",
-        "VAULT_NAMESPACE",
-        "KUBECONFIG",
-        "E2E_LOG",
-    ] {
-        c.env_remove(v);
-    }
-    c
 }
 
 /// `e2e <cmd> --out <out> [extra]` against `server`, the token passed by environment.
@@ -43,24 +29,6 @@ fn run_against(server: &DevServer, cmd: &str, out: &Path, extra: &[&str]) -> Out
         .env("VAULT_TOKEN", server.root_token().expose_secret())
         .output()
         .expect("running the e2e binary")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn describe(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        text(&o.stdout),
-        text(&o.stderr)
-    )
-}
-
-fn report(out: &Path) -> Value {
-    let s = std::fs::read_to_string(out.join("report.json")).expect("report.json");
-    serde_json::from_str(&s).expect("report.json is JSON")
 }
 
 fn mode(p: &Path) -> u32 {

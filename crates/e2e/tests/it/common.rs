@@ -1,0 +1,99 @@
+//! What the e2e integration tests share: the binary with a clean environment, runs against a
+//! local stack, and reading the report.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use e2e::stack::{Stack, StackConfig};
+use serde_json::Value;
+
+/// The binary with a clean environment: no Vault or cluster settings leak in from the caller.
+pub fn e2e() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_e2e"));
+    for v in [
+        "VAULT_ADDR",
+        "VAULT_TOKEN",
+        "VAULT_CACERT",
+        "VAULT_NAMESPACE",
+        "KUBECONFIG",
+        "E2E_LOG",
+    ] {
+        c.env_remove(v);
+    }
+    c
+}
+
+/// A local stack in `dir/stack`; panics, naming the build script, when it cannot start.
+pub async fn stack_up(dir: &Path) -> Stack {
+    Stack::up(StackConfig::new(dir.join("stack")))
+        .await
+        .unwrap_or_else(|e| panic!("Stack::up failed (build it with scripts/build-stack.sh): {e}"))
+}
+
+/// `e2e <command> --out <out> --kubeconfig <stack's> [extra]` with the stack's OpenBao.
+pub fn on_stack(stack: &Stack, command: &str, out: &Path, extra: &[&str]) -> Output {
+    e2e()
+        .arg(command)
+        .arg("--out")
+        .arg(out)
+        .arg("--kubeconfig")
+        .arg(stack.kubeconfig_path())
+        .args(extra)
+        .env("VAULT_ADDR", stack.vault_addr())
+        .env("VAULT_TOKEN", stack.vault_token())
+        .output()
+        .expect("running e2e")
+}
+
+/// [`on_stack`] `run`, which must succeed.
+pub fn run_ok(stack: &Stack, out: &Path, extra: &[&str]) {
+    let o = on_stack(stack, "run", out, extra);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}\ncert-manager log: {}",
+        describe(&o),
+        stack.log_path("cert-manager").display()
+    );
+}
+
+/// Text of an output stream.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Exit code, stdout and stderr, for assertion messages.
+pub fn describe(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        text(&o.stdout),
+        text(&o.stderr)
+    )
+}
+
+/// `<out>/report.json`.
+pub fn report(out: &Path) -> Value {
+    let s = std::fs::read_to_string(out.join("report.json")).expect("report.json");
+    serde_json::from_str(&s).expect("report.json is JSON")
+}
+
+/// The report's step named `name`.
+pub fn step<'a>(r: &'a Value, name: &str) -> &'a Value {
+    r["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no step {name} in {r}"))
+}
+
+/// The report's check named `name`.
+pub fn check<'a>(r: &'a Value, name: &str) -> &'a Value {
+    r["verification"]
+        .as_array()
+        .expect("verification")
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name} in {r}"))
+}
