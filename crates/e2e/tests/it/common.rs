@@ -45,8 +45,8 @@ pub fn on_stack(stack: &Stack, command: &str, out: &Path, extra: &[&str]) -> Out
         .expect("running e2e")
 }
 
-/// [`on_stack`] `run`, which must succeed.
-pub fn run_ok(stack: &Stack, out: &Path, extra: &[&str]) {
+/// [`on_stack`] `run`, which must succeed; returns its output.
+pub fn run_ok(stack: &Stack, out: &Path, extra: &[&str]) -> Output {
     let o = on_stack(stack, "run", out, extra);
     assert_eq!(
         o.status.code(),
@@ -55,6 +55,7 @@ pub fn run_ok(stack: &Stack, out: &Path, extra: &[&str]) {
         describe(&o),
         stack.log_path("cert-manager").display()
     );
+    o
 }
 
 /// Text of an output stream.

@@ -13,7 +13,7 @@ use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-use crate::common::{check, describe, on_stack, report, stack_up, step};
+use crate::common::{check, describe, on_stack, report, run_ok, stack_up, step};
 
 const NS: &str = seed::NAMESPACE;
 const ISSUER: &str = seed::ISSUER_NAME;
@@ -159,14 +159,7 @@ async fn an_issuer_seen_before_vault_is_configured_recovers_once_it_is() {
     // Now Vault is configured (and the Secret and Issuer brought in line): cert-manager's own
     // controller verifies the same Issuer.
     let out = dir.path().join("out");
-    let run = on_stack(&stack, "run", &out, &["--wait-timeout", "120"]);
-    assert_eq!(
-        run.status.code(),
-        Some(0),
-        "{}\ncert-manager log: {}",
-        describe(&run),
-        stack.log_path("cert-manager").display()
-    );
+    run_ok(&stack, &out, &["--wait-timeout", "120"]);
     let r = report(&out);
     assert_eq!(step(&r, "AppRole Secret")["outcome"], "updated", "{r}");
     assert_eq!(step(&r, "Issuer")["outcome"], "updated", "{r}");

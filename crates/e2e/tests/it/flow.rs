@@ -14,7 +14,7 @@ use kube::Api;
 use kube::api::{Patch, PatchParams};
 use serde_json::Value;
 
-use crate::common::{describe, on_stack, report, stack_up, step};
+use crate::common::{describe, on_stack, report, run_ok, stack_up, step};
 
 /// Every field of `want` is in `have` with the same value (the API server pruned nothing).
 fn assert_contains(have: &Value, want: &Value, at: &str) {
@@ -38,14 +38,7 @@ async fn e2e_run_against_the_local_cluster_stack() {
     let out = dir.path().join("out");
 
     // The whole flow, applied to the cluster.
-    let first = on_stack(&stack, "run", &out, &["--wait-timeout", "120"]);
-    assert_eq!(
-        first.status.code(),
-        Some(0),
-        "{}\ncert-manager log: {}",
-        describe(&first),
-        stack.log_path("cert-manager").display()
-    );
+    let first = run_ok(&stack, &out, &["--wait-timeout", "120"]);
     let r1 = report(&out);
     // cert-manager's namespace exists already (the stack made it): e2e takes it over.
     let o = &step(&r1, "namespace cert-manager")["outcome"];
