@@ -211,7 +211,8 @@ pub struct RunArgs {
     /// tsb-istiocontrolplane -o yaml`), YAML. The ControlPlane's overlays are then fitted to it:
     /// where it has no pilot `k8s.env` or `k8s.overlays` list the whole list is written (a
     /// `[-1]` append there would make Istio create a map key named `[-1]`), and istiod patches
-    /// join an existing istiod overlay. Without it the overlays append to both lists.
+    /// join an existing istiod overlay. Without it, with --kubeconfig, that IstioOperator is
+    /// read from the cluster when it exists; otherwise the overlays append to both lists.
     #[arg(long, value_name = "FILE", help_heading = "TSB")]
     pub istio_operator: Option<PathBuf>,
 

@@ -66,6 +66,28 @@ pub fn read_kubeconfig(path: &Path) -> std::result::Result<Kubeconfig, String> {
     merged.ok_or_else(|| "no kubeconfig file named".to_string())
 }
 
+/// The IstioOperator `namespace/name` (install.istio.io/v1alpha1) from the cluster, if its
+/// CRD and the object exist: what TSB's operator generated, for fitting the ControlPlane's
+/// overlays to it.
+pub async fn read_istio_operator(
+    kubeconfig: &Path,
+    namespace: &str,
+    name: &str,
+) -> std::result::Result<Option<Value>, String> {
+    let client = client_for(kubeconfig).await.map_err(|e| e.to_string())?;
+    let gvk = GroupVersionKind::gvk("install.istio.io", "v1alpha1", "IstioOperator");
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client, namespace, &ApiResource::from_gvk(&gvk));
+    match api.get_opt(name).await {
+        Ok(found) => found
+            .map(|o| serde_json::to_value(o).map_err(|e| e.to_string()))
+            .transpose(),
+        // No IstioOperator CRD on this cluster.
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
+        Err(e) => Err(kube_msg(&e)),
+    }
+}
+
 /// Server-side applies one object given as JSON (with apiVersion and kind); returns whether it
 /// was created, updated (its resourceVersion moved) or unchanged.
 ///

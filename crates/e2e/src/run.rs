@@ -135,7 +135,10 @@ impl Ctx<'_> {
     async fn flow(&mut self) -> Result<()> {
         let args = self.args;
         let root_ca = self.root_ca_input()?;
-        self.istio_operator = self.istio_operator_input()?;
+        self.istio_operator = match self.istio_operator_input()? {
+            Some(iop) => Some(iop),
+            None => self.istio_operator_from_cluster().await,
+        };
         if args.istio_ca_addr.is_some() && args.kubeconfig.is_none() {
             return Err(Error::Usage(
                 "--istio-ca-addr needs --kubeconfig: the workload's token comes from the cluster's TokenRequest API".into(),
@@ -486,6 +489,29 @@ impl Ctx<'_> {
                 "check --istio-ca-addr (e.g. kubectl -n cert-manager port-forward svc/cert-manager-istio-csr 8443:443), --istio-ca-server-name, and that istio-csr trusts ca.crt",
             )
         })
+    }
+
+    /// Without `--istio-operator`, TSB's IstioOperator read from the cluster (`--kubeconfig`),
+    /// when there is one; a failure to read it only costs the fitting, and says so.
+    async fn istio_operator_from_cluster(&self) -> Option<serde_json::Value> {
+        let kubeconfig = self.args.kubeconfig.as_ref()?;
+        let name = tsb_types::seed::ISTIO_OPERATOR_NAME;
+        let ns = &self.args.namespace;
+        match crate::kube::read_istio_operator(kubeconfig, ns, name).await {
+            Ok(Some(iop)) => {
+                self.progress.note(&format!(
+                    "the ControlPlane's overlays are fitted to IstioOperator {ns}/{name} read from the cluster"
+                ));
+                Some(iop)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                self.progress.note(&format!(
+                    "could not read IstioOperator {ns}/{name} ({e}); the ControlPlane's overlays append to its pilot env and overlays lists (give --istio-operator to fit them)"
+                ));
+                None
+            }
+        }
     }
 
     /// `--istio-operator`: an IstioOperator, as YAML.

@@ -5,13 +5,15 @@
 //! then goes to the real API server as a server-side apply with `dryRun=All`: the server
 //! validates the Deployment (each new volumeMount must name a volume, each field must be in
 //! the schema) and stores nothing, and what it returns still holds istiod's new args, mounts
-//! and volumes.
+//! and volumes. Three IstioOperators: TSB-style with pilot env and overlays lists, a bare one
+//! given with `--istio-operator`, and the bare one read from the cluster.
 
 use std::path::Path;
 
 use e2e::report::Outcome;
 use e2e::stack::Stack;
 use istio_overlay::{apply_nested, parse_documents};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde_json::Value;
 
 use crate::common::{run_ok, stack_up};
@@ -147,6 +149,46 @@ async fn the_operators_overlay_step_gives_objects_the_api_server_accepts() {
         serde_json::json!([{"name": "ENABLE_CA_SERVER", "value": "false"}])
     );
     assert_seed_additions(&dry_run_all(&client, &manifests).await);
+
+    // 3. The same IstioOperator in the cluster (as TSB's operator leaves it): e2e reads it and
+    //    fits the overlays without being told.
+    let crd: CustomResourceDefinition = serde_json::from_value(serde_json::json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "istiooperators.install.istio.io"},
+            "spec": {
+                "group": "install.istio.io",
+                "names": {"kind": "IstioOperator", "plural": "istiooperators", "singular": "istiooperator"},
+                "scope": "Namespaced",
+                "versions": [{"name": "v1alpha1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]
+            }
+        }))
+        .expect("CRD");
+    let crds: kube::Api<CustomResourceDefinition> = kube::Api::all(client.clone());
+    crds.create(&kube::api::PostParams::default(), &crd)
+        .await
+        .expect("IstioOperator CRD");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut in_cluster: Value =
+        serde_yaml::from_str(&data("istio-overlay", "tsb-istiocontrolplane.yaml")).expect("IOP");
+    in_cluster["metadata"]["namespace"] = "istio-system".into();
+    loop {
+        match e2e::kube::apply_value(&client, &in_cluster, false).await {
+            Ok(_) => break,
+            // The CRD is not Established yet.
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Err(e) => panic!("creating the IstioOperator: {e}"),
+        }
+    }
+    let from_cluster = e2e_run(&stack, &dir.path().join("out-cluster"), &[]);
+    assert_eq!(
+        from_cluster.spec.istio_overlays(),
+        fitted.spec.istio_overlays(),
+        "fitted to the IstioOperator read from the cluster"
+    );
 
     // Nothing was stored.
     let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
