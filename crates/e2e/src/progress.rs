@@ -16,6 +16,7 @@ struct Inner {
     quiet: bool,
     dry_run: bool,
     steps: Vec<StepRecord>,
+    notes: Vec<String>,
     mark: Instant,
 }
 
@@ -34,6 +35,7 @@ impl Progress {
                 quiet,
                 dry_run,
                 steps: Vec::new(),
+                notes: Vec::new(),
                 mark: Instant::now(),
             })),
         }
@@ -85,11 +87,18 @@ impl Progress {
         self.step_timed(phase, name, target, outcome, elapsed, detail);
     }
 
-    /// Prints a note line (not a step).
+    /// Prints a note line (not a step) and keeps it for the report.
     pub fn note(&self, msg: &str) {
-        if !self.is_quiet() {
+        let mut g = self.lock();
+        if !g.quiet {
             eprintln!("{msg}");
         }
+        g.notes.push(msg.trim().to_string());
+    }
+
+    /// The notes recorded so far.
+    pub fn notes(&self) -> Vec<String> {
+        self.lock().notes.clone()
     }
 
     /// The steps recorded so far.

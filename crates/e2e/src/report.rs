@@ -143,6 +143,10 @@ pub struct Report {
     pub steps: Vec<StepRecord>,
     /// The verification checks.
     pub verification: Vec<Check>,
+    /// What the run said besides its steps (e.g. which IstioOperator the ControlPlane was
+    /// fitted to, the helm command to run), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Why the run failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorRecord>,

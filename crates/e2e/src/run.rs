@@ -76,6 +76,7 @@ pub async fn execute(
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         steps: progress.steps(),
         verification: ctx.checks.clone(),
+        notes: progress.notes(),
         error,
     };
     let mut err = result.err();

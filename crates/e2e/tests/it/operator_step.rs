@@ -183,7 +183,16 @@ async fn the_operators_overlay_step_gives_objects_the_api_server_accepts() {
             Err(e) => panic!("creating the IstioOperator: {e}"),
         }
     }
-    let from_cluster = e2e_run(&stack, &dir.path().join("out-cluster"), &[]);
+    let out_cluster = dir.path().join("out-cluster");
+    let from_cluster = e2e_run(&stack, &out_cluster, &[]);
+    let notes = crate::common::report(&out_cluster)["notes"].clone();
+    assert!(
+        notes.as_array().is_some_and(|n| n.iter().any(|n| n
+            .as_str()
+            .unwrap_or("")
+            .contains("fitted to IstioOperator istio-system/tsb-istiocontrolplane"))),
+        "report notes: {notes}"
+    );
     assert_eq!(
         from_cluster.spec.istio_overlays(),
         fitted.spec.istio_overlays(),
