@@ -245,3 +245,74 @@ async fn an_issuer_that_cannot_reach_vault_is_reported_with_cert_managers_messag
     );
     stack.down().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_against_an_empty_cluster_says_what_would_be_created_and_creates_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stack = stack_up(dir.path()).await;
+    let out = dir.path().join("out");
+    // Vault configured first (no cluster), so the plan has every object to show.
+    let vault_only = crate::common::e2e()
+        .arg("run")
+        .arg("--out")
+        .arg(&out)
+        .env("VAULT_ADDR", stack.vault_addr())
+        .env("VAULT_TOKEN", stack.vault_token())
+        .output()
+        .expect("e2e run");
+    assert_eq!(
+        vault_only.status.code(),
+        Some(0),
+        "{}",
+        describe(&vault_only)
+    );
+
+    let plan = on_stack(&stack, "plan", &out, &["--output", "json"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", describe(&plan));
+    let r: Value = serde_json::from_slice(&plan.stdout).expect("plan JSON");
+    for name in [
+        "namespace istio-system",
+        "namespace foo",
+        "AppRole Secret",
+        "Issuer",
+    ] {
+        assert_eq!(step(&r, name)["outcome"], "created", "{name}: {r}");
+    }
+    // Objects in a namespace that does not exist yet are not sent (the server would refuse
+    // them for that alone); cert-manager's namespace exists, so istio-root-ca is dry-run.
+    assert!(
+        step(&r, "Issuer")["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("namespace would be created first"),
+        "{r}"
+    );
+    assert_eq!(
+        step(&r, "istio-root-ca Secret")["detail"],
+        "server-side apply, dry run"
+    );
+    // No Issuer yet: no readiness check; nothing was created.
+    assert!(
+        r["verification"]
+            .as_array()
+            .is_none_or(|c| c.iter().all(|c| c["name"] != "issuer ready")),
+        "{r}"
+    );
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(stack.client());
+    assert!(
+        namespaces
+            .get_opt("istio-system")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let secrets: Api<Secret> = Api::namespaced(stack.client(), "cert-manager");
+    assert!(
+        secrets
+            .get_opt("istio-root-ca")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    stack.down().await;
+}
