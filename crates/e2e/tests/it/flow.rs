@@ -6,9 +6,6 @@
 
 use std::time::{Duration, Instant};
 
-use certmanager_types::{
-    Certificate, IssuerReference, IstiodCertificateBuilder, PrivateKeyAlgorithm,
-};
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::{Patch, PatchParams};
@@ -115,42 +112,15 @@ async fn e2e_run_against_the_local_cluster_stack() {
 
     // cert-manager issues istiod's certificate through our Issuer (what istio-csr asks for),
     // and it chains to ca.crt.
-    let cert = IstiodCertificateBuilder::new()
-        .istio_namespace("istio-system")
-        .trust_domain("cluster.local")
-        .issuer_ref(IssuerReference::issuer("vault-issuer"))
-        .private_key(PrivateKeyAlgorithm::Rsa, 2048)
-        .build()
-        .expect("istiod Certificate");
-    let certs: Api<Certificate> = Api::namespaced(client.clone(), "istio-system");
-    certs
-        .patch(
-            "istiod",
-            &PatchParams::apply("e2e-test").force(),
-            &Patch::Apply(&cert),
-        )
+    let (crt, _key) = stack
+        .issue_istiod_tls("istio-system", "vault-issuer", "cluster.local")
         .await
-        .expect("apply Certificate istiod");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let c = certs.get("istiod").await.expect("Certificate");
-        if c.is_ready() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "Certificate istiod not Ready: {:?}; log {}",
-            c.status,
-            stack.log_path("cert-manager").display()
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+        .unwrap_or_else(|e| panic!("istiod's certificate: {e}"));
     let tls = Api::<Secret>::namespaced(client.clone(), "istio-system")
         .get("istiod-tls")
         .await
         .expect("istiod-tls");
     let data = tls.data.unwrap_or_default();
-    let crt = String::from_utf8_lossy(&data.get("tls.crt").expect("tls.crt").0).into_owned();
     let inter = std::fs::read_to_string(out.join("istioca.crt")).expect("istioca.crt");
     let leaf = pem::parse_many(&crt).expect("PEM")[0].clone();
     let leaf_pem = pem::encode(&leaf);
