@@ -181,7 +181,7 @@ async fn apply_step(
     step: &str,
     obj: &Value,
     hint: &str,
-) -> Result<DynamicObject> {
+) -> Result<(Outcome, DynamicObject)> {
     progress.mark();
     let label = object_label(obj);
     let dry_run = mode == Mode::DryRun;
@@ -193,7 +193,7 @@ async fn apply_step(
                 "server-side apply"
             };
             progress.step(Phase::Cluster, step, &label, outcome, how);
-            Ok(after)
+            Ok((outcome, after))
         }
         Err(e) => {
             progress.step(Phase::Cluster, step, &label, Outcome::Failed, "");
@@ -307,15 +307,10 @@ impl Applier<'_> {
             );
             return Ok(());
         }
-        let back = apply_step(&self.client, self.progress, self.mode, step, obj, hint).await?;
+        let (outcome, back) =
+            apply_step(&self.client, self.progress, self.mode, step, obj, hint).await?;
         if obj["kind"] == "Namespace" {
-            if self.mode == Mode::DryRun
-                && self
-                    .progress
-                    .steps()
-                    .last()
-                    .is_some_and(|s| s.outcome == Outcome::Created)
-            {
+            if self.mode == Mode::DryRun && outcome == Outcome::Created {
                 self.new_namespaces
                     .push(obj["metadata"]["name"].as_str().unwrap_or_default().into());
             }
