@@ -420,34 +420,19 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    /// Writes the secrets of a setup that failed half-way (`vault_pki::Error::Incomplete`):
-    /// the state with a new secret-id, and the exported intermediate key with its certificate.
+    /// Writes what a setup that failed half-way (`vault_pki::Error::Incomplete`) made, through
+    /// the same [`Ctx::files`] a whole run uses: the exported intermediate key and whatever
+    /// else the partial report holds. The recorded role-id and secret-id are kept where the
+    /// setup did not get that far.
     fn save_partial(&mut self, partial: &SetupReport, state: &State) -> Result<()> {
-        if partial.secret_id_created {
-            let mut state = state.clone();
+        let mut state = state.clone();
+        if partial.role_id.is_some() {
             state.role_id = partial.role_id.clone();
+        }
+        if partial.secret_id.is_some() {
             state.secret_id = partial.secret_id.clone();
-            state.save(&self.out).map_err(|e| {
-                Error::step(
-                    "write e2e-state.json",
-                    e.to_string(),
-                    "check that --out is writable",
-                )
-            })?;
         }
-        if let Some(k) = &partial.intermediate_key_pem {
-            self.file(
-                OutDir::ISTIOCA_KEY,
-                Some(k.expose_secret().as_bytes()),
-                Sensitivity::Secret,
-            )?;
-            self.file(
-                OutDir::ISTIOCA_CRT,
-                partial.intermediate_cert_pem.as_deref().map(str::as_bytes),
-                Sensitivity::Public,
-            )?;
-        }
-        Ok(())
+        self.files(partial, &state)
     }
 
     /// `--istio-ca-addr`: the workload certificate from the mesh's CA API.
