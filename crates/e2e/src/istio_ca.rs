@@ -103,6 +103,7 @@ pub enum IstioCaError {
 #[derive(Debug, Clone)]
 pub struct IstioCaClient {
     addr: String,
+    server_name: String,
     grpc: tonic::client::Grpc<Channel>,
 }
 
@@ -144,6 +145,7 @@ impl IstioCaClient {
             })?;
         Ok(IstioCaClient {
             addr: addr.to_string(),
+            server_name: server_name.to_string(),
             grpc: tonic::client::Grpc::new(channel),
         })
     }
@@ -176,7 +178,7 @@ impl IstioCaClient {
         request.metadata_mut().insert("authorization", bearer);
         self.grpc.ready().await.map_err(|e| IstioCaError::Connect {
             addr: self.addr.clone(),
-            server_name: String::new(),
+            server_name: self.server_name.clone(),
             detail: crate::error::chain(&e),
         })?;
         let codec =
