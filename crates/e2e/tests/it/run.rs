@@ -31,6 +31,21 @@ fn run_against(server: &DevServer, cmd: &str, out: &Path, extra: &[&str]) -> Out
         .expect("running the e2e binary")
 }
 
+/// The files a second run must leave byte for byte as they are (keys and secrets included).
+fn kept_files(out: &Path) -> Vec<Vec<u8>> {
+    [
+        "ca.crt",
+        "ca.key",
+        "istioca.key",
+        "istioca.crt",
+        "istioca.csr",
+        "vault-secret.yaml",
+    ]
+    .iter()
+    .map(|f| std::fs::read(out.join(f)).unwrap_or_else(|e| panic!("{f}: {e}")))
+    .collect()
+}
+
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p)
         .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
@@ -223,17 +238,7 @@ async fn run_writes_the_files_verifies_and_a_second_run_changes_nothing() {
     );
 
     let before = vault_snapshot(&server).await;
-    let files_before: Vec<_> = [
-        "ca.crt",
-        "ca.key",
-        "istioca.key",
-        "istioca.crt",
-        "istioca.csr",
-        "vault-secret.yaml",
-    ]
-    .iter()
-    .map(|f| std::fs::read(out.join(f)).expect("file"))
-    .collect();
+    let files_before = kept_files(&out);
 
     // Second run: every step unchanged, Vault and the files as they were.
     let second = run_against(&server, "run", &out, &[]);
@@ -257,17 +262,7 @@ async fn run_writes_the_files_verifies_and_a_second_run_changes_nothing() {
         before,
         "the second run changed Vault"
     );
-    let files_after: Vec<_> = [
-        "ca.crt",
-        "ca.key",
-        "istioca.key",
-        "istioca.crt",
-        "istioca.csr",
-        "vault-secret.yaml",
-    ]
-    .iter()
-    .map(|f| std::fs::read(out.join(f)).expect("file"))
-    .collect();
+    let files_after = kept_files(&out);
     assert_eq!(files_after, files_before, "the second run rewrote a file");
 
     // A plan now has nothing to do.
