@@ -14,7 +14,7 @@ run: setup
 	$(CARGO) run --release -p e2e -- run
 
 stack-build:
-	@scripts/build-stack.sh
+	@crates/stack/build-stack.sh
 
 test: setup stack-build
 	$(CARGO) test --workspace --all-targets

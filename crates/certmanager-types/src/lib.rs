@@ -29,6 +29,8 @@
 //! Builders for the Vault flow: [`AppRoleSecretBuilder`], [`VaultAppRoleIssuerBuilder`],
 //! [`IstiodCertificateBuilder`], [`IstioCsrValuesBuilder`]. They return [`Result`] and fail
 //! when a required field is missing.
+//!
+//! [`crds`] embeds cert-manager's own CRDs (v1.21.1), for schema checks and test clusters.
 #![forbid(unsafe_code)]
 
 mod acme;
@@ -36,6 +38,7 @@ mod approle;
 mod certificate;
 mod certificate_request;
 mod condition;
+pub mod crds;
 mod error;
 mod issuer;
 mod istio_csr;

@@ -38,7 +38,7 @@ pub enum Command {
     /// Start, stop and inspect the local cluster stack (etcd, kube-apiserver, cert-manager,
     /// OpenBao, istio-csr) built from Go sources.
     #[command(subcommand)]
-    Stack(crate::stack::StackCommand),
+    Stack(stack::StackCommand),
 }
 
 /// How results are printed.

@@ -36,7 +36,6 @@ pub mod manifests;
 pub mod progress;
 pub mod report;
 pub mod run;
-pub mod stack;
 pub mod state;
 pub mod verify;
 

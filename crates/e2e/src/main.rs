@@ -11,7 +11,7 @@ async fn main() {
     let code = match cli.command {
         Command::Run(args) => run(args, false).await,
         Command::Plan(args) => run(args, true).await,
-        Command::Stack(cmd) => match e2e::stack::cli(cmd).await {
+        Command::Stack(cmd) => match stack::cli(cmd).await {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("error: {e:#}");

@@ -14,12 +14,13 @@ mod workload;
 use workload::{object, overlay};
 
 fn data(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    let root = env!("CARGO_MANIFEST_DIR");
+    std::fs::read_to_string(format!("{root}/../../testdata/{name}")).unwrap()
 }
 
 fn vault_ca(c: &mut Criterion) {
     let manifests = parse_documents("golden", &data("pilot_default.golden.yaml")).unwrap();
-    let iop = parse_document("iop", &data("tsb-istiocontrolplane.yaml")).unwrap();
+    let iop = parse_document("iop", &data("tsb-istiocontrolplane.bare.yaml")).unwrap();
     let cp = parse_document("cp", &data("control-plane.example.yaml")).unwrap();
     let overlays = K8sObjectOverlay::list_from_value("cp", &cp).unwrap();
     let mut g = c.benchmark_group("vault-ca");

@@ -76,6 +76,10 @@ pub enum DevServerError {
     },
 }
 
+/// The environment variable `bao server -dev` reads its root token from (instead of the
+/// `-dev-root-token-id` flag, which any user can read in `ps`).
+pub const DEV_ROOT_TOKEN_ENV: &str = "BAO_DEV_ROOT_TOKEN_ID";
+
 /// Result of dev-server operations.
 pub type DevResult<T> = std::result::Result<T, DevServerError>;
 
@@ -170,22 +174,17 @@ pub fn find_bao() -> DevResult<PathBuf> {
     })
 }
 
-fn random_hex(bytes: usize) -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut out = String::new();
-    while out.len() < bytes * 2 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default(),
-        );
-        h.write_u32(std::process::id());
-        out.push_str(&format!("{:016x}", h.finish()));
-    }
-    out.truncate(bytes * 2);
-    out
+/// `bytes` random bytes from the kernel (`/dev/urandom`) as lowercase hex: for root tokens of
+/// servers started here.
+pub fn random_hex(bytes: usize) -> DevResult<String> {
+    let mut buf = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .map_err(|e| DevServerError::Io {
+            what: "reading /dev/urandom".into(),
+            source: e,
+        })?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn port_free(port: u16) -> bool {
@@ -231,7 +230,7 @@ impl DevServer {
             bao,
             port,
             tls: opts.tls,
-            token: SecretString::new(format!("dev-{}", random_hex(16))),
+            token: SecretString::new(format!("dev-{}", random_hex(16)?)),
             dir,
             child: None,
             ready_timeout: opts.ready_timeout,
@@ -274,9 +273,10 @@ impl DevServer {
             source: e,
         })?;
         let mut cmd = Command::new(&self.bao);
+        // The root token goes through the environment, not the command line (visible in `ps`).
         cmd.arg("server")
             .arg("-dev")
-            .arg(format!("-dev-root-token-id={}", self.token.expose_secret()))
+            .env(DEV_ROOT_TOKEN_ENV, self.token.expose_secret())
             .arg(format!("-dev-listen-address=127.0.0.1:{}", self.port));
         if let Some(extra) = &self.extra_config {
             cmd.arg(format!("-config={}", extra.display()));
@@ -453,14 +453,27 @@ impl DevServer {
     }
 
     fn run_bao(&self, args: &[&str]) -> DevResult<String> {
-        let out = self
-            .bao_command()
-            .args(args)
-            .output()
-            .map_err(|e| DevServerError::Io {
-                what: format!("running bao {}", args.join(" ")),
-                source: e,
-            })?;
+        self.run_bao_with_stdin(args, None)
+    }
+
+    /// Runs `bao ARGS`, writing `stdin` to its standard input (how secrets reach it: an
+    /// argument would be visible in `ps`).
+    fn run_bao_with_stdin(&self, args: &[&str], stdin: Option<&SecretString>) -> DevResult<String> {
+        let io = |source| DevServerError::Io {
+            what: format!("running bao {}", args.join(" ")),
+            source,
+        };
+        let mut cmd = self.bao_command();
+        cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        if stdin.is_some() {
+            cmd.stdin(Stdio::piped());
+        }
+        let mut child = cmd.spawn().map_err(io)?;
+        if let (Some(secret), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            pipe.write_all(secret.expose_secret().as_bytes())
+                .map_err(io)?;
+        }
+        let out = child.wait_with_output().map_err(io)?;
         if !out.status.success() {
             return Err(DevServerError::Command {
                 command: args.first().copied().unwrap_or_default().to_string()
@@ -478,15 +491,19 @@ impl DevServer {
         self.run_bao(&["operator", "seal"]).map(|_| ())
     }
 
-    /// Unseals the server with the dev unseal key (`bao operator unseal`).
+    /// Unseals the server with the dev unseal key (`bao write sys/unseal key=-`, the key on stdin).
     pub fn unseal(&self) -> DevResult<()> {
         let key = self.unseal_key().ok_or_else(|| DevServerError::Command {
             command: "operator unseal".into(),
             status: "not run".into(),
             stderr: "no unseal key in the dev server's log".into(),
         })?;
-        self.run_bao(&["operator", "unseal", key.expose_secret()])
-            .map(|_| ())
+        // `key=-`: the key is read from standard input, never put on a command line.
+        self.run_bao_with_stdin(
+            &["write", "-format=json", "sys/unseal", "key=-"],
+            Some(&key),
+        )
+        .map(|_| ())
     }
 
     /// Kills the server process (SIGKILL) without cleaning up, as a crash would.

@@ -5,8 +5,9 @@ mod builders;
 mod roundtrip;
 mod schema;
 
-/// Reads a file under `tests/data/`.
+/// One of cert-manager's CRD files, as the crate embeds them ([`certmanager_types::crds`]).
 pub fn data(name: &str) -> String {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+    certmanager_types::crds::by_file(name)
+        .unwrap_or_else(|| panic!("no embedded CRD file {name}"))
+        .to_string()
 }

@@ -1,6 +1,6 @@
 //! Our schemas (kube `CustomResourceExt::crd()`) against cert-manager v1.21.1's own CRDs.
 //!
-//! The CRDs in `tests/data/` are `deploy/crds/` of cert-manager v1.21.1, unchanged.
+//! The CRDs in `crds/` (embedded as `certmanager_types::crds`) are `deploy/crds/` of cert-manager v1.21.1, unchanged.
 
 use std::collections::BTreeMap;
 

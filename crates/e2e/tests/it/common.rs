@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use e2e::stack::{Stack, StackConfig};
 use serde_json::Value;
+use stack::{Stack, StackConfig};
 
 /// The binary with a clean environment: no Vault or cluster settings leak in from the caller.
 pub fn e2e() -> Command {

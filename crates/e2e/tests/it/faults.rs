@@ -7,11 +7,11 @@
 use std::time::{Duration, Instant};
 
 use certmanager_types::{AppRoleSecretBuilder, Issuer, VaultAppRoleIssuerBuilder, seed};
-use e2e::stack::Stack;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
+use stack::Stack;
 
 use crate::common::{check, describe, on_stack, report, run_ok, stack_up, step};
 
@@ -128,7 +128,7 @@ async fn an_issuer_seen_before_vault_is_configured_recovers_once_it_is() {
 
     // cert-manager runs and OpenBao is empty: no PKI, no AppRole. The Issuer and its Secret
     // arrive first (as from a GitOps repository applied ahead of Vault's set-up).
-    e2e::stack::ensure_namespace(&client, NS)
+    stack::ensure_namespace(&client, NS)
         .await
         .expect("namespace");
     let secret = AppRoleSecretBuilder::seed_flow()

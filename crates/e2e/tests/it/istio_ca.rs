@@ -11,9 +11,9 @@
 use std::time::{Duration, Instant};
 
 use e2e::istio_ca::{IstioCaClient, IstioCaError, service_account_token};
-use e2e::stack::IstiodOptions;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
+use stack::IstiodOptions;
 
 use crate::common::{on_stack, report, run_ok, stack_up};
 

@@ -11,19 +11,21 @@
 use std::path::Path;
 
 use e2e::report::Outcome;
-use e2e::stack::Stack;
 use istio_overlay::{apply_nested, parse_documents};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde_json::Value;
+use stack::Stack;
 
 use crate::common::{run_ok, stack_up};
 
-fn data(crate_name: &str, file: &str) -> String {
-    let path = format!(
-        "{}/../{crate_name}/tests/data/{file}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+fn data(file: &str) -> String {
+    let path = data_path(file);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+}
+
+/// A file of the workspace's `testdata/`.
+fn data_path(file: &str) -> String {
+    format!("{}/../../testdata/{file}", env!("CARGO_MANIFEST_DIR"))
 }
 
 fn discovery(deployment: &Value) -> &Value {
@@ -51,7 +53,7 @@ fn e2e_run(stack: &Stack, out: &Path, extra: &[&str]) -> tsb_types::ControlPlane
 fn rendered() -> Vec<Value> {
     parse_documents(
         "pilot_default.golden.yaml",
-        &data("istio-overlay", "pilot_default.golden.yaml"),
+        &data("pilot_default.golden.yaml"),
     )
     .expect("manifests")
 }
@@ -115,7 +117,7 @@ async fn the_operators_overlay_step_gives_objects_the_api_server_accepts() {
     //    ControlPlane appends to them.
     let cp = e2e_run(&stack, &dir.path().join("out"), &[]);
     let mut iop: Value =
-        serde_yaml::from_str(&data("tsb-types", "tsb-istiocontrolplane.yaml")).expect("IOP");
+        serde_yaml::from_str(&data("tsb-istiocontrolplane.full.yaml")).expect("IOP");
     let mut manifests = rendered();
     apply_nested(&mut iop, cp.spec.istio_overlays(), &mut manifests)
         .unwrap_or_else(|e| panic!("the operator's overlay step failed: {e}"));
@@ -124,12 +126,8 @@ async fn the_operators_overlay_step_gives_objects_the_api_server_accepts() {
 
     // 2. An IstioOperator without those lists: appending would make Istio write map keys
     //    named `[-1]` and the step fails; given with --istio-operator, e2e fits the overlays.
-    let bare_path = format!(
-        "{}/../istio-overlay/tests/data/tsb-istiocontrolplane.yaml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let bare: Value =
-        serde_yaml::from_str(&data("istio-overlay", "tsb-istiocontrolplane.yaml")).expect("IOP");
+    let bare_path = data_path("tsb-istiocontrolplane.bare.yaml");
+    let bare: Value = serde_yaml::from_str(&data("tsb-istiocontrolplane.bare.yaml")).expect("IOP");
     let mut unfitted = bare.clone();
     assert!(
         apply_nested(&mut unfitted, cp.spec.istio_overlays(), &mut rendered()).is_err(),
@@ -171,7 +169,7 @@ async fn the_operators_overlay_step_gives_objects_the_api_server_accepts() {
         .expect("IstioOperator CRD");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let mut in_cluster: Value =
-        serde_yaml::from_str(&data("istio-overlay", "tsb-istiocontrolplane.yaml")).expect("IOP");
+        serde_yaml::from_str(&data("tsb-istiocontrolplane.bare.yaml")).expect("IOP");
     in_cluster["metadata"]["namespace"] = "istio-system".into();
     loop {
         match e2e::kube::apply_value(&client, &in_cluster, false).await {

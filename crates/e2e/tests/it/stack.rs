@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use e2e::stack::{ProcessRecord, Stack, StackArgs, StackCommand, StackConfig, StackState, cli};
+use ::stack::{ProcessRecord, Stack, StackArgs, StackCommand, StackConfig, StackState, cli};
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenReview};
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use kube::Api;
@@ -95,7 +95,7 @@ async fn stack_runs_the_real_cert_manager_and_stops_what_it_started() {
 
     // A namespace, a selfSigned Issuer and a Certificate, made Ready by cert-manager itself.
     let ns = "stack-it";
-    e2e::stack::ensure_namespace(&client, ns)
+    ::stack::ensure_namespace(&client, ns)
         .await
         .expect("namespace");
     create(

@@ -10,11 +10,7 @@ use crate::reference::istiod;
 use crate::yaml;
 
 fn data_path(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-        .display()
-        .to_string()
+    crate::data_path(name).display().to_string()
 }
 
 fn example(name: &str) -> String {
@@ -190,8 +186,9 @@ fn apply_nested_control_plane() {
     let mut manifests =
         std::fs::read_to_string(data_path("pilot_default.golden.yaml")).expect("golden");
     manifests.push_str("---\n");
-    manifests
-        .push_str(&std::fs::read_to_string(data_path("tsb-istiocontrolplane.yaml")).expect("iop"));
+    manifests.push_str(
+        &std::fs::read_to_string(data_path("tsb-istiocontrolplane.bare.yaml")).expect("iop"),
+    );
     let m = tmp("nested.yaml", &manifests);
     let (stdout, stderr, code) = out(&run(
         &[

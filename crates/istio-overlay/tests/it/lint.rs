@@ -12,7 +12,7 @@ fn overlays(file: &str) -> Vec<K8sObjectOverlay> {
 
 fn with_iop() -> Vec<Value> {
     let mut m = golden();
-    m.push(yaml(&data("tsb-istiocontrolplane.yaml")));
+    m.push(yaml(&data("tsb-istiocontrolplane.bare.yaml")));
     m
 }
 
@@ -54,7 +54,7 @@ fn seed_index_patches_are_flagged_with_the_robust_rewrite() {
 
 #[test]
 fn robust_overlays_have_no_finding() {
-    let o = overlays("robust-istiod.overlays.yaml");
+    let o = overlays("examples/istiod-vault-ca.overlays.yaml");
     assert_eq!(lint(&o, Some(&golden())), vec![]);
     assert_eq!(lint(&o, None), vec![]);
 }

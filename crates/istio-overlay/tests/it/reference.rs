@@ -98,7 +98,7 @@ fn golden_has_the_shape_the_seed_was_written_for() {
 
 #[test]
 fn nested_overlays_of_the_seed_give_the_expected_istiod() {
-    let mut iop = yaml(&data("tsb-istiocontrolplane.yaml"));
+    let mut iop = yaml(&data("tsb-istiocontrolplane.bare.yaml"));
     let before = golden();
     let mut manifests = before.clone();
     apply_nested(&mut iop, &cp_overlays(), &mut manifests).expect("nested overlays apply");
@@ -135,9 +135,11 @@ fn nested_overlays_of_the_seed_give_the_expected_istiod() {
 fn robust_overlays_give_the_same_istiod() {
     let before = golden();
     let mut manifests = before.clone();
-    let overlays =
-        K8sObjectOverlay::list_from_value("robust", &yaml(&data("robust-istiod.overlays.yaml")))
-            .expect("overlays");
+    let overlays = K8sObjectOverlay::list_from_value(
+        "robust",
+        &yaml(&data("examples/istiod-vault-ca.overlays.yaml")),
+    )
+    .expect("overlays");
     apply_overlays(&mut manifests, &overlays).expect("apply");
     check_istiod(istiod(&before), istiod(&manifests));
 }

@@ -216,7 +216,7 @@ fn nothing_would_be_pruned_by_the_api_server() {
         assert!(out.is_empty(), "{what}: the API server would prune {out:?}");
     }
     let iop_crd = serde_json::to_value(IstioOperator::crd()).expect("serializes");
-    let iop = crate::yaml("tsb-istiocontrolplane.yaml");
+    let iop = crate::yaml("tsb-istiocontrolplane.full.yaml");
     let mut out = Vec::new();
     pruned(
         &iop["spec"],

@@ -6,13 +6,13 @@ mod golden;
 mod overlays;
 mod roundtrip;
 
-/// Reads a file under `tests/data/`.
+/// Reads a file under the workspace's `testdata/`.
 pub fn data(name: &str) -> String {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../../testdata/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
 }
 
-/// Parses a YAML file under `tests/data/` to JSON.
+/// Parses a YAML file under the workspace's `testdata/` to JSON.
 pub fn yaml(name: &str) -> serde_json::Value {
     serde_yaml::from_str(&data(name)).unwrap_or_else(|e| panic!("parsing {name}: {e}"))
 }

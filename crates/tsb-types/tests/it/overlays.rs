@@ -129,7 +129,7 @@ fn control_plane(style: PatchStyle) -> ControlPlane {
 fn robust_overlays_give_the_seed_args_mounts_and_volumes() {
     let (iop, _) = apply_and_check(
         &control_plane(PatchStyle::Robust),
-        crate::yaml("tsb-istiocontrolplane.yaml"),
+        crate::yaml("tsb-istiocontrolplane.full.yaml"),
     );
     // TSB's own env and overlays are kept; ours are appended.
     let env = iop
@@ -149,7 +149,7 @@ fn robust_overlays_give_the_seed_args_mounts_and_volumes() {
     assert_eq!(overlays[0]["kind"], "ConfigMap");
     let (_, manifests) = apply_and_check(
         &control_plane(PatchStyle::Robust),
-        crate::yaml("tsb-istiocontrolplane.yaml"),
+        crate::yaml("tsb-istiocontrolplane.full.yaml"),
     );
     let mesh = manifests
         .iter()
@@ -165,7 +165,7 @@ fn robust_overlays_give_the_seed_args_mounts_and_volumes() {
 fn seed_exact_overlays_give_the_seed_args_mounts_and_volumes_but_drop_tsb_env() {
     let (iop, _) = apply_and_check(
         &control_plane(PatchStyle::SeedExact),
-        crate::yaml("tsb-istiocontrolplane.yaml"),
+        crate::yaml("tsb-istiocontrolplane.full.yaml"),
     );
     // The seed replaces the whole lists: TSB's env (fieldRefs included) and Service overlay are gone.
     let env = iop
@@ -198,7 +198,7 @@ fn fitted_overlays_apply_to_a_bare_operator() {
 
 #[test]
 fn fitted_overlays_extend_an_existing_istiod_overlay() {
-    let mut iop = crate::yaml("tsb-istiocontrolplane.yaml");
+    let mut iop = crate::yaml("tsb-istiocontrolplane.full.yaml");
     iop["spec"]["components"]["pilot"]["k8s"]["overlays"] = json!([{
         "apiVersion": "apps/v1", "kind": "Deployment", "name": "istiod",
         "patches": [{"path": "spec.template.metadata.annotations.tetrate\\.io/edge", "value": "yes"}]
@@ -225,7 +225,7 @@ fn lint_inputs(iop: Value) -> Vec<Value> {
 #[test]
 fn robust_overlays_pass_lint_with_no_finding() {
     let cp = control_plane(PatchStyle::Robust);
-    let manifests = lint_inputs(crate::yaml("tsb-istiocontrolplane.yaml"));
+    let manifests = lint_inputs(crate::yaml("tsb-istiocontrolplane.full.yaml"));
     let findings = lint(cp.spec.istio_overlays(), Some(&manifests));
     assert!(findings.is_empty(), "{findings:#?}");
     // Without manifests, too.
@@ -242,7 +242,7 @@ fn seed_exact_overlays_get_the_index_warnings() {
     let cp = control_plane(PatchStyle::SeedExact);
     for manifests in [
         None,
-        Some(lint_inputs(crate::yaml("tsb-istiocontrolplane.yaml"))),
+        Some(lint_inputs(crate::yaml("tsb-istiocontrolplane.full.yaml"))),
     ] {
         let findings = lint(cp.spec.istio_overlays(), manifests.as_deref());
         for f in &findings {

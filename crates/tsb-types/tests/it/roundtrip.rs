@@ -82,7 +82,7 @@ fn control_plane_with_fields_we_do_not_model_round_trips() {
 
 #[test]
 fn tsb_istio_operator_round_trips_with_typed_access() {
-    let original = crate::yaml("tsb-istiocontrolplane.yaml");
+    let original = crate::yaml("tsb-istiocontrolplane.full.yaml");
     let iop: IstioOperator = round_trip(&original);
     let spec = &iop.spec;
     assert_eq!(spec.profile.as_deref(), Some("default"));

@@ -7,9 +7,9 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StackError {
-    /// A server binary is not where `scripts/build-stack.sh` puts it.
+    /// A server binary is not where `crates/stack/build-stack.sh` puts it.
     #[error(
-        "{component}: binary not found at {path}: run scripts/build-stack.sh (it builds etcd, kube-apiserver, cert-manager's controller, istiod and istio-csr from the Go module proxy into ~/.cache/vault-mesh-ca/stack/bin){hint}"
+        "{component}: binary not found at {path}: run crates/stack/build-stack.sh (it builds etcd, kube-apiserver, cert-manager's controller, istiod and istio-csr from the Go module proxy into ~/.cache/vault-mesh-ca/stack/bin){hint}"
     )]
     MissingBinary {
         /// The component (`etcd`, `kube-apiserver`, …).
@@ -86,6 +86,9 @@ pub enum StackError {
         /// The parser's message.
         message: String,
     },
+    /// OpenBao's binary, ports or token could not be had (`vault-pki`'s dev-server helpers).
+    #[error("OpenBao: {0}")]
+    OpenBao(#[source] vault_pki::dev_server::DevServerError),
     /// No free port was found on 127.0.0.1.
     #[error("no free port on 127.0.0.1 for {0}")]
     NoFreePort(String),

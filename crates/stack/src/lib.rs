@@ -3,14 +3,14 @@
 //! admin kubeconfig), cert-manager's CRDs and controller (out of cluster, no leader election),
 //! an OpenBao dev server, and on demand istio-csr.
 //!
-//! The Go binaries come from `scripts/build-stack.sh` (built from the Go module proxy into
+//! The Go binaries come from `crates/stack/build-stack.sh` (built from the Go module proxy into
 //! `~/.cache/vault-mesh-ca/stack/bin`); OpenBao's `bao` from `scripts/install-openbao.sh`.
 //! Every component logs to `<dir>/<component>.log`; start-up waits on each component's
 //! readiness with a bound, and a failure names the component and its log.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), e2e::stack::StackError> {
-//! use e2e::stack::{Stack, StackConfig};
+//! # async fn demo() -> Result<(), stack::StackError> {
+//! use stack::{Stack, StackConfig};
 //!
 //! let stack = Stack::up(StackConfig::new("out/stack")).await?;
 //! println!("KUBECONFIG={} VAULT_ADDR={}", stack.kubeconfig_path().display(), stack.vault_addr());
@@ -36,6 +36,8 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
 use kube::api::{ObjectMeta, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
+use vault_pki::SecretString;
+use vault_pki::dev_server;
 
 pub use cli::{StackArgs, StackCommand, cli};
 pub use crds::{CERT_MANAGER_CRDS, cert_manager_crds};
@@ -46,7 +48,7 @@ pub use state::{STATE_FILE, StackState};
 
 use process::{Proc, free_port, http_get, http_ok, wait_ready};
 
-/// The binaries `scripts/build-stack.sh` links into its bin dir.
+/// The binaries `build-stack.sh` links into its bin dir.
 pub const ETCD_BIN: &str = "etcd";
 /// kube-apiserver's binary name.
 pub const KUBE_APISERVER_BIN: &str = "kube-apiserver";
@@ -56,7 +58,7 @@ pub const CERT_MANAGER_BIN: &str = "cert-manager-controller";
 pub const ISTIO_CSR_BIN: &str = "istio-csr";
 
 /// The default bin dir: `$VMC_STACK_BIN_DIR`, else `$VMC_CACHE/stack/bin`, else
-/// `~/.cache/vault-mesh-ca/stack/bin` (where `scripts/build-stack.sh` links the binaries).
+/// `~/.cache/vault-mesh-ca/stack/bin` (where `build-stack.sh` links the binaries).
 pub fn default_bin_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("VMC_STACK_BIN_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(d);
@@ -70,26 +72,6 @@ fn cache_dir() -> PathBuf {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/vault-mesh-ca")))
         .unwrap_or_else(|| PathBuf::from(".cache/vault-mesh-ca"))
-}
-
-/// Finds `bao`: `BAO_BIN`, then `PATH`, then the cache of `scripts/install-openbao.sh`.
-pub fn find_bao() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("BAO_BIN")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        && p.is_file()
-    {
-        return Some(p);
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
-            let p = dir.join("bao");
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    Some(cache_dir().join("openbao-2.7.2/bao")).filter(|p| p.is_file())
 }
 
 /// How to start a [`Stack`].
@@ -184,8 +166,8 @@ pub struct Stack {
     cfg: StackConfig,
     state: StackState,
     procs: Vec<Proc>,
-    client: Option<kube::Client>,
-    vault_token: String,
+    client: kube::Client,
+    vault_token: SecretString,
     istio_csr: Option<IstioCsrEndpoint>,
     /// Made by [`Stack::attach`]: the processes before it are not ours to stop.
     attached: bool,
@@ -214,15 +196,6 @@ fn need_bin(bin_dir: &Path, name: &str, hint: &str) -> Result<PathBuf> {
             hint: hint.to_string(),
         })
     }
-}
-
-fn random_hex(bytes: usize) -> Result<String> {
-    use std::io::Read;
-    let mut buf = vec![0u8; bytes];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .map_err(|e| StackError::io("reading /dev/urandom", e))?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn write_secret(path: &Path, contents: &str) -> Result<()> {
@@ -291,15 +264,15 @@ impl Stack {
         let apiserver_bin = need_bin(&cfg.bin_dir, KUBE_APISERVER_BIN, "")?;
         let cm_bin = need_bin(&cfg.bin_dir, CERT_MANAGER_BIN, "")?;
         let bao_bin = if cfg.openbao {
-            let bao = cfg.bao_bin.clone().or_else(find_bao);
-            Some(
-                bao.ok_or_else(|| StackError::MissingBinary {
-                    component: "openbao (bao)".into(),
-                    path: cache_dir().join("openbao-2.7.2/bao"),
-                    hint: "; OpenBao itself comes from scripts/install-openbao.sh (or set BAO_BIN)"
-                        .into(),
-                })?,
-            )
+            let bao = match cfg.bao_bin.clone() {
+                Some(b) => Ok(b),
+                None => dev_server::find_bao(),
+            };
+            Some(bao.map_err(|e| StackError::MissingBinary {
+                component: "openbao (bao)".into(),
+                path: cache_dir().join("openbao-2.7.2/bao"),
+                hint: format!("; {e}"),
+            })?)
         } else {
             None
         };
@@ -332,15 +305,34 @@ impl Stack {
         ] {
             ports.insert(what.to_string(), free_port(what)?);
         }
-        let vault_port = if cfg.openbao { free_port_pair()? } else { 0 };
+        let vault_port = if cfg.openbao {
+            dev_server::free_port_pair().map_err(StackError::OpenBao)?
+        } else {
+            0
+        };
         ports.insert("openbao".into(), vault_port);
         let api_server = format!("https://127.0.0.1:{}", ports["kube-apiserver"]);
-        let token = random_hex(16)?;
+        let token = dev_server::random_hex(16).map_err(StackError::OpenBao)?;
         let vault_token_file = dir.join("vault-token");
+        // The admin kubeconfig and its client exist before the API server does (a client
+        // connects on its first request).
+        let kubeconfig_path = dir.join("kubeconfig");
+        let read = |p: &Path| {
+            std::fs::read_to_string(p)
+                .map_err(|e| StackError::io(format!("reading {}", p.display()), e))
+        };
+        let kubeconfig = kubeconfig_yaml(
+            &api_server,
+            &read(&pki.ca_crt)?,
+            &read(&pki.admin_crt)?,
+            &read(&pki.admin_key)?,
+        );
+        write_secret(&kubeconfig_path, &kubeconfig)?;
+        let client = client_for(&kubeconfig_path).await?;
         let mut stack = Stack {
             state: StackState {
                 dir: dir.clone(),
-                kubeconfig: dir.join("kubeconfig"),
+                kubeconfig: kubeconfig_path,
                 api_server: api_server.clone(),
                 vault_addr: if cfg.openbao {
                     format!("http://127.0.0.1:{vault_port}")
@@ -353,8 +345,8 @@ impl Stack {
             },
             cfg,
             procs: Vec::new(),
-            client: None,
-            vault_token: format!("root-{token}"),
+            client: client.clone(),
+            vault_token: SecretString::new(format!("root-{token}")),
             istio_csr: None,
             attached: false,
         };
@@ -416,18 +408,6 @@ impl Stack {
             &log("kube-apiserver"),
         )?;
         stack.track(p)?;
-        let read = |p: &Path| {
-            std::fs::read_to_string(p)
-                .map_err(|e| StackError::io(format!("reading {}", p.display()), e))
-        };
-        let kubeconfig = kubeconfig_yaml(
-            &api_server,
-            &read(&pki.ca_crt)?,
-            &read(&pki.admin_crt)?,
-            &read(&pki.admin_key)?,
-        );
-        write_secret(&stack.state.kubeconfig, &kubeconfig)?;
-        let client = client_for(&stack.state.kubeconfig).await?;
         {
             let c = client.clone();
             let idx = stack.procs.len() - 1;
@@ -446,7 +426,6 @@ impl Stack {
             })
             .await?;
         }
-        stack.client = Some(client.clone());
 
         // Namespaces (no controller-manager is needed for them) and cert-manager's CRDs.
         let crn = stack.cfg.cluster_resource_namespace.clone();
@@ -469,17 +448,23 @@ impl Stack {
 
         // OpenBao dev server, with its own HOME (it writes ~/.vault-token).
         if let Some(bao) = bao_bin {
-            write_secret(&vault_token_file, &stack.vault_token)?;
+            write_secret(&vault_token_file, stack.vault_token.expose_secret())?;
             let home = dir.join("openbao-home");
             std::fs::create_dir_all(&home)
                 .map_err(|e| StackError::io(format!("creating {}", home.display()), e))?;
             let args = vec![
                 "server".to_string(),
                 "-dev".to_string(),
-                format!("-dev-root-token-id={}", stack.vault_token),
                 format!("-dev-listen-address=127.0.0.1:{vault_port}"),
             ];
-            let envs = [("HOME", home.display().to_string())];
+            // The root token goes through the environment: a flag would be visible in `ps`.
+            let envs = [
+                ("HOME", home.display().to_string()),
+                (
+                    dev_server::DEV_ROOT_TOKEN_ENV,
+                    stack.vault_token.expose_secret().to_string(),
+                ),
+            ];
             let mut p = Proc::spawn("openbao", &bao, &args, &envs, &log("openbao"))?;
             let res = wait_ready(&mut p, timeout, || http_ok(vault_port, "/v1/sys/health")).await;
             stack.track(p)?;
@@ -496,15 +481,28 @@ impl Stack {
     pub async fn attach(cfg: StackConfig) -> Result<Stack> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let state = StackState::load(&cfg.dir)?;
-        let vault_token = std::fs::read_to_string(&state.vault_token_file)
-            .map(|t| t.trim().to_string())
-            .unwrap_or_default();
+        let vault_token = match std::fs::read_to_string(&state.vault_token_file) {
+            Ok(t) => SecretString::new(t.trim().to_string()),
+            // A stack started without OpenBao has no token file.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && state.vault_addr.is_empty() => {
+                SecretString::new(String::new())
+            }
+            Err(e) => {
+                return Err(StackError::io(
+                    format!(
+                        "reading OpenBao's root token from {}",
+                        state.vault_token_file.display()
+                    ),
+                    e,
+                ));
+            }
+        };
         let client = client_for(&state.kubeconfig).await?;
         Ok(Stack {
             cfg,
             state,
             procs: Vec::new(),
-            client: Some(client),
+            client,
             vault_token,
             istio_csr: None,
             attached: true,
@@ -531,7 +529,7 @@ impl Stack {
 
     /// OpenBao's root token (a secret: do not log it).
     pub fn vault_token(&self) -> &str {
-        &self.vault_token
+        self.vault_token.expose_secret()
     }
 
     /// The API server URL.
@@ -561,7 +559,7 @@ impl Stack {
     /// Never after [`Stack::up`] returned (it sets the client before returning).
     #[allow(clippy::expect_used)]
     pub fn client(&self) -> kube::Client {
-        self.client.clone().expect("Stack::up sets the client")
+        self.client.clone()
     }
 
     /// istio-csr's endpoint, once started.
@@ -686,19 +684,6 @@ impl Drop for Stack {
     }
 }
 
-/// A free port `P` on 127.0.0.1 with `P+1` free too (OpenBao's dev server binds both).
-fn free_port_pair() -> Result<u16> {
-    for _ in 0..100 {
-        let p = free_port("openbao")?;
-        if p < u16::MAX
-            && std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, p + 1)).is_ok()
-        {
-            return Ok(p);
-        }
-    }
-    Err(StackError::NoFreePort("openbao (a pair P, P+1)".into()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -716,7 +701,10 @@ mod tests {
     fn missing_binary_names_the_build_script() {
         let dir = tempfile::tempdir().expect("tempdir");
         let err = need_bin(dir.path(), ETCD_BIN, "").expect_err("missing");
-        assert!(err.to_string().contains("scripts/build-stack.sh"), "{err}");
+        assert!(
+            err.to_string().contains("crates/stack/build-stack.sh"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::error::{Result, StackError};
 use super::process::stop_record;
 use super::state::StackState;
 use super::{IstiodOptions, Stack, StackConfig, default_bin_dir};
@@ -24,7 +25,7 @@ pub enum StackCommand {
         /// Where the stack lives.
         #[command(flatten)]
         args: StackArgs,
-        /// The dir with the Go-built binaries (default: where scripts/build-stack.sh puts them).
+        /// The dir with the Go-built binaries (default: where crates/stack/build-stack.sh puts them).
         #[arg(long, env = "VMC_STACK_BIN_DIR")]
         bin_dir: Option<PathBuf>,
         /// The OpenBao `bao` binary (default: BAO_BIN, PATH, then the install cache).
@@ -54,7 +55,7 @@ pub enum StackCommand {
         /// The trust domain.
         #[arg(long, default_value = "cluster.local")]
         trust_domain: String,
-        /// The dir with the Go-built binaries (default: where scripts/build-stack.sh puts them).
+        /// The dir with the Go-built binaries (default: where crates/stack/build-stack.sh puts them).
         #[arg(long, env = "VMC_STACK_BIN_DIR")]
         bin_dir: Option<PathBuf>,
         /// Bound on the certificate and on istiod's readiness, in seconds.
@@ -110,7 +111,7 @@ fn shell_quote(s: &str) -> String {
 }
 
 /// Runs a `stack` subcommand.
-pub async fn cli(cmd: StackCommand) -> anyhow::Result<()> {
+pub async fn cli(cmd: StackCommand) -> Result<()> {
     match cmd {
         StackCommand::Up {
             args,
@@ -145,10 +146,13 @@ pub async fn cli(cmd: StackCommand) -> anyhow::Result<()> {
         } => {
             let ca_path = out.join("ca.crt");
             let ca = std::fs::read_to_string(&ca_path).map_err(|e| {
-                anyhow::anyhow!(
-                    "reading {}: {e}; run `e2e run --kubeconfig … --out {}` first",
-                    ca_path.display(),
-                    out.display()
+                StackError::io(
+                    format!(
+                        "reading {} (run `e2e run --kubeconfig … --out {}` first)",
+                        ca_path.display(),
+                        out.display()
+                    ),
+                    e,
                 )
             })?;
             let mut cfg = StackConfig::new(args.dir);
@@ -198,7 +202,7 @@ pub async fn cli(cmd: StackCommand) -> anyhow::Result<()> {
             }
             let path = StackState::path(&state.dir);
             std::fs::remove_file(&path)
-                .map_err(|e| anyhow::anyhow!("removing {}: {e}", path.display()))?;
+                .map_err(|e| StackError::io(format!("removing {}", path.display()), e))?;
         }
         StackCommand::Env { args } => {
             let state = StackState::load(&args.dir)?;

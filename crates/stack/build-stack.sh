@@ -3,20 +3,20 @@
 # a cache folder outside the clone keyed by component and version, and links them into one bin
 # dir. Re-running skips what is built already (a stamp records the hash of the inputs).
 #
-#   scripts/build-stack.sh          # progress on stderr; prints the bin dir on stdout
+#   crates/stack/build-stack.sh     # progress on stderr; prints the bin dir on stdout
 #
-# Components (see scripts/stack/README.md for why each is built the way it is):
-#   etcd                      go.etcd.io/etcd/server/v3            (wrapper scripts/stack/etcd)
-#   kube-apiserver            k8s.io/kubernetes cmd/kube-apiserver (wrapper scripts/stack/kube-apiserver)
-#   cert-manager-controller   github.com/cert-manager/cert-manager (wrapper scripts/stack/cert-manager-controller)
-#   pilot-discovery (istiod)  istio.io/istio pilot/cmd/pilot-discovery (wrapper scripts/stack/istiod)
+# Components (see crates/stack/README.md for why each is built the way it is):
+#   etcd                      go.etcd.io/etcd/server/v3            (wrapper go/etcd)
+#   kube-apiserver            k8s.io/kubernetes cmd/kube-apiserver (wrapper go/kube-apiserver)
+#   cert-manager-controller   github.com/cert-manager/cert-manager (wrapper go/cert-manager-controller)
+#   pilot-discovery (istiod)  istio.io/istio pilot/cmd/pilot-discovery (wrapper go/istiod)
 #   istio-csr                 github.com/cert-manager/istio-csr ./cmd (optional: the proxy refuses it here)
 #
 # Env: VMC_CACHE (default ~/.cache/vault-mesh-ca); the bin dir is $VMC_CACHE/stack/bin.
 #      STACK_REQUIRE_ISTIO_CSR=1 makes an istio-csr build failure fatal (default: warn and go on).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-stack_src="$here/stack"
+stack_src="$here/go"
 cache="${VMC_CACHE:-$HOME/.cache/vault-mesh-ca}/stack"
 bin="$cache/bin"
 mkdir -p "$bin"

@@ -118,7 +118,7 @@ impl Stack {
         certs
             .patch(
                 "istiod",
-                &PatchParams::apply("e2e-stack").force(),
+                &PatchParams::apply(crate::crds::FIELD_MANAGER).force(),
                 &Patch::Apply(&cert),
             )
             .await
@@ -169,7 +169,7 @@ impl Stack {
         let bin = need_bin(
             &self.cfg.bin_dir,
             ISTIOD_BIN,
-            " (istio.io/istio's pilot-discovery, built by scripts/build-stack.sh)",
+            " (istio.io/istio's pilot-discovery, built by crates/stack/build-stack.sh)",
         )?;
         ensure_namespace(&self.client(), &opts.namespace).await?;
         let dir = self.state.dir.join("istiod");

@@ -1,5 +1,4 @@
-//! cert-manager v1.21.1's CRDs (copied from `deploy/crds/` of the cert-manager module, as in
-//! `../shared/crds/cert-manager-v1.21.1/`), installed by server-side apply and waited on until
+//! cert-manager v1.21.1's CRDs (`certmanager_types::crds`, the workspace's one copy), installed by server-side apply and waited on until
 //! the API server reports them `Established`.
 
 use std::time::{Duration, Instant};
@@ -10,28 +9,11 @@ use kube::api::{Patch, PatchParams};
 
 use super::error::{Result, StackError};
 
-/// The embedded CRD manifests, by file name.
-pub const CERT_MANAGER_CRDS: [(&str, &str); 4] = [
-    (
-        "cert-manager.io_certificaterequests.yaml",
-        include_str!("crds/cert-manager.io_certificaterequests.yaml"),
-    ),
-    (
-        "cert-manager.io_certificates.yaml",
-        include_str!("crds/cert-manager.io_certificates.yaml"),
-    ),
-    (
-        "cert-manager.io_clusterissuers.yaml",
-        include_str!("crds/cert-manager.io_clusterissuers.yaml"),
-    ),
-    (
-        "cert-manager.io_issuers.yaml",
-        include_str!("crds/cert-manager.io_issuers.yaml"),
-    ),
-];
+/// The embedded CRD manifests, by file name: `certmanager-types`' copy.
+pub use certmanager_types::crds::CRDS as CERT_MANAGER_CRDS;
 
-/// The field manager the stack applies with.
-pub(crate) const FIELD_MANAGER: &str = "vault-mesh-ca-stack";
+/// The field manager of everything the stack applies (its CRDs, istiod's Certificate).
+pub const FIELD_MANAGER: &str = "vault-mesh-ca-stack";
 
 /// Parses the embedded cert-manager CRDs.
 pub fn cert_manager_crds() -> Result<Vec<CustomResourceDefinition>> {
