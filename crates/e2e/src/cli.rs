@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use vault_pki::{PkiSetup, SecretString};
 
 /// The reference runner for the Vault PKI -> cert-manager -> istio-csr -> TSB flow.
 #[derive(Debug, Parser)]
@@ -68,7 +69,7 @@ pub struct VaultArgs {
         hide_env_values = true,
         value_name = "TOKEN"
     )]
-    pub vault_token: Option<String>,
+    pub vault_token: Option<TokenArg>,
     /// PEM file of the CA that signed Vault's TLS certificate (default: the system's roots).
     #[arg(long, env = "VAULT_CACERT", value_name = "FILE")]
     pub vault_cacert: Option<PathBuf>,
@@ -80,6 +81,46 @@ pub struct VaultArgs {
     /// (default: --vault-addr). Set it when the cluster reaches Vault by another name.
     #[arg(long, value_name = "URL")]
     pub issuer_vault_server: Option<String>,
+}
+
+/// A token given on the command line or in `VAULT_TOKEN`: never shown by `Debug`.
+#[derive(Clone)]
+pub struct TokenArg(pub SecretString);
+
+impl std::str::FromStr for TokenArg {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(TokenArg(SecretString::new(s)))
+    }
+}
+
+impl std::fmt::Debug for TokenArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenArg(<redacted>)")
+    }
+}
+
+/// The key type of the CSRs the signing role accepts (Vault's `key_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyTypeArg {
+    /// RSA or ECDSA: Istio's agent makes RSA 2048 keys by default and ECDSA P-256 with
+    /// `ECC_SIGNATURE_ALGORITHM=ECDSA`.
+    Any,
+    /// RSA only: what the seed's role gets, setting no `key_type` (Vault's default).
+    Rsa,
+    /// ECDSA only.
+    Ec,
+}
+
+impl KeyTypeArg {
+    /// The value Vault takes.
+    pub fn vault_name(self) -> &'static str {
+        match self {
+            KeyTypeArg::Any => "any",
+            KeyTypeArg::Rsa => "rsa",
+            KeyTypeArg::Ec => "ec",
+        }
+    }
 }
 
 /// Arguments of `e2e run` and `e2e plan`.
@@ -111,7 +152,7 @@ pub struct RunArgs {
     /// PKI mount holding the root CA (seed: `secrets enable pki`).
     #[arg(
         long,
-        default_value = "pki",
+        default_value_t = PkiSetup::default().root_mount,
         value_name = "PATH",
         help_heading = "Names"
     )]
@@ -119,7 +160,7 @@ pub struct RunArgs {
     /// PKI mount holding the intermediate CA that signs workload and istiod certificates.
     #[arg(
         long,
-        default_value = "istioca",
+        default_value_t = PkiSetup::default().intermediate_mount,
         value_name = "PATH",
         help_heading = "Names"
     )]
@@ -127,7 +168,7 @@ pub struct RunArgs {
     /// Signing role on the intermediate mount; cert-manager signs at `<intermediate>/sign/<role>`.
     #[arg(
         long,
-        default_value = "cluster-local",
+        default_value_t = PkiSetup::default().role.name,
         value_name = "NAME",
         help_heading = "Names"
     )]
@@ -135,7 +176,7 @@ pub struct RunArgs {
     /// Path of the AppRole auth method (cert-manager's spec.vault.auth.appRole.path).
     #[arg(
         long,
-        default_value = "approle",
+        default_value_t = PkiSetup::default().approle_mount,
         value_name = "PATH",
         help_heading = "Names"
     )]
@@ -143,7 +184,7 @@ pub struct RunArgs {
     /// AppRole role cert-manager logs in with.
     #[arg(
         long,
-        default_value = "cert-manager",
+        default_value_t = PkiSetup::default().approle_role,
         value_name = "NAME",
         help_heading = "Names"
     )]
@@ -151,15 +192,19 @@ pub struct RunArgs {
     /// ACL policy granting `update` on `<intermediate>/sign/<role>` and nothing else.
     #[arg(
         long,
-        default_value = "cert-manager",
+        default_value_t = PkiSetup::default().policy_name,
         value_name = "NAME",
         help_heading = "Names"
     )]
     pub policy: String,
+    /// Key type of the CSRs the signing role accepts. `any` lets workloads use RSA or ECDSA
+    /// keys; `rsa` is what the seed's role gets (it sets none, so Vault's default applies).
+    #[arg(long, value_enum, default_value_t = KeyTypeArg::Any, help_heading = "Names")]
+    pub key_type: KeyTypeArg,
     /// SPIFFE trust domain: the role allows URI SANs `spiffe://<trust-domain>/*`.
     #[arg(
         long,
-        default_value = "cluster.local",
+        default_value = crate::config::DEFAULT_TRUST_DOMAIN,
         value_name = "DOMAIN",
         help_heading = "Names"
     )]
@@ -168,7 +213,7 @@ pub struct RunArgs {
     /// (Istio's default is `Kubernetes`).
     #[arg(
         long,
-        default_value = "Kubernetes",
+        default_value = crate::config::DEFAULT_CLUSTER_ID,
         value_name = "ID",
         help_heading = "Names"
     )]
@@ -176,7 +221,7 @@ pub struct RunArgs {
     /// Istio's namespace: holds the AppRole Secret, the Issuer and istiod's Certificate.
     #[arg(
         long,
-        default_value = "istio-system",
+        default_value = certmanager_types::seed::NAMESPACE,
         value_name = "NS",
         help_heading = "Names"
     )]
@@ -185,7 +230,7 @@ pub struct RunArgs {
     /// TSB image registry, written to the ControlPlane's spec.hub (replace the placeholder).
     #[arg(
         long,
-        default_value = "registry.example.invalid/tetrate",
+        default_value = crate::config::DEFAULT_TSB_HUB,
         value_name = "REGISTRY",
         help_heading = "TSB"
     )]
@@ -194,7 +239,7 @@ pub struct RunArgs {
     /// placeholder).
     #[arg(
         long,
-        default_value = "tsb.example.invalid",
+        default_value = crate::config::DEFAULT_TSB_HOST,
         value_name = "HOST",
         help_heading = "TSB"
     )]
@@ -202,7 +247,7 @@ pub struct RunArgs {
     /// TSB management plane port.
     #[arg(
         long,
-        default_value_t = 8443,
+        default_value_t = crate::config::DEFAULT_TSB_PORT,
         value_name = "PORT",
         help_heading = "TSB"
     )]
@@ -250,7 +295,7 @@ pub struct RunArgs {
     /// The name in the Istio CA's serving certificate.
     #[arg(
         long,
-        default_value = "cert-manager-istio-csr.cert-manager.svc",
+        default_value = certmanager_types::chart_defaults::ISTIO_CSR_DNS_NAME,
         value_name = "NAME",
         help_heading = "Cluster"
     )]

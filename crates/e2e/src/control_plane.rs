@@ -8,29 +8,44 @@ use tsb_types::{
     VaultCaOverlayBuilder,
 };
 
-use crate::manifests::ManifestInput;
+use crate::config::TsbSettings;
+
+/// What the ControlPlane is built from.
+#[derive(Debug, Clone, Copy)]
+pub struct ControlPlaneInput<'a> {
+    /// Istio's namespace.
+    pub namespace: &'a str,
+    /// The trust domain.
+    pub trust_domain: &'a str,
+    /// The Istio cluster ID (the ControlPlane's cluster name).
+    pub cluster_id: &'a str,
+    /// TSB's settings.
+    pub tsb: &'a TsbSettings,
+    /// TSB's IstioOperator, to fit the overlays to, if known.
+    pub istio_operator: Option<&'a serde_json::Value>,
+}
 
 /// The ControlPlane as an object.
-pub fn build(input: &ManifestInput) -> Result<tsb_types::ControlPlane, String> {
+pub fn build(input: &ControlPlaneInput<'_>) -> Result<tsb_types::ControlPlane, tsb_types::Error> {
     let mut overlay = VaultCaOverlayBuilder::seed_flow();
-    if let Some(iop) = &input.istio_operator {
+    if let Some(iop) = input.istio_operator {
         overlay = overlay.fit_to(iop);
     }
     ControlPlaneBuilder::seed_flow()
         .vault_ca(overlay)
-        .namespace(&input.namespace)
-        .hub(&input.tsb_hub)
-        .trust_domain(&input.trust_domain)
+        .namespace(input.namespace)
+        .hub(&input.tsb.hub)
+        .trust_domain(input.trust_domain)
         .management_plane(ManagementPlaneSettings {
-            host: Some(input.tsb_host.clone()),
-            port: Some(i32::from(input.tsb_port)),
-            cluster_name: Some(input.cluster_id.clone()),
+            host: Some(input.tsb.host.clone()),
+            port: Some(i32::from(input.tsb.port)),
+            cluster_name: Some(input.cluster_id.to_string()),
             ..Default::default()
         })
         .telemetry_store(TelemetryStore {
             elastic: Some(ElasticSettings {
-                host: Some(input.tsb_host.clone()),
-                port: Some(i32::from(input.tsb_port)),
+                host: Some(input.tsb.host.clone()),
+                port: Some(i32::from(input.tsb.port)),
                 version: Some(7),
                 self_signed: Some(true),
                 ..Default::default()
@@ -38,10 +53,4 @@ pub fn build(input: &ManifestInput) -> Result<tsb_types::ControlPlane, String> {
             ..Default::default()
         })
         .build()
-        .map_err(|e| format!("ControlPlane: {e}"))
-}
-
-/// The ControlPlane as YAML.
-pub fn yaml(input: &ManifestInput) -> Result<String, String> {
-    crate::manifests::to_yaml("ControlPlane", &build(input)?)
 }

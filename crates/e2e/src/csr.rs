@@ -1,6 +1,8 @@
 //! Loading the private keys Vault exports (PKCS#1 `RSA PRIVATE KEY`, SEC1 `EC PRIVATE KEY`, or
 //! PKCS#8) into rcgen, which reads PKCS#8 only: the other two are wrapped into PKCS#8 here.
 
+use crate::verify::CertError;
+
 /// DER tag-length-value.
 fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     let mut out = vec![tag];
@@ -37,11 +39,20 @@ fn pkcs8(algorithm: &[u8], key: &[u8]) -> Vec<u8> {
 }
 
 /// A key pair from a PEM private key as Vault exports it.
-pub fn key_pair_from_pem(pem_text: &str) -> Result<rcgen::KeyPair, String> {
-    let p = pem::parse(pem_text).map_err(|e| format!("private key PEM: {e}"))?;
+pub fn key_pair_from_pem(pem_text: &str) -> Result<rcgen::KeyPair, CertError> {
+    let invalid = |what: &str, reason: String| CertError::Invalid {
+        what: what.to_string(),
+        reason,
+    };
+    let p = pem::parse(pem_text).map_err(|e| CertError::Pem {
+        what: "private key".into(),
+        want: "private key",
+        reason: e.to_string(),
+    })?;
     let (der, alg): (Vec<u8>, &'static rcgen::SignatureAlgorithm) = match p.tag() {
         "PRIVATE KEY" => {
-            return rcgen::KeyPair::try_from(p.contents()).map_err(|e| format!("PKCS#8 key: {e}"));
+            return rcgen::KeyPair::try_from(p.contents())
+                .map_err(|e| invalid("PKCS#8 key", e.to_string()));
         }
         "RSA PRIVATE KEY" => {
             let mut alg = OID_RSA.to_vec();
@@ -55,17 +66,25 @@ pub fn key_pair_from_pem(pem_text: &str) -> Result<rcgen::KeyPair, String> {
             } else if contains(c, OID_P384) {
                 (OID_P384, &rcgen::PKCS_ECDSA_P384_SHA384)
             } else {
-                return Err("EC key on an unsupported curve (P-256 and P-384 are)".into());
+                return Err(invalid(
+                    "EC key",
+                    "an unsupported curve (P-256 and P-384 are)".into(),
+                ));
             };
             let mut alg = OID_EC.to_vec();
             alg.extend_from_slice(curve);
             (pkcs8(&alg, c), sig)
         }
-        other => return Err(format!("unsupported private key PEM block {other}")),
+        other => {
+            return Err(invalid(
+                "private key",
+                format!("unsupported PEM block {other}"),
+            ));
+        }
     };
     let der = rustls_pki_types::PrivatePkcs8KeyDer::from(der);
     rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der, alg)
-        .map_err(|e| format!("loading the key: {e}"))
+        .map_err(|e| invalid("loading the key", e.to_string()))
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {

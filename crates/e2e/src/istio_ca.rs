@@ -134,14 +134,14 @@ impl IstioCaClient {
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .tls_config(tls)
-            .map_err(|e| config(crate::error::chain(&e)))?;
+            .map_err(|e| config(vault_pki::error_chain(&e)))?;
         let channel = endpoint
             .connect()
             .await
             .map_err(|e| IstioCaError::Connect {
                 addr: addr.to_string(),
                 server_name: server_name.to_string(),
-                detail: crate::error::chain(&e),
+                detail: vault_pki::error_chain(&e),
             })?;
         Ok(IstioCaClient {
             addr: addr.to_string(),
@@ -179,7 +179,7 @@ impl IstioCaClient {
         self.grpc.ready().await.map_err(|e| IstioCaError::Connect {
             addr: self.addr.clone(),
             server_name: self.server_name.clone(),
-            detail: crate::error::chain(&e),
+            detail: vault_pki::error_chain(&e),
         })?;
         let codec =
             tonic_prost::ProstCodec::<IstioCertificateRequest, IstioCertificateResponse>::default();

@@ -1,31 +1,35 @@
 //! The reference runner: the whole Vault PKI -> cert-manager -> istio-csr -> TSB flow as one
-//! idempotent command, `e2e run`, built from this workspace's crates.
+//! idempotent run, built from this workspace's crates, usable from Rust without the CLI.
 //!
 //! ```no_run
-//! use clap::Parser;
-//! use e2e::cli::{Cli, Command};
-//! use e2e::progress::Progress;
+//! use e2e::{NoObserver, RunConfig};
 //!
-//! # async fn demo() {
-//! // `e2e run --out ./out` with no Vault address: a throwaway OpenBao dev server is used.
-//! let cli = Cli::parse_from(["e2e", "run", "--out", "./out"]);
-//! if let Command::Run(args) = cli.command {
-//!     let progress = Progress::new(false, false);
-//!     let (report, error) = e2e::run::execute(&args, false, &progress).await;
-//!     println!("{} steps, all unchanged: {}", report.steps.len(), report.all_unchanged());
-//!     if let Some(e) = error {
-//!         eprintln!("{e}");
-//!     }
-//! }
-//! # }
+//! # async fn demo(args: e2e::cli::RunArgs) -> e2e::Result<()> {
+//! // From the CLI's arguments (or build the fields yourself); validated before any I/O.
+//! let cfg = RunConfig::from_args(&args, false)?;
+//! let report = e2e::run(&cfg, &NoObserver).await.into_result()?;
+//! println!("{} steps, all unchanged: {}", report.steps.len(), report.all_unchanged());
+//! # Ok(()) }
 //! ```
 //!
-//! Seed steps 1 to 5 (Vault) are `vault-pki`'s [`ensure`](vault_pki::PkiClient::ensure); steps
-//! 6 to 8 are objects from `certmanager-types` and `tsb-types`, written to the output folder
-//! ([`files`]) and, with `--kubeconfig`, applied with server-side apply ([`mod@kube`]); step 9
-//! is [`verify`]. The output folder's [`state`] makes a second run change nothing.
+//! A run is phases with typed hand-offs, each in its own module:
+//! - [`vault`]: connect (or start a throwaway OpenBao), choose the root, and run `vault-pki`'s
+//!   [`ensure_with`](vault_pki::PkiClient::ensure_with) (seed steps 1 to 5) -> a
+//!   [`SetupReport`](vault_pki::SetupReport);
+//! - [`outputs`]: the output folder's files ([`files`], [`state`]) and the objects of seed
+//!   steps 6 to 8 ([`manifests`], [`control_plane`]);
+//! - [`cluster`]: with a cluster, server-side apply through one client ([`mod@kube`]) ->
+//!   [`ClusterReport`](cluster::ClusterReport);
+//! - [`verify`] and [`istio_ca`]: seed step 9 -> [`Check`](report::Check)s.
+//!
+//! [`run()`] composes them and assembles the [`Report`](report::Report) from their results;
+//! progress is a stream of typed [`Event`](observer::Event)s to an [`Observer`] (the CLI's
+//! [`TextRenderer`](render::TextRenderer) prints them). The output folder's [`state`] makes a
+//! second run change nothing.
 
 pub mod cli;
+pub mod cluster;
+pub mod config;
 pub mod control_plane;
 pub mod csr;
 pub mod error;
@@ -33,10 +37,17 @@ pub mod files;
 pub mod istio_ca;
 pub mod kube;
 pub mod manifests;
+pub mod observer;
+pub mod outputs;
 pub mod progress;
+pub mod render;
 pub mod report;
 pub mod run;
 pub mod state;
+pub mod vault;
 pub mod verify;
 
-pub use error::{Error, Result};
+pub use config::RunConfig;
+pub use error::{Cause, Error, Result};
+pub use observer::{Event, NoObserver, Observer};
+pub use run::{RunOutput, run};

@@ -1,8 +1,12 @@
 //! `e2e`: see `e2e --help`. Exit codes: 0 done, 1 failed, 2 bad usage.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
-use e2e::cli::{Cli, Command, OutputFormat};
-use e2e::progress::Progress;
+use e2e::cli::{Cli, Command, OutputFormat, RunArgs};
+use e2e::render::TextRenderer;
+use e2e::report::{Outcome, Report};
+use e2e::{NoObserver, RunConfig};
 
 #[tokio::main]
 async fn main() {
@@ -14,7 +18,7 @@ async fn main() {
         Command::Stack(cmd) => match stack::cli(cmd).await {
             Ok(()) => 0,
             Err(e) => {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {:#}", anyhow::Error::new(e));
                 1
             }
         },
@@ -22,36 +26,26 @@ async fn main() {
     std::process::exit(code);
 }
 
-async fn run(args: e2e::cli::RunArgs, dry_run: bool) -> i32 {
-    let progress = Progress::new(args.output == OutputFormat::Json, dry_run);
-    progress.init_tracing();
-    let (report, err) = e2e::run::execute(&args, dry_run, &progress).await;
-    match err {
+async fn run(args: RunArgs, dry_run: bool) -> i32 {
+    init_tracing();
+    let cfg = match RunConfig::from_args(&args, dry_run) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return e.exit_code();
+        }
+    };
+    let output = match args.output {
+        OutputFormat::Json => e2e::run(&cfg, &NoObserver).await,
+        OutputFormat::Text => e2e::run(&cfg, &TextRenderer::new(dry_run)).await,
+    };
+    if args.output == OutputFormat::Json {
+        print!("{}", output.report.to_json());
+    }
+    match output.error {
         None => {
             if args.output == OutputFormat::Text {
-                let changed = report
-                    .steps
-                    .iter()
-                    .filter(|s| {
-                        !matches!(
-                            s.outcome,
-                            e2e::report::Outcome::Unchanged | e2e::report::Outcome::Skipped
-                        )
-                    })
-                    .count();
-                let steps = report.steps.len();
-                let ms = report.duration_ms;
-                if dry_run {
-                    eprintln!(
-                        "plan: {steps} steps, {changed} would change ({ms} ms); nothing was written"
-                    );
-                } else {
-                    let passed = report.verification.iter().filter(|c| c.passed).count();
-                    eprintln!(
-                        "done: {steps} steps, {changed} changed, {passed} checks passed, {ms} ms; files in {}",
-                        args.out.display()
-                    );
-                }
+                eprintln!("{}", summary(&output.report, &args));
             }
             0
         }
@@ -60,4 +54,37 @@ async fn run(args: e2e::cli::RunArgs, dry_run: bool) -> i32 {
             e.exit_code()
         }
     }
+}
+
+/// The closing line of a successful run or plan.
+fn summary(report: &Report, args: &RunArgs) -> String {
+    let changed = report
+        .steps
+        .iter()
+        .filter(|s| !matches!(s.outcome, Outcome::Unchanged | Outcome::Skipped))
+        .count();
+    let steps = report.steps.len();
+    let ms = report.duration_ms;
+    if report.dry_run {
+        format!("plan: {steps} steps, {changed} would change ({ms} ms); nothing was written")
+    } else {
+        let passed = report.verification.iter().filter(|c| c.passed).count();
+        format!(
+            "done: {steps} steps, {changed} changed, {passed} checks passed, {ms} ms; files in {}",
+            args.out.display()
+        )
+    }
+}
+
+/// Log lines on stderr for people debugging, filtered by `E2E_LOG` (default: warnings, without
+/// vaultrs'/rustify's own lines, whose failures come back as errors anyway); colours only on
+/// a terminal. No program reads them.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("E2E_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,vaultrs=off,rustify=off"));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(filter)
+        .try_init();
 }

@@ -11,39 +11,30 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use crate::config::RunConfig;
+use crate::control_plane::ControlPlaneInput;
+use crate::error::Cause;
+
 /// Names and values the objects are built from.
 #[derive(Debug, Clone)]
-pub struct ManifestInput {
-    /// Istio's namespace (AppRole Secret, Issuer, istiod Certificate).
-    pub namespace: String,
+pub struct ManifestInput<'a> {
+    /// The run's configuration (namespace, trust domain, cluster ID, TSB settings,
+    /// IstioOperator, AppRole mount, sign path).
+    pub config: &'a RunConfig,
+    /// The IstioOperator to fit the ControlPlane to: `--istio-operator`, else the cluster's.
+    pub istio_operator: Option<&'a serde_json::Value>,
     /// The Vault address cert-manager uses.
     pub vault_server: String,
     /// The Vault namespace, if any.
     pub vault_namespace: Option<String>,
     /// PEM of the CA for Vault's TLS certificate (the Issuer's `caBundle`), if any.
     pub vault_ca_pem: Option<String>,
-    /// `<intermediate>/sign/<role>`.
-    pub sign_path: String,
-    /// The AppRole auth mount.
-    pub approle_mount: String,
     /// The role-id.
     pub role_id: String,
     /// The secret-id.
     pub secret_id: vault_pki::SecretString,
     /// The root CA, PEM.
     pub root_pem: String,
-    /// The trust domain.
-    pub trust_domain: String,
-    /// The Istio cluster ID (also the ControlPlane's cluster name).
-    pub cluster_id: String,
-    /// TSB image registry.
-    pub tsb_hub: String,
-    /// TSB management plane host (also the telemetry store's).
-    pub tsb_host: String,
-    /// TSB management plane port.
-    pub tsb_port: u16,
-    /// The IstioOperator TSB generates, to fit the ControlPlane's overlays to, if known.
-    pub istio_operator: Option<serde_json::Value>,
 }
 
 /// The namespace istio-csr and the `istio-root-ca` Secret live in.
@@ -83,17 +74,18 @@ impl std::fmt::Debug for Manifests {
 }
 
 /// Builds every object. Errors name the object and field.
-pub fn build(input: &ManifestInput) -> Result<Manifests, String> {
+pub fn build(input: &ManifestInput<'_>) -> Result<Manifests, Cause> {
+    let cfg = input.config;
     let approle_secret = AppRoleSecretBuilder::seed_flow()
-        .namespace(&input.namespace)
+        .namespace(&cfg.namespace)
         .secret_id(input.secret_id.expose_secret())
         .build()
-        .map_err(|e| format!("AppRole Secret: {e}"))?;
+        .map_err(|e| Cause::build("AppRole Secret", e))?;
     let mut ib = VaultAppRoleIssuerBuilder::seed_flow()
-        .namespace(&input.namespace)
+        .namespace(&cfg.namespace)
         .server(&input.vault_server)
-        .path(&input.sign_path)
-        .approle_path(&input.approle_mount)
+        .path(cfg.sign_path())
+        .approle_path(&cfg.setup.approle_mount)
         .role_id(&input.role_id);
     if let Some(ca) = &input.vault_ca_pem {
         ib = ib.ca_bundle(ca.as_bytes().to_vec());
@@ -101,7 +93,7 @@ pub fn build(input: &ManifestInput) -> Result<Manifests, String> {
     if let Some(ns) = &input.vault_namespace {
         ib = ib.vault_namespace(ns);
     }
-    let issuer = ib.build().map_err(|e| format!("Issuer: {e}"))?;
+    let issuer = ib.build().map_err(|e| Cause::build("Issuer", e))?;
     let root_ca_secret = Secret {
         metadata: ObjectMeta {
             name: Some(ROOT_CA_SECRET.into()),
@@ -117,14 +109,21 @@ pub fn build(input: &ManifestInput) -> Result<Manifests, String> {
     };
     let istio_csr_values = IstioCsrValuesBuilder::new()
         .issuer(IssuerReference::issuer(seed::ISSUER_NAME))
-        .certificate_namespace(&input.namespace)
-        .istio_namespace(&input.namespace)
-        .cluster_id(&input.cluster_id)
-        .trust_domain(&input.trust_domain)
+        .certificate_namespace(&cfg.namespace)
+        .istio_namespace(&cfg.namespace)
+        .cluster_id(&cfg.cluster_id)
+        .trust_domain(&cfg.trust_domain)
         .root_ca(RootCaMount::seed_flow())
         .build()
-        .map_err(|e| format!("istio-csr values: {e}"))?;
-    let control_plane = crate::control_plane::build(input)?;
+        .map_err(|e| Cause::build("istio-csr values", e))?;
+    let control_plane = crate::control_plane::build(&ControlPlaneInput {
+        namespace: &cfg.namespace,
+        trust_domain: &cfg.trust_domain,
+        cluster_id: &cfg.cluster_id,
+        tsb: &cfg.tsb,
+        istio_operator: input.istio_operator,
+    })
+    .map_err(|e| Cause::build("ControlPlane", e))?;
     let control_plane_yaml = to_yaml("ControlPlane", &control_plane)?;
     Ok(Manifests {
         control_plane,
@@ -137,6 +136,11 @@ pub fn build(input: &ManifestInput) -> Result<Manifests, String> {
 }
 
 /// YAML of any serializable object.
-pub fn to_yaml<T: serde::Serialize>(what: &str, v: &T) -> Result<String, String> {
-    serde_yaml::to_string(v).map_err(|e| format!("serializing {what}: {e}"))
+pub fn to_yaml<T: serde::Serialize>(what: &str, v: &T) -> Result<String, Cause> {
+    serde_yaml::to_string(v).map_err(|e| Cause::build(format!("serializing {what}"), e))
+}
+
+/// JSON of any serializable object (what is applied to the cluster).
+pub fn to_value<T: serde::Serialize>(what: &str, v: &T) -> Result<serde_json::Value, Cause> {
+    serde_json::to_value(v).map_err(|e| Cause::build(format!("serializing {what}"), e))
 }

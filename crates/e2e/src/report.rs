@@ -35,16 +35,6 @@ impl Outcome {
     }
 }
 
-impl From<vault_pki::Outcome> for Outcome {
-    fn from(o: vault_pki::Outcome) -> Self {
-        match o {
-            vault_pki::Outcome::Created => Outcome::Created,
-            vault_pki::Outcome::Updated => Outcome::Updated,
-            _ => Outcome::Unchanged,
-        }
-    }
-}
-
 /// The part of the flow a step belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -15,6 +15,77 @@ use vault_pki::SecretString;
 
 use crate::report::Check;
 
+/// A certificate, key or CSR could not be read, made or verified.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertError {
+    /// The input is not the PEM it should be.
+    #[error("{what}: not a PEM {want}: {reason}")]
+    Pem {
+        /// Which input.
+        what: String,
+        /// The PEM block wanted.
+        want: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The DER inside could not be parsed, or a key or CSR could not be made.
+    #[error("{what}: {reason}")]
+    Invalid {
+        /// What was being read or made.
+        what: String,
+        /// The parser's or builder's words.
+        reason: String,
+    },
+    /// No valid path from the leaf to the trust anchor (rustls-webpki's verdict).
+    #[error("{0}")]
+    NoPath(String),
+}
+
+fn invalid(what: impl Into<String>, reason: impl std::fmt::Display) -> CertError {
+    CertError::Invalid {
+        what: what.into(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Why the verification could not run at all (a check that ran and failed is a [`Check`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// Vault's TLS CA bundle is unusable, or the HTTP client could not be built.
+    #[error("the verification's HTTP client: {what}")]
+    Client {
+        /// What failed.
+        what: String,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A request got no answer.
+    #[error("POST {path}: {}", vault_pki::error_chain(.source))]
+    Request {
+        /// The Vault path.
+        path: String,
+        /// The HTTP client's error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The AppRole login was refused.
+    #[error("AppRole login at {path} failed (HTTP {status}): {errors}")]
+    Login {
+        /// The login path.
+        path: String,
+        /// The status Vault answered.
+        status: u16,
+        /// Vault's messages.
+        errors: String,
+    },
+    /// The workload certificate could not be read.
+    #[error(transparent)]
+    Certificate(#[from] CertError),
+}
+
 /// What the verification needs.
 #[derive(Debug, Clone)]
 pub struct VerifyInput {
@@ -52,26 +123,26 @@ pub fn workload_identity(trust_domain: &str) -> String {
 /// A workload CSR as Istio's agent makes it by default: an RSA 2048 key, no subject, one URI
 /// SAN (the seed's role keeps Vault's default `key_type=rsa`). Returns the CSR PEM; the key
 /// stays in memory and is dropped.
-pub fn workload_csr(identity: &str) -> Result<String, String> {
+pub fn workload_csr(identity: &str) -> Result<String, CertError> {
     use rsa::pkcs8::EncodePrivateKey;
     let mut rng = rsa::rand_core::OsRng;
-    let rsa_key = rsa::RsaPrivateKey::new(&mut rng, 2048)
-        .map_err(|e| format!("generating an RSA key: {e}"))?;
+    let rsa_key =
+        rsa::RsaPrivateKey::new(&mut rng, 2048).map_err(|e| invalid("generating an RSA key", e))?;
     let der = rsa_key
         .to_pkcs8_der()
-        .map_err(|e| format!("encoding the RSA key: {e}"))?;
+        .map_err(|e| invalid("encoding the RSA key", e))?;
     let der = rustls_pki_types::PrivatePkcs8KeyDer::from(der.as_bytes().to_vec());
     let key = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der, &rcgen::PKCS_RSA_SHA256)
-        .map_err(|e| format!("loading the RSA key: {e}"))?;
+        .map_err(|e| invalid("loading the RSA key", e))?;
     let mut params = rcgen::CertificateParams::default();
     params.distinguished_name = rcgen::DistinguishedName::new();
     let uri = rcgen::string::Ia5String::try_from(identity.to_string())
-        .map_err(|e| format!("URI SAN {identity}: {e}"))?;
+        .map_err(|e| invalid(format!("URI SAN {identity}"), e))?;
     params.subject_alt_names = vec![rcgen::SanType::URI(uri)];
     let csr = params
         .serialize_request(&key)
-        .map_err(|e| format!("building the CSR: {e}"))?;
-    csr.pem().map_err(|e| format!("encoding the CSR: {e}"))
+        .map_err(|e| invalid("building the CSR", e))?;
+    csr.pem().map_err(|e| invalid("encoding the CSR", e))
 }
 
 /// Verifies that `leaf_pem` chains to `anchor_pem` through `intermediates_pem`, at `now`, for
@@ -81,7 +152,7 @@ pub fn chains_to(
     intermediates_pem: &[&str],
     anchor_pem: &str,
     now: UnixTime,
-) -> Result<(), String> {
+) -> Result<(), CertError> {
     chains_for_usage(
         leaf_pem,
         intermediates_pem,
@@ -97,7 +168,7 @@ pub fn chains_to_for_server(
     intermediates_pem: &[&str],
     anchor_pem: &str,
     now: UnixTime,
-) -> Result<(), String> {
+) -> Result<(), CertError> {
     chains_for_usage(
         leaf_pem,
         intermediates_pem,
@@ -114,17 +185,17 @@ fn chains_for_usage(
     anchor_pem: &str,
     now: UnixTime,
     usage: webpki::KeyUsage,
-) -> Result<(), String> {
+) -> Result<(), CertError> {
     let leaf = der_of(leaf_pem, "leaf")?;
     let anchor_der = der_of(anchor_pem, "trust anchor")?;
     let anchor = webpki::anchor_from_trusted_cert(&anchor_der)
-        .map_err(|e| format!("trust anchor: {e:?}"))?;
+        .map_err(|e| invalid("trust anchor", format!("{e:?}")))?;
     let mut inter = Vec::new();
     for (i, p) in intermediates_pem.iter().enumerate() {
         inter.push(der_of(p, &format!("intermediate {i}"))?);
     }
-    let ee =
-        webpki::EndEntityCert::try_from(&leaf).map_err(|e| format!("parsing the leaf: {e:?}"))?;
+    let ee = webpki::EndEntityCert::try_from(&leaf)
+        .map_err(|e| invalid("parsing the leaf", format!("{e:?}")))?;
     ee.verify_for_usage(
         webpki::ALL_VERIFICATION_ALGS,
         &[anchor],
@@ -135,22 +206,30 @@ fn chains_for_usage(
         None,
     )
     .map(|_| ())
-    .map_err(|e| format!("{e:?}"))
+    .map_err(|e| CertError::NoPath(format!("{e:?}")))
 }
 
-fn der_of(pem_text: &str, what: &str) -> Result<CertificateDer<'static>, String> {
-    let p = pem::parse(pem_text).map_err(|e| format!("{what}: not a PEM certificate: {e}"))?;
+fn der_of(pem_text: &str, what: &str) -> Result<CertificateDer<'static>, CertError> {
+    let bad = |reason: String| CertError::Pem {
+        what: what.to_string(),
+        want: "certificate",
+        reason,
+    };
+    let p = pem::parse(pem_text).map_err(|e| bad(e.to_string()))?;
     if p.tag() != "CERTIFICATE" {
-        return Err(format!("{what}: PEM block is {}, not CERTIFICATE", p.tag()));
+        return Err(bad(format!(
+            "the PEM block is {}, not CERTIFICATE",
+            p.tag()
+        )));
     }
     Ok(CertificateDer::from(p.into_contents()))
 }
 
 /// The URI SANs of a PEM certificate.
-pub fn uri_sans(cert_pem: &str) -> Result<Vec<String>, String> {
+pub fn uri_sans(cert_pem: &str) -> Result<Vec<String>, CertError> {
     let der = der_of(cert_pem, "certificate")?;
-    let (_, cert) =
-        x509_parser::parse_x509_certificate(&der).map_err(|e| format!("parsing: {e}"))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&der)
+        .map_err(|e| invalid("parsing the certificate", e))?;
     let mut out = Vec::new();
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         for n in &san.value.general_names {
@@ -178,24 +257,32 @@ struct Http {
 }
 
 impl Http {
-    fn new(input: &VerifyInput) -> Result<Self, String> {
+    fn new(input: &VerifyInput) -> Result<Self, VerifyError> {
+        let client_error =
+            |what: &str, e: Box<dyn std::error::Error + Send + Sync>| VerifyError::Client {
+                what: what.to_string(),
+                source: e,
+            };
         vault_pki::install_ring_provider();
         let mut b = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(5));
         if let Some(ca) = &input.vault_ca_pem {
             let mut certs = Vec::new();
-            for block in pem::parse_many(ca).map_err(|e| format!("Vault CA: {e}"))? {
+            for block in
+                pem::parse_many(ca).map_err(|e| client_error("Vault's CA bundle", e.into()))?
+            {
                 certs.push(
-                    reqwest::Certificate::from_der(block.contents())
-                        .map_err(|e| format!("Vault CA certificate: {e}"))?,
+                    reqwest::Certificate::from_der(block.contents()).map_err(|e| {
+                        client_error("a certificate of Vault's CA bundle", e.into())
+                    })?,
                 );
             }
             b = b.tls_certs_only(certs);
         }
         let client = b
             .build()
-            .map_err(|e| format!("building the HTTP client: {e}"))?;
+            .map_err(|e| client_error("building it", e.into()))?;
         Ok(Http {
             client,
             addr: input.vault_addr.trim_end_matches('/').to_string(),
@@ -209,7 +296,7 @@ impl Http {
         path: &str,
         token: Option<&SecretString>,
         body: &Value,
-    ) -> Result<(u16, Value), String> {
+    ) -> Result<(u16, Value), VerifyError> {
         let url = format!("{}/v1/{}", self.addr, path.trim_start_matches('/'));
         let mut req = self.client.post(&url).json(body);
         if let Some(t) = token {
@@ -218,10 +305,10 @@ impl Http {
         if let Some(ns) = &self.namespace {
             req = req.header("X-Vault-Namespace", ns);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| format!("POST {path}: {}", crate::error::chain(&e)))?;
+        let resp = req.send().await.map_err(|source| VerifyError::Request {
+            path: path.to_string(),
+            source,
+        })?;
         let status = resp.status().as_u16();
         let v = resp.json::<Value>().await.unwrap_or(Value::Null);
         Ok((status, v))
@@ -256,7 +343,7 @@ fn check(name: &str, passed: bool, detail: impl Into<String>) -> Check {
 ///
 /// `csr` is the workload CSR ([`workload_csr`]); made by the caller so that the RSA key can be
 /// generated while Vault is being configured.
-pub async fn verify(input: &VerifyInput, csr: &str) -> Result<Vec<Check>, String> {
+pub async fn verify(input: &VerifyInput, csr: &str) -> Result<Vec<Check>, VerifyError> {
     let http = Http::new(input)?;
     let mut checks = Vec::new();
 
@@ -274,10 +361,11 @@ pub async fn verify(input: &VerifyInput, csr: &str) -> Result<Vec<Check>, String
         .and_then(|t| t.as_str())
         .map(SecretString::new);
     let Some(token) = token.filter(|_| status == 200) else {
-        return Err(format!(
-            "AppRole login at {login_path} failed (HTTP {status}): {}",
-            vault_errors(&body)
-        ));
+        return Err(VerifyError::Login {
+            path: login_path,
+            status,
+            errors: vault_errors(&body),
+        });
     };
     let policies: Vec<String> = body
         .pointer("/auth/token_policies")
@@ -346,6 +434,7 @@ pub async fn verify(input: &VerifyInput, csr: &str) -> Result<Vec<Check>, String
         "chains to istioca.crt",
         r.is_ok(),
         r.err()
+            .map(|e| e.to_string())
             .unwrap_or_else(|| "rustls-webpki: path to the intermediate as trust anchor".into()),
     ));
     let r = chains_to(&leaf, &[&input.intermediate_pem], &input.root_pem, now);
@@ -353,6 +442,7 @@ pub async fn verify(input: &VerifyInput, csr: &str) -> Result<Vec<Check>, String
         "chains to ca.crt",
         r.is_ok(),
         r.err()
+            .map(|e| e.to_string())
             .unwrap_or_else(|| "rustls-webpki: leaf -> istioca.crt -> ca.crt".into()),
     ));
     let chain: Vec<String> = body

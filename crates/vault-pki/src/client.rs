@@ -118,7 +118,7 @@ impl PkiClient {
                 async move {
                     match tokio::time::timeout(timeout, fut).await {
                         Ok(Ok(v)) => Ok(v),
-                        Ok(Err(e)) => Err(map_error(&self.cfg.address, path, e)),
+                        Ok(Err(e)) => Err(self.map_error(path, e)),
                         Err(_) => Err(Error::Timeout {
                             path: path.to_string(),
                             timeout: self.cfg.request_timeout,
@@ -128,10 +128,17 @@ impl PkiClient {
             })
             .await
     }
+
+    /// Maps a vaultrs error of a call to `path` to this crate's error.
+    fn map_error(&self, path: &str, e: ClientError) -> Error {
+        map_error(&self.cfg.address, path, self.cfg.request_timeout, e)
+    }
 }
 
 impl PkiClient {
-    /// Like [`PkiClient::call`] but never retried: for calls that are not idempotent.
+    /// Like [`PkiClient::call`] but never retried: for calls that are not safe to repeat (a
+    /// request whose answer was lost may have been carried out: a second one would orphan an
+    /// exported key, a token or a secret-id, or fail on a mount that now exists).
     pub(crate) async fn call_once<'a, T, F, Fut>(&'a self, path: &str, op: F) -> Result<T>
     where
         F: FnOnce(&'a VaultClient) -> Fut,
@@ -140,7 +147,7 @@ impl PkiClient {
         let timeout = self.cfg.request_timeout + std::time::Duration::from_secs(1);
         match tokio::time::timeout(timeout, op(&self.inner)).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(map_error(&self.cfg.address, path, e)),
+            Ok(Err(e)) => Err(self.map_error(path, e)),
             Err(_) => Err(Error::Timeout {
                 path: path.to_string(),
                 timeout: self.cfg.request_timeout,
@@ -149,12 +156,18 @@ impl PkiClient {
     }
 }
 
-/// Maps a vaultrs error to this crate's error, by cause.
-pub(crate) fn map_error(addr: &str, path: &str, e: ClientError) -> Error {
+/// Maps a vaultrs error to this crate's error, by cause; `timeout` is the request timeout the
+/// HTTP client was given (reported when it fires).
+pub(crate) fn map_error(
+    addr: &str,
+    path: &str,
+    timeout: std::time::Duration,
+    e: ClientError,
+) -> Error {
     let path_s = path.to_string();
     match e {
         ClientError::APIError { code, errors } => from_status(path_s, code, errors),
-        ClientError::RestClientError { source } => map_rest(addr, path_s, source),
+        ClientError::RestClientError { source } => map_rest(addr, path_s, timeout, source),
         ClientError::ResponseEmptyError | ClientError::ResponseDataEmptyError => {
             Error::UnexpectedResponse {
                 path: path_s,
@@ -172,7 +185,12 @@ pub(crate) fn map_error(addr: &str, path: &str, e: ClientError) -> Error {
     }
 }
 
-fn map_rest(addr: &str, path: String, e: rustify::errors::ClientError) -> Error {
+fn map_rest(
+    addr: &str,
+    path: String,
+    timeout: std::time::Duration,
+    e: rustify::errors::ClientError,
+) -> Error {
     use rustify::errors::ClientError as R;
     match e {
         R::ServerResponseError { code, content } => {
@@ -189,21 +207,18 @@ fn map_rest(addr: &str, path: String, e: rustify::errors::ClientError) -> Error 
             if let Some(re) = source.downcast_ref::<reqwest::Error>()
                 && re.is_timeout()
             {
-                return Error::Timeout {
-                    path,
-                    timeout: std::time::Duration::ZERO,
-                };
+                return Error::Timeout { path, timeout };
             }
             Error::Unreachable {
                 addr: addr.to_string(),
                 path,
-                reason: error_chain(&e),
+                source: Box::new(e),
             }
         }
         R::ResponseError { .. } => Error::Unreachable {
             addr: addr.to_string(),
             path,
-            reason: error_chain(&e),
+            source: Box::new(e),
         },
         other => Error::UnexpectedResponse {
             path,
@@ -233,7 +248,7 @@ pub(crate) fn from_status(path: String, status: u16, errors: Vec<String>) -> Err
 }
 
 /// `error: cause: cause …`, without secrets (errors carry URLs and messages only).
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+pub fn error_chain(e: &(dyn std::error::Error + '_)) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {

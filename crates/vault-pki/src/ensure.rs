@@ -1,7 +1,7 @@
 //! The `ensure` layer: every step reads the current state first and writes only what
 //! differs; `plan` reads and reports without writing.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::approle::AppRoleSpec;
 use crate::ca::{CaBundlePem, generate_root_ca};
@@ -10,7 +10,9 @@ use crate::error::{Error, Result};
 use crate::intermediate::{chains_to, same_certificate};
 use crate::mount::check_kind;
 use crate::policy::same_policy_text;
-use crate::setup::{Outcome, PkiSetup, RootCa, SetupReport, Step, StepReport};
+use crate::setup::{
+    NoObserver, Outcome, PkiSetup, RootCa, SetupObserver, SetupReport, Step, StepReport,
+};
 
 impl PkiClient {
     /// Brings Vault to the state `setup` describes, writing only what differs, and reports
@@ -20,30 +22,45 @@ impl PkiClient {
     /// secret-id) are in the report once: persist them before dropping it. When a step fails
     /// after one was made, the error is [`Error::Incomplete`], whose
     /// [`partial_report`](Error::partial_report) holds them; [`Error::cause`] is what failed.
+    ///
+    /// A failed step's error is [`Error::InStep`] (inside [`Error::Incomplete`] when secrets
+    /// were made): [`Error::step`] names it.
     pub async fn ensure(&self, setup: &PkiSetup) -> Result<SetupReport> {
-        Ensurer {
-            c: self,
-            s: setup,
-            dry: false,
-            r: SetupReport::default(),
-        }
-        .run()
-        .await
+        self.ensure_with(setup, &NoObserver).await
+    }
+
+    /// [`PkiClient::ensure`], handing each step to `observer` as soon as it is done.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: vault_pki::PkiClient) -> vault_pki::Result<()> {
+    /// use vault_pki::{PkiSetup, StepReport};
+    /// let show = |s: &StepReport| eprintln!("{} {} ({} ms)", s.step, s.outcome, s.duration_ms);
+    /// match client.ensure_with(&PkiSetup::default(), &show).await {
+    ///     Ok(report) => println!("{} steps", report.steps.len()),
+    ///     Err(e) => eprintln!("failed at {:?}: {e}", e.step()),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn ensure_with(
+        &self,
+        setup: &PkiSetup,
+        observer: &dyn SetupObserver,
+    ) -> Result<SetupReport> {
+        Ensurer::new(self, setup, false, observer).run().await
     }
 
     /// Reports what [`PkiClient::ensure`] would do, writing nothing.
     pub async fn plan(&self, setup: &PkiSetup) -> Result<SetupReport> {
-        Ensurer {
-            c: self,
-            s: setup,
-            dry: true,
-            r: SetupReport {
-                dry_run: true,
-                ..Default::default()
-            },
-        }
-        .run()
-        .await
+        self.plan_with(setup, &NoObserver).await
+    }
+
+    /// [`PkiClient::plan`], handing each step to `observer` as soon as it is known.
+    pub async fn plan_with(
+        &self,
+        setup: &PkiSetup,
+        observer: &dyn SetupObserver,
+    ) -> Result<SetupReport> {
+        Ensurer::new(self, setup, true, observer).run().await
     }
 }
 
@@ -62,18 +79,51 @@ struct Ensurer<'a> {
     s: &'a PkiSetup,
     dry: bool,
     r: SetupReport,
+    observer: &'a dyn SetupObserver,
+    /// When the current step started (the end of the previous one).
+    since: Instant,
 }
 
-impl Ensurer<'_> {
+/// Wraps a step's error in [`Error::InStep`] naming it.
+fn at(step: Step) -> impl FnOnce(Error) -> Error {
+    move |e| match e {
+        e @ (Error::InStep { .. } | Error::Setup { .. }) => e,
+        e => Error::InStep {
+            step,
+            source: Box::new(e),
+        },
+    }
+}
+
+impl<'a> Ensurer<'a> {
+    fn new(c: &'a PkiClient, s: &'a PkiSetup, dry: bool, observer: &'a dyn SetupObserver) -> Self {
+        Ensurer {
+            c,
+            s,
+            dry,
+            r: SetupReport {
+                dry_run: dry,
+                ..Default::default()
+            },
+            observer,
+            since: Instant::now(),
+        }
+    }
+
     fn push(&mut self, step: Step, path: String, outcome: Outcome, detail: impl Into<String>) {
         let detail = detail.into();
-        tracing::info!(%step, %path, %outcome, %detail, dry_run = self.dry, "vault setup step");
-        self.r.steps.push(StepReport {
+        let duration_ms = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        tracing::debug!(%step, %path, %outcome, %detail, dry_run = self.dry, "vault setup step");
+        let report = StepReport {
             step,
             path,
             outcome,
             detail,
-        });
+            duration_ms,
+        };
+        self.observer.on_step(&report);
+        self.r.steps.push(report);
+        self.since = Instant::now();
     }
 
     /// The steps in order. A failure after this run made a secret returns the report so far
@@ -100,22 +150,31 @@ impl Ensurer<'_> {
         let s = self.s;
         let root_exists = self
             .mount(Step::RootMount, &s.root_mount, s.root_max_lease_ttl)
-            .await?;
-        let root_pem = self.root_ca(root_exists).await?;
+            .await
+            .map_err(at(Step::RootMount))?;
+        let root_pem = self.root_ca(root_exists).await.map_err(at(Step::RootCa))?;
         let int_exists = self
             .mount(
                 Step::IntermediateMount,
                 &s.intermediate_mount,
                 s.intermediate_max_lease_ttl,
             )
-            .await?;
-        self.intermediate(int_exists, root_pem.as_deref()).await?;
-        self.role(int_exists).await?;
-        let auth_exists = self.approle_auth().await?;
-        self.policy().await?;
-        let role_outcome = self.approle_role(auth_exists).await?;
-        self.role_id(role_outcome).await?;
-        self.secret_id(role_outcome).await?;
+            .await
+            .map_err(at(Step::IntermediateMount))?;
+        self.intermediate(int_exists, root_pem.as_deref())
+            .await
+            .map_err(at(Step::Intermediate))?;
+        self.role(int_exists).await.map_err(at(Step::Role))?;
+        let auth_exists = self.approle_auth().await.map_err(at(Step::AppRoleAuth))?;
+        self.policy().await.map_err(at(Step::Policy))?;
+        let role_outcome = self
+            .approle_role(auth_exists)
+            .await
+            .map_err(at(Step::AppRole))?;
+        self.role_id(role_outcome).await.map_err(at(Step::RoleId))?;
+        self.secret_id(role_outcome)
+            .await
+            .map_err(at(Step::SecretId))?;
         Ok(())
     }
 
@@ -137,7 +196,7 @@ impl Ensurer<'_> {
                 Ok(false)
             }
             Some(m) => {
-                check_kind(path, &m, "pki")?;
+                check_kind(step, path, &m, "pki")?;
                 let tune = self.c.read_mount_tune(path).await?;
                 if tune.max_lease_ttl != max_ttl.as_secs() {
                     if !self.dry {
@@ -191,7 +250,8 @@ impl Ensurer<'_> {
                     Some(_) => {
                         if !self.dry {
                             self.c.import_ca_bundle(&s.root_mount, &bundle).await?;
-                            self.make_default(&s.root_mount, cert_pem).await?;
+                            self.make_default(Step::RootCa, &s.root_mount, cert_pem)
+                                .await?;
                         }
                         self.push(
                             Step::RootCa,
@@ -217,7 +277,7 @@ impl Ensurer<'_> {
             (RootCa::Generate { .. }, Some(cur)) => {
                 if cur.key_id.is_empty() {
                     return Err(Error::Setup {
-                        step: Step::RootCa.to_string(),
+                        step: Step::RootCa,
                         reason: format!(
                             "{}'s default issuer has no key in Vault, so it cannot sign the intermediate; import the root with its key",
                             s.root_mount
@@ -254,7 +314,7 @@ impl Ensurer<'_> {
     }
 
     /// Makes the issuer whose certificate is `cert_pem` the mount's default.
-    async fn make_default(&self, mount: &str, cert_pem: &str) -> Result<()> {
+    async fn make_default(&self, step: Step, mount: &str, cert_pem: &str) -> Result<()> {
         let list = self.c.list_issuers(mount).await?;
         for id in &list.keys {
             if let Some(i) = self.c.read_issuer(mount, id).await?
@@ -267,8 +327,8 @@ impl Ensurer<'_> {
             }
         }
         Err(Error::Setup {
-            step: format!("default issuer of {mount}"),
-            reason: "the imported certificate is not among the mount's issuers".into(),
+            step,
+            reason: format!("the imported certificate is not among {mount}'s issuers"),
         })
     }
 
@@ -317,7 +377,7 @@ impl Ensurer<'_> {
             return Ok(());
         }
         let root = root_pem.ok_or_else(|| Error::Setup {
-            step: Step::Intermediate.to_string(),
+            step: Step::Intermediate,
             reason: "the root CA is unknown".into(),
         })?;
         let g = self
@@ -355,7 +415,8 @@ impl Ensurer<'_> {
         self.c
             .set_signed_intermediate(&s.intermediate_mount, &certs.concat())
             .await?;
-        self.make_default(&s.intermediate_mount, &leaf).await?;
+        self.make_default(Step::Intermediate, &s.intermediate_mount, &leaf)
+            .await?;
         let now = self.c.read_issuer(&s.intermediate_mount, "default").await?;
         self.r.intermediate_cert_pem = Some(leaf);
         self.r.ca_chain_pem = now.map(|i| i.ca_chain.join(""));
@@ -398,7 +459,7 @@ impl Ensurer<'_> {
         let path = format!("sys/auth/{}", s.approle_mount);
         match self.c.read_auth_mount(&s.approle_mount).await? {
             Some(m) => {
-                check_kind(&s.approle_mount, &m, "approle")?;
+                check_kind(Step::AppRoleAuth, &s.approle_mount, &m, "approle")?;
                 self.push(Step::AppRoleAuth, path, Outcome::Unchanged, "approle");
                 Ok(true)
             }

@@ -8,15 +8,17 @@ use std::time::Duration;
 pub enum Error {
     /// The server could not be reached (connection refused, DNS, TLS handshake, reset).
     #[error(
-        "cannot reach Vault at {addr} ({path}): {reason}; check VAULT_ADDR, that the server runs, and its TLS CA (VAULT_CACERT)"
+        "cannot reach Vault at {addr} ({path}): {}; check VAULT_ADDR, that the server runs, and its TLS CA (VAULT_CACERT)",
+        crate::client::error_chain(.source.as_ref())
     )]
     Unreachable {
         /// The server address.
         addr: String,
         /// The Vault path being called.
         path: String,
-        /// What failed, with its causes.
-        reason: String,
+        /// What failed (the HTTP client's error, with its causes).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// No answer within the request timeout.
     #[error(
@@ -102,9 +104,19 @@ pub enum Error {
     #[error("setup step {step} cannot proceed: {reason}")]
     Setup {
         /// The step.
-        step: String,
+        step: crate::setup::Step,
         /// Why, and what to do.
         reason: String,
+    },
+    /// A step of [`PkiClient::ensure`](crate::PkiClient::ensure) or
+    /// [`plan`](crate::PkiClient::plan) failed; `source` says why.
+    #[error("setup step `{step}` failed: {source}")]
+    InStep {
+        /// The step that failed.
+        step: crate::setup::Step,
+        /// What failed.
+        #[source]
+        source: Box<Error>,
     },
     /// [`PkiClient::ensure`](crate::PkiClient::ensure) failed after this run had made
     /// secrets Vault never returns again (a generated root key, an exported intermediate key,
@@ -116,6 +128,7 @@ pub enum Error {
     )]
     Incomplete {
         /// What stopped the setup.
+        #[source]
         source: Box<Error>,
         /// The report up to the failed step, with the secrets made so far.
         partial: Box<crate::setup::SetupReport>,
@@ -129,7 +142,9 @@ impl Error {
     /// Whether retrying may help (connection failures, timeouts, 429, 5xx other than sealed).
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Incomplete { source, .. } => source.is_transient(),
+            Error::Incomplete { source, .. } | Error::InStep { source, .. } => {
+                source.is_transient()
+            }
             Error::Unreachable { .. } | Error::Timeout { .. } => true,
             Error::Rejected { status, .. } => *status == 429 || (*status >= 500 && *status != 501),
             _ => false,
@@ -139,7 +154,7 @@ impl Error {
     /// The Vault path the error is about, where there is one.
     pub fn path(&self) -> Option<&str> {
         match self {
-            Error::Incomplete { source, .. } => source.path(),
+            Error::Incomplete { source, .. } | Error::InStep { source, .. } => source.path(),
             Error::Unreachable { path, .. }
             | Error::Timeout { path, .. }
             | Error::Sealed { path }
@@ -155,8 +170,18 @@ impl Error {
     /// The error that stopped the work: itself, or what an [`Error::Incomplete`] wraps.
     pub fn cause(&self) -> &Error {
         match self {
-            Error::Incomplete { source, .. } => source.cause(),
+            Error::Incomplete { source, .. } | Error::InStep { source, .. } => source.cause(),
             other => other,
+        }
+    }
+
+    /// The setup step that failed, for errors of [`PkiClient::ensure`](crate::PkiClient::ensure)
+    /// and [`plan`](crate::PkiClient::plan).
+    pub fn step(&self) -> Option<crate::setup::Step> {
+        match self {
+            Error::Incomplete { source, .. } => source.step(),
+            Error::InStep { step, .. } | Error::Setup { step, .. } => Some(*step),
+            _ => None,
         }
     }
 

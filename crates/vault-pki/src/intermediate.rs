@@ -47,8 +47,10 @@ impl PkiClient {
             KeyExport::Internal => "internal",
         };
         let p = format!("{mount}/intermediate/generate/{kind}");
+        // Never retried: each call makes a new key, and an exported one is returned only in
+        // this answer; a retry after a lost answer would orphan the first key.
         let r = self
-            .call(&p, |c| {
+            .call_once(&p, |c| {
                 vaultrs::pki::cert::ca::int::generate(c, mount, kind, common_name, None)
             })
             .await?;

@@ -58,6 +58,7 @@ pub mod token;
 pub use approle::{AppRoleSpec, AppRoleState, LoginToken, SecretIdInfo};
 pub use ca::{CaBundlePem, IssuerInfo, IssuerList, generate_root_ca};
 pub use client::PkiClient;
+pub use client::error_chain;
 pub use config::{CaBundle, ClientIdentity, VaultConfig};
 pub use ensure::{ensure, plan};
 pub use error::{Error, Result};
@@ -69,7 +70,8 @@ pub use retry::RetryPolicy;
 pub use role::{PkiRole, PkiRoleState};
 pub use secret::SecretString;
 pub use setup::{
-    KeyExport, Outcome, PkiSetup, RootCa, SecretIdRecord, SetupReport, Step, StepReport,
+    KeyExport, NoObserver, Outcome, PkiSetup, RootCa, SecretIdRecord, SetupObserver, SetupReport,
+    Step, StepReport,
 };
 pub use sign::{SignOptions, SignedCertificate};
 pub use tls::install_ring_provider;

@@ -118,7 +118,8 @@ impl PkiClient {
         max_lease_ttl: Option<Duration>,
     ) -> Result<()> {
         let p = format!("sys/mounts/{path}");
-        self.call(&p, |c| {
+        // Never retried: after a lost answer the mount may exist, and a second enable fails.
+        self.call_once(&p, |c| {
             let cfg = vaultrs::api::sys::requests::EnableEngineDataConfig {
                 max_lease_ttl: max_lease_ttl.map(ttl_str),
                 ..Default::default()
@@ -207,7 +208,8 @@ impl PkiClient {
     /// * Reference: <https://developer.hashicorp.com/vault/api-docs/system/auth#enable-auth-method>
     pub async fn enable_auth(&self, path: &str, kind: &str) -> Result<()> {
         let p = format!("sys/auth/{path}");
-        self.call(&p, |c| vaultrs::sys::auth::enable(c, path, kind, None))
+        // Never retried, like a secrets engine's enable.
+        self.call_once(&p, |c| vaultrs::sys::auth::enable(c, path, kind, None))
             .await
     }
 
@@ -243,12 +245,17 @@ impl PkiClient {
 }
 
 /// Fails unless a mount found at `path` has the wanted type.
-pub(crate) fn check_kind(path: &str, found: &MountInfo, want: &str) -> Result<()> {
+pub(crate) fn check_kind(
+    step: crate::setup::Step,
+    path: &str,
+    found: &MountInfo,
+    want: &str,
+) -> Result<()> {
     if found.kind == want {
         Ok(())
     } else {
         Err(Error::Setup {
-            step: format!("mount {path}"),
+            step,
             reason: format!(
                 "{path}/ is mounted as `{}`, not `{want}`: choose another path or disable that mount",
                 found.kind

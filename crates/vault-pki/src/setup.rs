@@ -246,6 +246,30 @@ pub struct StepReport {
     pub outcome: Outcome,
     /// What differed or was done, in a few words.
     pub detail: String,
+    /// How long the step took (its reads and writes), in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// Receives each step of [`PkiClient::ensure_with`](crate::PkiClient::ensure_with) and
+/// [`plan_with`](crate::PkiClient::plan_with) as soon as it is done, in order: for progress
+/// lines or a live report. A closure `Fn(&StepReport)` is one.
+pub trait SetupObserver: Sync {
+    /// One step is done.
+    fn on_step(&self, step: &StepReport);
+}
+
+impl<F: Fn(&StepReport) + Sync> SetupObserver for F {
+    fn on_step(&self, step: &StepReport) {
+        self(step)
+    }
+}
+
+/// An observer that ignores every step.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoObserver;
+
+impl SetupObserver for NoObserver {
+    fn on_step(&self, _: &StepReport) {}
 }
 
 /// The result of [`ensure`](crate::PkiClient::ensure) or [`plan`](crate::PkiClient::plan).

@@ -16,8 +16,9 @@ impl PkiClient {
     /// * Method: POST
     /// * Reference: <https://developer.hashicorp.com/vault/api-docs/auth/token#create-token>
     pub async fn create_token(&self, policies: &[String], ttl: Duration) -> Result<LoginToken> {
+        // Never retried: a retry after a lost answer would leave a live token nobody holds.
         let a = self
-            .call("auth/token/create", |c| {
+            .call_once("auth/token/create", |c| {
                 let mut req = CreateTokenRequest::builder();
                 req.policies(policies.to_vec())
                     .no_default_policy(true)

@@ -23,6 +23,14 @@ pub fn e2e() -> Command {
     c
 }
 
+/// A throwaway OpenBao dev server; panics, naming how to get `bao`, when it cannot start.
+pub fn dev_server() -> vault_pki::dev_server::DevServer {
+    use vault_pki::dev_server::{DevServer, DevServerOptions};
+    DevServer::start(DevServerOptions::default()).unwrap_or_else(|e| {
+        panic!("starting OpenBao (run scripts/install-openbao.sh or set BAO_BIN): {e}")
+    })
+}
+
 /// A local stack in `dir/stack`; panics, naming the build script, when it cannot start.
 pub async fn stack_up(dir: &Path) -> Stack {
     Stack::up(StackConfig::new(dir.join("stack")))

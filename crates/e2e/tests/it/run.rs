@@ -8,15 +8,9 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::common::{describe, e2e, report, text};
+use crate::common::{describe, dev_server, e2e, report, text};
 use vault_pki::dev_server::{DevServer, DevServerOptions};
 use vault_pki::{PkiClient, VaultConfig};
-
-fn dev_server() -> DevServer {
-    DevServer::start(DevServerOptions::default()).unwrap_or_else(|e| {
-        panic!("starting OpenBao (run scripts/install-openbao.sh or set BAO_BIN): {e}")
-    })
-}
 
 /// `e2e <cmd> --out <out> [extra]` against `server`, the token passed by environment.
 fn run_against(server: &DevServer, cmd: &str, out: &Path, extra: &[&str]) -> Output {

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use vault_pki::{Error, PkiClient, PkiSetup, RetryPolicy, SignOptions, VaultConfig};
+use vault_pki::{Error, PkiClient, PkiSetup, RetryPolicy, SignOptions, Step, VaultConfig};
 
 use crate::common::{client, server};
 
@@ -14,7 +14,8 @@ async fn bad_pem_is_invalid_pem_before_any_write() {
         "nope",
     );
     let e = c.ensure(&setup).await.expect_err("bad root PEM");
-    assert!(matches!(e, Error::InvalidPem { .. }), "{e:?}");
+    assert!(matches!(e.cause(), Error::InvalidPem { .. }), "{e:?}");
+    assert_eq!(e.step(), Some(Step::RootCa), "{e:?}");
     assert!(e.to_string().contains("root CA certificate"), "{e}");
     // The root mount step ran (it comes first); no CA was imported.
     assert!(c.read_ca(&setup.root_mount).await.expect("read").is_none());
@@ -47,7 +48,8 @@ async fn wrong_token_is_permission_denied_with_the_path() {
         .ensure(&PkiSetup::with_prefix("wrongtoken"))
         .await
         .expect_err("wrong token");
-    match &e {
+    assert_eq!(e.step(), Some(Step::RootMount), "{e:?}");
+    match e.cause() {
         Error::PermissionDenied { path, .. } => assert_eq!(path, "sys/mounts"),
         other => panic!("expected permission denied, got {other:?}"),
     }

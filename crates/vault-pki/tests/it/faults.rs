@@ -24,7 +24,7 @@ async fn sealed_server_gives_the_sealed_error_without_retrying() {
         .ensure(&PkiSetup::with_prefix("seal"))
         .await
         .expect_err("sealed");
-    assert!(matches!(e, Error::Sealed { .. }), "{e:?}");
+    assert!(matches!(e.cause(), Error::Sealed { .. }), "{e:?}");
     assert!(!e.is_transient());
     assert!(
         t.elapsed() < Duration::from_secs(2),

@@ -1,0 +1,386 @@
+//! The cluster phase (seed steps 6 to 8): the flow's objects applied with server-side apply,
+//! in order: namespaces, the AppRole Secret, the Issuer (then a bounded wait for Ready with
+//! reason `VaultVerified`), `istio-root-ca`, istio-csr's Helm release (when `helm` is on PATH,
+//! else the exact command is given), and the ControlPlane (when its CRD exists). A plan sends
+//! the same objects with the API server's dry run and reports the Issuer as it is now.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::DynamicObject;
+use kube::{Api, Client};
+use serde_json::Value;
+
+use crate::error::{Cause, Error, Result};
+use crate::kube::{
+    CONTROL_PLANE_CRD, FIELD_MANAGER, ISTIO_CSR_RELEASE, apply_value, first_difference,
+    helm_command, object_label,
+};
+use crate::manifests::{CERT_MANAGER_NAMESPACE, Manifests, WORKLOAD_NAMESPACE, to_value};
+use crate::progress::Progress;
+use crate::report::{Check, Outcome, Phase};
+
+/// What the cluster phase needs besides the objects.
+#[derive(Clone)]
+pub struct ClusterInput<'a> {
+    /// The cluster's client (one per run).
+    pub client: &'a Client,
+    /// The kubeconfig, for the helm command.
+    pub kubeconfig: &'a Path,
+    /// Istio's namespace.
+    pub namespace: &'a str,
+    /// istio-csr's values file in the output folder.
+    pub istio_csr_values: PathBuf,
+    /// Bound on the wait for the Issuer.
+    pub wait_timeout: Duration,
+    /// `plan`: the API server's dry run.
+    pub dry_run: bool,
+}
+
+/// What the cluster phase found: a check per applied object (nothing pruned) and the Issuer's.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterReport {
+    /// The checks, in order.
+    pub checks: Vec<Check>,
+}
+
+/// Applies (or, in a plan, dry-runs) every object.
+pub async fn converge(
+    input: &ClusterInput<'_>,
+    m: &Manifests,
+    progress: &Progress<'_>,
+) -> Result<ClusterReport> {
+    let mut a = Applier {
+        client: input.client,
+        progress,
+        dry_run: input.dry_run,
+        new_namespaces: Vec::new(),
+        checks: Vec::new(),
+    };
+    for ns in [input.namespace, CERT_MANAGER_NAMESPACE, WORKLOAD_NAMESPACE] {
+        // A label gives e2e's apply a field to own: an apply owning no field leaves no
+        // managedFields entry, so every re-apply would write the object again.
+        let obj = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": ns, "labels": {"app.kubernetes.io/managed-by": FIELD_MANAGER}},
+        });
+        a.put(
+            &format!("namespace {ns}"),
+            &obj,
+            "check the kubeconfig user's rights",
+        )
+        .await?;
+    }
+    let value = |what: &str, v: Result<Value, Cause>| {
+        v.map_err(|e| Error::step(format!("cluster: {what}"), e, "report this as a bug"))
+    };
+    let secret = value(
+        "AppRole Secret",
+        to_value("AppRole Secret", &m.approle_secret),
+    )?;
+    a.put(
+        "AppRole Secret",
+        &secret,
+        "check the kubeconfig user's rights on Secrets",
+    )
+    .await?;
+    let issuer = value("Issuer", to_value("Issuer", &m.issuer))?;
+    a.put(
+        "Issuer",
+        &issuer,
+        "install cert-manager (its CRDs must exist: issuers.cert-manager.io)",
+    )
+    .await?;
+    if input.dry_run {
+        if let Some(check) = issuer_now(input.client, m).await? {
+            a.checks.push(check);
+        }
+    } else {
+        let check = wait_issuer_ready(input.client, m, input.wait_timeout, progress).await?;
+        a.checks.push(check);
+    }
+    let root = value(
+        "istio-root-ca",
+        to_value("istio-root-ca", &m.root_ca_secret),
+    )?;
+    a.put(
+        "istio-root-ca Secret",
+        &root,
+        "check the kubeconfig user's rights on Secrets",
+    )
+    .await?;
+    helm(input, progress).await?;
+    control_plane(&mut a, input.namespace, m).await?;
+    Ok(ClusterReport { checks: a.checks })
+}
+
+/// Sends the objects one by one, remembering the namespaces a dry run would create.
+struct Applier<'a, 'p> {
+    client: &'a Client,
+    progress: &'a Progress<'p>,
+    dry_run: bool,
+    new_namespaces: Vec<String>,
+    checks: Vec<Check>,
+}
+
+impl Applier<'_, '_> {
+    /// Applies `obj` (named `step` in the report) and records whether it read back unpruned.
+    async fn put(&mut self, step: &str, obj: &Value, hint: &str) -> Result<()> {
+        let label = object_label(obj);
+        self.progress.mark();
+        let in_new_namespace = obj["metadata"]["namespace"]
+            .as_str()
+            .is_some_and(|ns| self.new_namespaces.iter().any(|n| n == ns));
+        if in_new_namespace {
+            self.progress.step(
+                Phase::Cluster,
+                step,
+                &label,
+                Outcome::Created,
+                "its namespace would be created first; not sent",
+            );
+            return Ok(());
+        }
+        let (outcome, back) = match apply_value(self.client, obj, self.dry_run).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.progress
+                    .step(Phase::Cluster, step, &label, Outcome::Failed, "");
+                return Err(Error::step(format!("cluster: {step}"), e, hint));
+            }
+        };
+        let how = if self.dry_run {
+            "server-side apply, dry run"
+        } else {
+            "server-side apply"
+        };
+        self.progress
+            .step(Phase::Cluster, step, &label, outcome, how);
+        if obj["kind"] == "Namespace" {
+            if self.dry_run && outcome == Outcome::Created {
+                self.new_namespaces
+                    .push(obj["metadata"]["name"].as_str().unwrap_or_default().into());
+            }
+        } else {
+            self.checks.push(unpruned(&label, obj, &back));
+        }
+        Ok(())
+    }
+}
+
+/// A check that the object the API server returned keeps every field we applied.
+fn unpruned(label: &str, applied: &Value, returned: &DynamicObject) -> Check {
+    let have = serde_json::to_value(returned).unwrap_or(Value::Null);
+    let mut want = applied.clone();
+    if let Some(m) = want.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.retain(|k, _| k == "name" || k == "namespace" || k == "labels" || k == "annotations");
+    }
+    let (passed, detail) = match first_difference(&have, &want, "") {
+        None => (true, "every applied field read back".to_string()),
+        Some(path) => (false, format!("the API server dropped or changed {path}")),
+    };
+    Check {
+        name: format!("unpruned: {label}"),
+        passed,
+        detail,
+    }
+}
+
+/// istio-csr's Helm release: `helm upgrade --install` when helm is on PATH, else the command.
+async fn helm(input: &ClusterInput<'_>, progress: &Progress<'_>) -> Result<()> {
+    progress.mark();
+    let cmd = helm_command(input.kubeconfig, &input.istio_csr_values);
+    let step = |outcome, detail: &str| {
+        progress.step(
+            Phase::Cluster,
+            "istio-csr (helm)",
+            ISTIO_CSR_RELEASE,
+            outcome,
+            detail,
+        );
+    };
+    if which("helm").is_none() {
+        step(Outcome::Skipped, "helm is not on PATH");
+        progress.note(&format!(
+            "helm is not on PATH; install istio-csr with:\n  helm repo add jetstack https://charts.jetstack.io --force-update\n  {}",
+            cmd.join(" ")
+        ));
+        return Ok(());
+    }
+    if input.dry_run {
+        step(Outcome::Updated, &format!("would run: {}", cmd.join(" ")));
+        return Ok(());
+    }
+    let status = tokio::process::Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .status()
+        .await;
+    match status {
+        Ok(s) if s.success() => {
+            step(Outcome::Updated, "helm upgrade --install");
+            Ok(())
+        }
+        other => Err(Error::step(
+            "cluster: istio-csr (helm)",
+            Cause::Command {
+                command: cmd.join(" "),
+                status: match other {
+                    Ok(s) => s.to_string(),
+                    Err(e) => e.to_string(),
+                },
+            },
+            "add the chart repository first: helm repo add jetstack https://charts.jetstack.io",
+        )),
+    }
+}
+
+/// The ControlPlane, when TSB's CRD is installed.
+async fn control_plane(a: &mut Applier<'_, '_>, namespace: &str, m: &Manifests) -> Result<()> {
+    a.progress.mark();
+    let crds: Api<CustomResourceDefinition> = Api::all(a.client.clone());
+    match crds.get_opt(CONTROL_PLANE_CRD).await {
+        Ok(Some(_)) => {
+            let cp = to_value("ControlPlane", &m.control_plane)
+                .map_err(|e| Error::step("cluster: ControlPlane", e, "report this as a bug"))?;
+            a.put("ControlPlane", &cp, "check the ControlPlane CRD's version")
+                .await
+        }
+        Ok(None) => {
+            a.progress.step(
+                Phase::Cluster,
+                "ControlPlane",
+                &format!("ControlPlane {namespace}/{}", tsb_types::seed::CONTROL_PLANE_NAME),
+                Outcome::Skipped,
+                &format!("CRD {CONTROL_PLANE_CRD} is not installed (no TSB operator); control-plane.yaml is in --out"),
+            );
+            Ok(())
+        }
+        Err(e) => Err(Error::step(
+            "cluster: ControlPlane",
+            Cause::kube(format!("reading CRD {CONTROL_PLANE_CRD}"), e),
+            "check the kubeconfig user's rights to read CRDs",
+        )),
+    }
+}
+
+/// The Issuer as it is now (for `plan`): a passing check when cert-manager has it Ready with
+/// reason `VaultVerified`, else a failing one carrying cert-manager's reason and message;
+/// `None` when there is no Issuer yet.
+async fn issuer_now(client: &Client, m: &Manifests) -> Result<Option<Check>> {
+    let (ns, name) = issuer_name(m);
+    let api: Api<certmanager_types::Issuer> = Api::namespaced(client.clone(), &ns);
+    let issuer = match api.get_opt(&name).await {
+        Ok(i) => i,
+        // No such namespace or no Issuer CRD: the steps above said so already.
+        Err(kube::Error::Api(s)) if s.code == 404 => None,
+        Err(e) => {
+            return Err(Error::step(
+                "cluster: Issuer status",
+                Cause::kube(format!("reading Issuer {ns}/{name}"), e),
+                "check the kubeconfig user's rights on issuers.cert-manager.io",
+            ));
+        }
+    };
+    Ok(issuer.map(|i| issuer_check(&ns, &name, &i)))
+}
+
+fn issuer_name(m: &Manifests) -> (String, String) {
+    (
+        m.issuer.metadata.namespace.clone().unwrap_or_default(),
+        m.issuer.metadata.name.clone().unwrap_or_default(),
+    )
+}
+
+/// The Issuer's readiness as a check, in cert-manager's words.
+fn issuer_check(ns: &str, name: &str, issuer: &certmanager_types::Issuer) -> Check {
+    let reason = issuer.ready_reason().unwrap_or_default();
+    let message = issuer.ready_message().unwrap_or_default();
+    let passed = issuer.is_ready() && reason == "VaultVerified";
+    let detail = if passed {
+        format!("Issuer {ns}/{name}: Ready, reason VaultVerified ({message})")
+    } else if reason.is_empty() && message.is_empty() {
+        format!(
+            "Issuer {ns}/{name}: no Ready condition yet (is cert-manager's controller running?)"
+        )
+    } else {
+        format!(
+            "Issuer {ns}/{name}: Ready={}, cert-manager says: reason {reason}: {message}",
+            issuer.is_ready()
+        )
+    };
+    Check {
+        name: "issuer ready".into(),
+        passed,
+        detail,
+    }
+}
+
+/// Waits (bounded) for the Issuer's Ready condition with reason `VaultVerified`; on timeout
+/// the error carries cert-manager's own message.
+async fn wait_issuer_ready(
+    client: &Client,
+    m: &Manifests,
+    bound: Duration,
+    progress: &Progress<'_>,
+) -> Result<Check> {
+    let (ns, name) = issuer_name(m);
+    let api: Api<certmanager_types::Issuer> = Api::namespaced(client.clone(), &ns);
+    progress.waiting(&format!(
+        "waiting for Issuer {ns}/{name} to be Ready (VaultVerified)"
+    ));
+    let started = Instant::now();
+    let result = loop {
+        let last = match api.get_opt(&name).await {
+            Ok(Some(issuer)) => {
+                let check = issuer_check(&ns, &name, &issuer);
+                if check.passed {
+                    break Ok(check);
+                }
+                check.detail
+            }
+            Ok(None) => "the Issuer is gone".into(),
+            Err(e) => crate::error::kube_message(&e),
+        };
+        if started.elapsed() >= bound {
+            break Err(last);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    progress.waited();
+    match result {
+        Ok(check) => {
+            progress.note(&format!(
+                "{:<12} {:<7} {} ({} ms)",
+                "ok",
+                "cluster",
+                check.detail,
+                started.elapsed().as_millis()
+            ));
+            Ok(check)
+        }
+        Err(last) => Err(Error::step(
+            "cluster: Issuer ready",
+            Cause::Timeout {
+                what: "Ready with reason VaultVerified".into(),
+                after: bound,
+                last,
+            },
+            ISSUER_HINT,
+        )),
+    }
+}
+
+/// What to look at when the Issuer is not Ready.
+const ISSUER_HINT: &str = "a VaultError means cert-manager could not log in with the AppRole: check the Secret's secretId, the roleId, spec.vault.server (reachable from cert-manager?) and caBundle";
+
+fn which(bin: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(bin))
+            .find(|c| c.is_file())
+    })
+}

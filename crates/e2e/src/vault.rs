@@ -1,0 +1,179 @@
+//! The Vault phase (seed steps 1 to 5): connect (or start a throwaway OpenBao), choose the
+//! root, and bring Vault to the wanted state with `vault-pki`, each step reported as it ends.
+
+use std::time::Duration;
+
+use vault_pki::dev_server::{DevServer, DevServerOptions};
+use vault_pki::{PkiClient, PkiSetup, SecretString, SetupReport, StepReport};
+
+use crate::config::{RootInput, VaultSpec};
+use crate::error::{Cause, Error, Result};
+use crate::files::OutDir;
+use crate::progress::Progress;
+use crate::report::{Outcome, Phase, VaultInfo};
+
+/// The Vault server a run talks to, and the client for it.
+#[derive(Debug)]
+pub struct VaultConnection {
+    /// The client (root or admin token).
+    pub client: PkiClient,
+    /// What the report says about the server.
+    pub info: VaultInfo,
+    /// The PEM CA for its TLS certificate, if given.
+    pub ca_pem: Option<String>,
+    /// The dev server started for this run, stopped when this is dropped.
+    _dev: Option<DevServer>,
+}
+
+/// Connects to the configured server, or starts a throwaway OpenBao dev server.
+pub fn connect(spec: &VaultSpec, progress: &Progress<'_>) -> Result<VaultConnection> {
+    let (config, ca_pem, dev) = match spec {
+        VaultSpec::Server { config, ca_pem } => (config.clone(), ca_pem.clone(), None),
+        VaultSpec::DevServer => {
+            progress.waiting("starting a throwaway OpenBao dev server");
+            let dev = DevServer::start(DevServerOptions::default());
+            progress.waited();
+            let dev = dev.map_err(|e| {
+                Error::step(
+                    "start OpenBao dev server",
+                    e,
+                    "run scripts/install-openbao.sh (or set BAO_BIN), or give --vault-addr and --vault-token",
+                )
+            })?;
+            progress.note(&format!(
+                "no --vault-addr: started a throwaway OpenBao dev server at {} (stopped at exit)",
+                dev.addr()
+            ));
+            let config =
+                vault_pki::VaultConfig::new(dev.addr()).with_token(dev.root_token().clone());
+            (config, None, Some(dev))
+        }
+    };
+    let info = VaultInfo {
+        address: config.address.clone(),
+        dev_server: dev.is_some(),
+        namespace: config.namespace.clone(),
+    };
+    let client = PkiClient::new(config).map_err(|e| {
+        Error::step(
+            "connect to Vault",
+            e,
+            "check --vault-addr, --vault-cacert and --vault-namespace",
+        )
+    })?;
+    Ok(VaultConnection {
+        client,
+        info,
+        ca_pem,
+        _dev: dev,
+    })
+}
+
+/// Where this run's root comes from.
+#[derive(Debug, Clone)]
+pub enum RootSource {
+    /// `--root-ca-cert` and `--root-ca-key`.
+    Given(String, SecretString),
+    /// `ca.crt` and `ca.key` generated into the output folder by an earlier run.
+    OutDir(String, SecretString),
+    /// Nothing yet: Vault's own, or a new one.
+    None,
+}
+
+/// The root: the given one, else the one generated earlier into the output folder.
+pub fn root_source(input: &RootInput, out: &OutDir) -> Result<RootSource> {
+    if let RootInput::Given { cert_pem, key_pem } = input {
+        return Ok(RootSource::Given(cert_pem.clone(), key_pem.clone()));
+    }
+    let read = |n: &str| {
+        out.read(n).map_err(|e| {
+            Error::step(
+                "read the generated root",
+                Cause::File {
+                    path: out.path(n),
+                    source: e,
+                },
+                "check the output folder's permissions",
+            )
+        })
+    };
+    Ok(match (read(OutDir::CA_CRT)?, read(OutDir::CA_KEY)?) {
+        (Some(c), Some(k)) => RootSource::OutDir(c, SecretString::new(k)),
+        _ => RootSource::None,
+    })
+}
+
+/// Whether the root mount already has a default issuer (a root to keep).
+pub async fn has_root(client: &PkiClient, root_mount: &str) -> bool {
+    matches!(client.read_issuer(root_mount, "default").await, Ok(Some(_)))
+}
+
+/// A new root with `setup`'s common name and TTL, made here so it can be written to the
+/// output folder before Vault sees it; `None` when `setup` imports a root.
+pub fn generate_root(setup: &PkiSetup) -> Result<Option<vault_pki::CaBundlePem>> {
+    let vault_pki::RootCa::Generate { common_name, ttl } = &setup.root_ca else {
+        return Ok(None);
+    };
+    vault_pki::generate_root_ca(common_name, *ttl)
+        .map(Some)
+        .map_err(|e| {
+            Error::step(
+                "generate root CA",
+                e,
+                "pass --root-ca-cert and --root-ca-key instead",
+            )
+        })
+}
+
+/// Runs `vault-pki`'s setup (or its plan), reporting each step as it ends. On failure the
+/// error is `vault-pki`'s, whose [`vault_pki::Error::step`] names the step and whose
+/// [`partial_report`](vault_pki::Error::partial_report) holds secrets made before it.
+pub async fn setup(
+    client: &PkiClient,
+    setup: &PkiSetup,
+    dry_run: bool,
+    progress: &Progress<'_>,
+) -> std::result::Result<SetupReport, vault_pki::Error> {
+    let observe = |s: &StepReport| {
+        progress.step_timed(
+            Phase::Vault,
+            &s.step.to_string(),
+            &s.path,
+            outcome(s.outcome),
+            Duration::from_millis(s.duration_ms),
+            &s.detail,
+        );
+    };
+    if dry_run {
+        client.plan_with(setup, &observe).await
+    } else {
+        client.ensure_with(setup, &observe).await
+    }
+}
+
+/// The run's error for a failed setup: the step `vault-pki` names, and what to do.
+pub fn setup_error(e: vault_pki::Error, progress: &Progress<'_>) -> Error {
+    let step = e
+        .step()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "vault setup".into());
+    let hint = match e.cause() {
+        vault_pki::Error::PermissionDenied { .. } => {
+            "use a token allowed to manage mounts, auth methods and policies (e.g. root), via --vault-token or VAULT_TOKEN"
+        }
+        vault_pki::Error::Unreachable { .. } | vault_pki::Error::Timeout { .. } => {
+            "check --vault-addr / VAULT_ADDR, that the server runs, and --vault-cacert"
+        }
+        _ => "fix the cause above and re-run: completed steps are kept and reported unchanged",
+    };
+    progress.step(Phase::Vault, &step, "", Outcome::Failed, "");
+    Error::step(format!("vault: {step}"), e, hint)
+}
+
+fn outcome(o: vault_pki::Outcome) -> Outcome {
+    match o {
+        vault_pki::Outcome::Created => Outcome::Created,
+        vault_pki::Outcome::Updated => Outcome::Updated,
+        _ => Outcome::Unchanged,
+    }
+}

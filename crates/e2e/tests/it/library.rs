@@ -1,0 +1,81 @@
+//! `e2e` as a library: [`e2e::run`] called from Rust, with no tracing subscriber installed
+//! (nothing here installs one), against a real OpenBao.
+
+use std::time::Duration;
+
+use e2e::config::VaultSpec;
+use e2e::report::{Outcome, Status};
+use e2e::{NoObserver, RunConfig};
+use vault_pki::{Capability, PkiClient, Policy, VaultConfig};
+
+use crate::common::dev_server;
+
+#[tokio::test]
+async fn a_failing_vault_step_is_named_in_the_error_and_the_report() {
+    let server = dev_server();
+    let root =
+        PkiClient::new(VaultConfig::new(server.addr()).with_token(server.root_token().clone()))
+            .expect("client");
+    // Allowed: the PKI mounts and their paths. Not allowed: anything under sys/auth, so the
+    // setup stops at its AppRole auth mount step.
+    let all = [
+        Capability::Create,
+        Capability::Read,
+        Capability::Update,
+        Capability::List,
+        Capability::Sudo,
+    ];
+    let policy = Policy::new()
+        .path("sys/mounts", [Capability::Read])
+        .path("sys/mounts/*", all)
+        .path("lib-pki/*", all)
+        .path("lib-istioca/*", all);
+    root.write_policy("e2e-lib-no-auth", &policy)
+        .await
+        .expect("policy");
+    let token = root
+        .create_token(&["e2e-lib-no-auth".into()], Duration::from_secs(600))
+        .await
+        .expect("token");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = RunConfig::new(dir.path().join("out"));
+    cfg.setup.root_mount = "lib-pki".into();
+    cfg.setup.intermediate_mount = "lib-istioca".into();
+    cfg.vault = VaultSpec::Server {
+        config: VaultConfig::new(server.addr()).with_token(token.token.clone()),
+        ca_pem: None,
+    };
+    let output = e2e::run(&cfg, &NoObserver).await;
+
+    let e = output.error.expect("the setup fails");
+    assert_eq!(e.step_name(), Some("vault: AppRole auth mount"), "{e}");
+    assert!(e.to_string().contains("permission denied"), "{e}");
+    let report = &output.report;
+    assert_eq!(report.status, Status::Failed);
+    assert_eq!(
+        report.error.as_ref().and_then(|r| r.step.as_deref()),
+        Some("vault: AppRole auth mount")
+    );
+    // Every Vault step up to the failed one reached the report through vault-pki's observer.
+    let vault_steps: Vec<(&str, Outcome)> = report
+        .steps
+        .iter()
+        .filter(|s| s.phase == e2e::report::Phase::Vault)
+        .map(|s| (s.name.as_str(), s.outcome))
+        .collect();
+    assert_eq!(
+        vault_steps,
+        [
+            ("root mount", Outcome::Created),
+            ("root CA", Outcome::Created),
+            ("intermediate mount", Outcome::Created),
+            ("intermediate CA", Outcome::Created),
+            ("PKI role", Outcome::Created),
+            ("AppRole auth mount", Outcome::Failed),
+        ]
+    );
+    // The exported intermediate key, made before the failure, is on disk (mode 0600).
+    let key = std::fs::read_to_string(dir.path().join("out/istioca.key")).expect("istioca.key");
+    assert!(key.contains("PRIVATE KEY"));
+}
