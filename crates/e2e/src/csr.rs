@@ -1,7 +1,7 @@
 //! Loading the private keys Vault exports (PKCS#1 `RSA PRIVATE KEY`, SEC1 `EC PRIVATE KEY`, or
 //! PKCS#8) into rcgen, which reads PKCS#8 only: the other two are wrapped into PKCS#8 here.
 
-use crate::verify::CertError;
+use crate::certs::CertError;
 
 /// DER tag-length-value.
 fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {

@@ -27,6 +27,8 @@
 //! [`TextRenderer`](render::TextRenderer) prints them). The output folder's [`state`] makes a
 //! second run change nothing.
 
+pub mod args;
+pub mod certs;
 pub mod cli;
 pub mod cluster;
 pub mod config;

@@ -1,5 +1,5 @@
-//! What a run tells as it goes: typed events for an [`Observer`]. The terminal renderer
-//! ([`crate::render::TextRenderer`]) prints them; the run's own recorder turns them into the
+//! What a run tells as it goes: typed events for an [`Observer`]. The CLI's terminal renderer
+//! prints them; the run's own recorder turns them into the
 //! report's steps and notes. Nothing reads log text.
 
 use crate::report::{Check, StepRecord};

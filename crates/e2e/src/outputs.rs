@@ -6,9 +6,12 @@ use std::collections::HashSet;
 
 use vault_pki::{SecretString, SetupReport};
 
+use crate::config::RunConfig;
+use crate::vault::VaultConnection;
+
 use crate::error::{Cause, Error, Result};
 use crate::files::{OutDir, Sensitivity};
-use crate::manifests::{self, Manifests};
+use crate::manifests::{self, ManifestInput, Manifests};
 use crate::progress::Progress;
 use crate::report::{Outcome, Phase};
 use crate::state::State;
@@ -244,6 +247,82 @@ impl<'a, 'p> Writer<'a, 'p> {
         let mut names: Vec<&'static str> = self.written.iter().copied().collect();
         names.sort_unstable();
         WrittenFiles { names }
+    }
+}
+
+/// The files phase's inputs: the run and Vault's connection, which the manifests are built
+/// from.
+pub struct Files<'a> {
+    cfg: &'a RunConfig,
+    conn: &'a VaultConnection,
+    istio_operator: Option<&'a serde_json::Value>,
+    own_root_key: Option<&'a SecretString>,
+}
+
+impl<'a> Files<'a> {
+    /// The inputs of one run.
+    pub fn new(
+        cfg: &'a RunConfig,
+        conn: &'a VaultConnection,
+        istio_operator: Option<&'a serde_json::Value>,
+        own_root_key: Option<&'a SecretString>,
+    ) -> Self {
+        Self {
+            cfg,
+            conn,
+            istio_operator,
+            own_root_key,
+        }
+    }
+
+    /// The state, the PKI files and the manifests for `vr`; returns the manifests when they
+    /// could be built.
+    pub fn write(
+        &self,
+        writer: &mut Writer<'_, '_>,
+        vr: &SetupReport,
+        state: &State,
+    ) -> Result<Option<Manifests>> {
+        writer.state(state)?;
+        writer.pki(vr, self.own_root_key)?;
+        let m = match (&vr.role_id, &vr.root_ca_pem, &vr.secret_id) {
+            (Some(role_id), Some(root), Some(sid)) => {
+                Some(self.manifests(role_id, &sid.secret_id, root)?)
+            }
+            _ => None,
+        };
+        writer.manifests(m.as_ref())?;
+        Ok(m)
+    }
+
+    /// The objects of seed steps 6 to 8 for these credentials and root.
+    pub fn manifests(
+        &self,
+        role_id: &str,
+        secret_id: &SecretString,
+        root_pem: &str,
+    ) -> Result<Manifests> {
+        let input = ManifestInput {
+            config: self.cfg,
+            istio_operator: self.istio_operator,
+            vault_server: self
+                .cfg
+                .issuer_vault_server
+                .clone()
+                .unwrap_or_else(|| self.conn.info.address.clone()),
+            vault_namespace: self.conn.info.namespace.clone(),
+            vault_ca_pem: self.conn.ca_pem.clone(),
+            role_id: role_id.to_string(),
+            secret_id: secret_id.clone(),
+            root_pem: root_pem.to_string(),
+        };
+        manifests::build(&input).map_err(|e| {
+            Error::step(
+                "build manifests",
+                e,
+                "check --namespace, --cluster-id and --trust-domain",
+            )
+        })
     }
 }
 

@@ -2,6 +2,9 @@
 //! ([`crate::vault`]) -> `SetupReport`; files ([`crate::outputs`]) -> the manifests;
 //! cluster ([`crate::cluster`]) -> `ClusterReport`; verification ([`crate::verify`],
 //! [`crate::istio_ca`]) -> checks. The report is assembled from what they return.
+//!
+//! (About 420 lines: the one function that orders the phases, kept whole so the order reads
+//! top to bottom, plus the plan's and the Istio CA's small compositions.)
 
 use std::time::Instant;
 
@@ -12,13 +15,12 @@ use crate::cluster::{self, ClusterInput};
 use crate::config::{ClusterTarget, IstioCaTarget, RunConfig, VaultSpec};
 use crate::error::{Cause, Error, Result};
 use crate::files::{OutDir, Sensitivity};
-use crate::manifests::{self, ManifestInput, Manifests};
 use crate::observer::Observer;
-use crate::outputs::Writer;
+use crate::outputs::{Files, Writer};
 use crate::progress::Progress;
 use crate::report::{Check, ErrorRecord, Report, Status, VaultInfo};
 use crate::state::State;
-use crate::vault::{self, RootSource, VaultConnection};
+use crate::vault::{self, RootSource};
 use crate::verify::{self, VerifyInput};
 
 /// What a run produced: its report (also on failure, with `status: failed`) and its error.
@@ -217,7 +219,8 @@ async fn flow(
     };
     if cfg.dry_run {
         if let (Some(target), Some(kube)) = (&cfg.cluster, &kube) {
-            let checks = plan_cluster(&files, target, kube, &vr, &root_pem, progress).await?;
+            let input = cluster_input(cfg, target, kube, out);
+            let checks = plan_cluster(&files, &input, &vr, &root_pem, progress).await?;
             found.checks.extend(checks);
         }
         return Ok(());
@@ -310,79 +313,6 @@ async fn flow(
 #[error("Vault returned no role-id or secret-id")]
 struct NoCredentials;
 
-/// The files phase's inputs: what the manifests are built from.
-struct Files<'a> {
-    cfg: &'a RunConfig,
-    conn: &'a VaultConnection,
-    istio_operator: Option<&'a serde_json::Value>,
-    own_root_key: Option<&'a SecretString>,
-}
-
-impl<'a> Files<'a> {
-    fn new(
-        cfg: &'a RunConfig,
-        conn: &'a VaultConnection,
-        istio_operator: Option<&'a serde_json::Value>,
-        own_root_key: Option<&'a SecretString>,
-    ) -> Self {
-        Self {
-            cfg,
-            conn,
-            istio_operator,
-            own_root_key,
-        }
-    }
-
-    /// The state, the PKI files and the manifests for `vr`; returns the manifests when they
-    /// could be built.
-    fn write(
-        &self,
-        writer: &mut Writer<'_, '_>,
-        vr: &SetupReport,
-        state: &State,
-    ) -> Result<Option<Manifests>> {
-        writer.state(state)?;
-        writer.pki(vr, self.own_root_key)?;
-        let m = match (&vr.role_id, &vr.root_ca_pem, &vr.secret_id) {
-            (Some(role_id), Some(root), Some(sid)) => {
-                Some(self.manifests(role_id, &sid.secret_id, root)?)
-            }
-            _ => None,
-        };
-        writer.manifests(m.as_ref())?;
-        Ok(m)
-    }
-
-    fn manifests(
-        &self,
-        role_id: &str,
-        secret_id: &SecretString,
-        root_pem: &str,
-    ) -> Result<Manifests> {
-        let input = ManifestInput {
-            config: self.cfg,
-            istio_operator: self.istio_operator,
-            vault_server: self
-                .cfg
-                .issuer_vault_server
-                .clone()
-                .unwrap_or_else(|| self.conn.info.address.clone()),
-            vault_namespace: self.conn.info.namespace.clone(),
-            vault_ca_pem: self.conn.ca_pem.clone(),
-            role_id: role_id.to_string(),
-            secret_id: secret_id.clone(),
-            root_pem: root_pem.to_string(),
-        };
-        manifests::build(&input).map_err(|e| {
-            Error::step(
-                "build manifests",
-                e,
-                "check --namespace, --cluster-id and --trust-domain",
-            )
-        })
-    }
-}
-
 fn cluster_input<'a>(
     cfg: &'a RunConfig,
     target: &'a ClusterTarget,
@@ -403,8 +333,7 @@ fn cluster_input<'a>(
 /// and the Issuer as cert-manager sees it now.
 async fn plan_cluster(
     files: &Files<'_>,
-    target: &ClusterTarget,
-    kube: &Client,
+    input: &ClusterInput<'_>,
     vr: &SetupReport,
     root_pem: &str,
     progress: &Progress<'_>,
@@ -418,9 +347,7 @@ async fn plan_cluster(
         .map(|r| r.secret_id.clone())
         .unwrap_or_else(|| SecretString::new("(a new secret-id)"));
     let m = files.manifests(&role_id, &secret_id, root_pem)?;
-    let out = OutDir::new(&files.cfg.out);
-    let input = cluster_input(files.cfg, target, kube, &out);
-    let report = cluster::converge(&input, &m, progress).await?;
+    let report = cluster::converge(input, &m, progress).await?;
     for c in &report.checks {
         progress.check("cluster", c);
     }

@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::overlay::{K8sObjectOverlay, Patch, object_label};
-use crate::patch::{Hop, Kind, Level, Patcher, State, describe, kind_of, select_all};
+use crate::patch::{Hop, Kind, Level, Patcher, State, describe, select_all};
 use crate::path::{SegmentKind, TreePath};
 use crate::value::{number_changes_type, string_to_map, structpb_value};
 
@@ -529,6 +529,5 @@ fn resolved_checks(c: &mut Ctx<'_>, patcher: &Patcher, obj: &Value, patch: &Patc
                 None,
             );
         }
-        let _ = node.map(kind_of);
     }
 }

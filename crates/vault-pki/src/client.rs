@@ -92,11 +92,6 @@ impl PkiClient {
         &self.cfg.address
     }
 
-    /// The underlying vaultrs client, for operations this crate does not wrap.
-    pub fn vaultrs(&self) -> &VaultClient {
-        &self.inner
-    }
-
     /// The underlying HTTP client (shared pool, ring TLS).
     pub fn http(&self) -> &reqwest::Client {
         &self.http

@@ -27,8 +27,10 @@ pub struct PkiRole {
     pub require_cn: bool,
     /// `allowed_uri_sans`.
     pub allowed_uri_sans: Vec<String>,
-    /// `key_type` of the CSRs it signs: `any` by default (the seed left Vault's `rsa`,
-    /// which refuses the ECDSA keys workloads often use).
+    /// `key_type` of the CSRs it signs: `any` by default, so that both Istio's default RSA
+    /// 2048 workload keys and ECDSA P-256 ones (`ECC_SIGNATURE_ALGORITHM=ECDSA`) are signed.
+    /// The seed's role sets none and so gets Vault's default, `rsa`, which refuses ECDSA
+    /// CSRs; set `rsa` for exactly the seed's role (`e2e --key-type rsa`).
     pub key_type: String,
 }
 

@@ -5,7 +5,7 @@ use istio_overlay::{Errors, K8sObjectOverlay, Patch, Patcher, TreePath, explain,
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-/// Cases per property; the total is reported by `fuzz_case_count`.
+/// Cases per property (each `proptest!` block below runs this many).
 const PATH_CASES: u32 = 20_000;
 const ENGINE_CASES: u32 = 5_000;
 
@@ -142,11 +142,4 @@ proptest! {
         let _ = lint(&overlays, Some(&[target]));
         let _ = lint(&overlays, None);
     }
-}
-
-#[test]
-fn fuzz_case_count() {
-    eprintln!(
-        "proptest: {PATH_CASES} path-parser cases + {ENGINE_CASES} engine/explain/lint cases per run"
-    );
 }

@@ -1,0 +1,194 @@
+//! The CLI's arguments made into a [`RunConfig`], once, at the edge: usage errors first, every
+//! input file read once, nothing changed anywhere.
+
+use std::path::Path;
+use std::time::Duration;
+
+use vault_pki::{PkiSetup, SecretString, VaultConfig};
+
+use crate::cli::RunArgs;
+use crate::config::{ClusterTarget, IstioCaTarget, RootInput, RunConfig, TsbSettings, VaultSpec};
+use crate::error::{Error, Result};
+
+impl RunConfig {
+    /// Validates `args` for `run` (`dry_run = false`) or `plan`; reads the input files named
+    /// there. Nothing is changed anywhere.
+    pub fn from_args(args: &RunArgs, dry_run: bool) -> Result<RunConfig> {
+        let usage = |m: String| Error::Usage(m);
+        if args.trust_domain.is_empty() || args.trust_domain.contains('/') {
+            return Err(usage(format!(
+                "--trust-domain {:?} is not a trust domain",
+                args.trust_domain
+            )));
+        }
+        if args.istio_ca_addr.is_some() && args.kubeconfig.is_none() {
+            return Err(usage(
+                "--istio-ca-addr needs --kubeconfig: the workload's token comes from the cluster's TokenRequest API".into(),
+            ));
+        }
+        let root = match (&args.root_ca_cert, &args.root_ca_key) {
+            (Some(c), Some(k)) => RootInput::Given {
+                cert_pem: read(c, "--root-ca-cert")?,
+                key_pem: SecretString::new(read(k, "--root-ca-key")?),
+            },
+            (None, None) => RootInput::Default,
+            _ => {
+                return Err(usage("--root-ca-cert and --root-ca-key go together".into()));
+            }
+        };
+        let istio_operator = args
+            .istio_operator
+            .as_deref()
+            .map(istio_operator)
+            .transpose()?;
+        let v = &args.vault;
+        let ca_pem = v
+            .vault_cacert
+            .as_deref()
+            .map(|p| read(p, "--vault-cacert/VAULT_CACERT"))
+            .transpose()?;
+        let vault = match v.vault_addr.clone().filter(|a| !a.is_empty()) {
+            None => VaultSpec::DevServer,
+            Some(addr) => {
+                let Some(token) = v
+                    .vault_token
+                    .as_ref()
+                    .filter(|t| !t.0.expose_secret().is_empty())
+                else {
+                    return Err(usage(
+                        "--vault-addr needs a token: pass --vault-token or set VAULT_TOKEN".into(),
+                    ));
+                };
+                let mut config = VaultConfig::new(addr).with_token(token.0.clone());
+                if let Some(ca) = &ca_pem {
+                    config = config.with_ca_pem(ca.clone());
+                }
+                if let Some(ns) = v.vault_namespace.clone().filter(|n| !n.is_empty()) {
+                    config = config.with_namespace(ns);
+                }
+                VaultSpec::Server { config, ca_pem }
+            }
+        };
+        let cluster = match &args.kubeconfig {
+            None => None,
+            Some(kubeconfig) => Some(ClusterTarget {
+                kubeconfig: kubeconfig.clone(),
+                wait_timeout: Duration::from_secs(args.wait_timeout.max(1)),
+                istio_ca: match &args.istio_ca_addr {
+                    None => None,
+                    Some(addr) => Some(IstioCaTarget {
+                        addr: addr.clone(),
+                        server_name: args.istio_ca_server_name.clone(),
+                        ca_pem: args
+                            .istio_ca_cacert
+                            .as_deref()
+                            .map(|p| read(p, "--istio-ca-cacert"))
+                            .transpose()?,
+                    }),
+                },
+            }),
+        };
+        let mut setup = PkiSetup::default().with_trust_domain(&args.trust_domain);
+        setup.root_mount = args.root_mount.clone();
+        setup.intermediate_mount = args.intermediate_mount.clone();
+        setup.role.name = args.role.clone();
+        setup.role.key_type = args.key_type.vault_name().to_string();
+        setup.approle_mount = args.approle_mount.clone();
+        setup.policy_name = args.policy.clone();
+        setup.approle_role = args.approle_role.clone();
+        Ok(RunConfig {
+            dry_run,
+            vault,
+            issuer_vault_server: v.issuer_vault_server.clone(),
+            root,
+            setup,
+            trust_domain: args.trust_domain.clone(),
+            namespace: args.namespace.clone(),
+            cluster_id: args.cluster_id.clone(),
+            tsb: TsbSettings {
+                hub: args.tsb_hub.clone(),
+                host: args.tsb_host.clone(),
+                port: args.tsb_port,
+            },
+            istio_operator,
+            out: args.out.clone(),
+            cluster,
+        })
+    }
+}
+
+fn read(path: &Path, what: &str) -> Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Error::Usage(format!("cannot read {what} {}: {e}", path.display())))
+}
+
+/// `--istio-operator`: an IstioOperator, as YAML.
+fn istio_operator(path: &Path) -> Result<serde_json::Value> {
+    let bad = |what: String| Error::Usage(format!("--istio-operator {}: {what}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_yaml::from_str(&text).map_err(|e| bad(format!("not YAML: {e}")))?;
+    if value["kind"] != "IstioOperator" {
+        return Err(bad(format!(
+            "kind is {}, not IstioOperator",
+            value["kind"].as_str().unwrap_or("missing")
+        )));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> RunArgs {
+        let cli = crate::cli::Cli::parse_from(["e2e", "run"].iter().chain(extra));
+        match cli.command {
+            crate::cli::Command::Run(a) => a,
+            _ => unreachable!("parsed `run`"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_seed_names() -> Result<()> {
+        let c = RunConfig::from_args(&args(&[]), false)?;
+        assert!(matches!(c.vault, VaultSpec::DevServer));
+        assert_eq!(c.sign_path(), "istioca/sign/cluster-local");
+        assert_eq!(
+            c.setup.approle_mount,
+            certmanager_types::seed::APPROLE_MOUNT
+        );
+        assert_eq!(c.namespace, certmanager_types::seed::NAMESPACE);
+        assert_eq!(c.setup.role.key_type, "any");
+        Ok(())
+    }
+
+    #[test]
+    fn new_is_what_the_cli_defaults_to() -> Result<()> {
+        let from_cli = RunConfig::from_args(&args(&["--out", "o"]), false)?;
+        let new = RunConfig::new("o");
+        assert_eq!(format!("{from_cli:?}"), format!("{new:?}"));
+        Ok(())
+    }
+
+    #[test]
+    fn usage_errors_come_before_anything_else() {
+        for (extra, want) in [
+            (&["--trust-domain", "a/b"][..], "--trust-domain"),
+            (
+                &["--istio-ca-addr", "127.0.0.1:1"][..],
+                "needs --kubeconfig",
+            ),
+            (&["--vault-addr", "http://127.0.0.1:1"][..], "needs a token"),
+            (
+                &["--istio-operator", "/nonexistent/iop.yaml"][..],
+                "--istio-operator",
+            ),
+        ] {
+            let e = RunConfig::from_args(&args(extra), false).expect_err("usage error");
+            assert_eq!(e.exit_code(), 2, "{e}");
+            assert!(e.to_string().contains(want), "{e}");
+        }
+    }
+}
