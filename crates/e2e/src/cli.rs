@@ -312,3 +312,16 @@ pub struct RunArgs {
     )]
     pub wait_timeout: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_never_reaches_debug() {
+        let cli = Cli::parse_from(["e2e", "run", "--vault-token", "s.very-secret"]);
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("s.very-secret"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+}

@@ -123,6 +123,11 @@ async fn flow(
     progress: &Progress<'_>,
     found: &mut Found,
 ) -> Result<()> {
+    // The workload CSR's RSA key takes a while to generate (100 ms to over 500 ms): it is made
+    // first, on its own thread, while everything up to the verification runs.
+    let identity = verify::workload_identity(&cfg.trust_domain);
+    let csr_task = (!cfg.dry_run)
+        .then(|| tokio::task::spawn_blocking(move || verify::workload_csr(&identity)));
     let state = State::load(out).map_err(|e| {
         Error::step(
             "read state",
@@ -146,10 +151,6 @@ async fn flow(
         })?),
     };
     let istio_operator = istio_operator(cfg, kube.as_ref(), progress).await;
-    // The workload CSR's RSA key takes a while to generate: made while Vault is set up.
-    let identity = verify::workload_identity(&cfg.trust_domain);
-    let csr_task = (!cfg.dry_run)
-        .then(|| tokio::task::spawn_blocking(move || verify::workload_csr(&identity)));
     let conn = vault::connect(&cfg.vault, progress)?;
     found.vault = Some(conn.info.clone());
 

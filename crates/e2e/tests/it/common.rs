@@ -31,6 +31,39 @@ pub fn dev_server() -> vault_pki::dev_server::DevServer {
     })
 }
 
+/// A token for `server` whose only policy (`name`) grants every right on `paths` (plus reading
+/// `sys/mounts`, `sys/mounts/*` and the other `read_only` paths): a setup with it stops at the
+/// first step that needs more.
+pub async fn limited_token(
+    server: &vault_pki::dev_server::DevServer,
+    name: &str,
+    paths: &[&str],
+) -> vault_pki::LoginToken {
+    use vault_pki::{Capability, PkiClient, Policy, VaultConfig};
+    let root =
+        PkiClient::new(VaultConfig::new(server.addr()).with_token(server.root_token().clone()))
+            .expect("client");
+    let all = [
+        Capability::Create,
+        Capability::Read,
+        Capability::Update,
+        Capability::List,
+        Capability::Sudo,
+    ];
+    let mut policy = Policy::new();
+    for p in paths {
+        policy = if p.contains('*') {
+            policy.path(*p, all)
+        } else {
+            policy.path(*p, [Capability::Read])
+        };
+    }
+    root.write_policy(name, &policy).await.expect("policy");
+    root.create_token(&[name.into()], std::time::Duration::from_secs(600))
+        .await
+        .expect("token")
+}
+
 /// A local stack in `dir/stack`; panics, naming the build script, when it cannot start.
 pub async fn stack_up(dir: &Path) -> Stack {
     Stack::up(StackConfig::new(dir.join("stack")))

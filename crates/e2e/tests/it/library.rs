@@ -1,42 +1,24 @@
 //! `e2e` as a library: [`e2e::run`] called from Rust, with no tracing subscriber installed
 //! (nothing here installs one), against a real OpenBao.
 
-use std::time::Duration;
-
 use e2e::config::VaultSpec;
 use e2e::report::{Outcome, Status};
 use e2e::{NoObserver, RunConfig};
-use vault_pki::{Capability, PkiClient, Policy, VaultConfig};
+use vault_pki::VaultConfig;
 
-use crate::common::dev_server;
+use crate::common::{dev_server, limited_token};
 
 #[tokio::test]
 async fn a_failing_vault_step_is_named_in_the_error_and_the_report() {
     let server = dev_server();
-    let root =
-        PkiClient::new(VaultConfig::new(server.addr()).with_token(server.root_token().clone()))
-            .expect("client");
     // Allowed: the PKI mounts and their paths. Not allowed: anything under sys/auth, so the
     // setup stops at its AppRole auth mount step.
-    let all = [
-        Capability::Create,
-        Capability::Read,
-        Capability::Update,
-        Capability::List,
-        Capability::Sudo,
-    ];
-    let policy = Policy::new()
-        .path("sys/mounts", [Capability::Read])
-        .path("sys/mounts/*", all)
-        .path("lib-pki/*", all)
-        .path("lib-istioca/*", all);
-    root.write_policy("e2e-lib-no-auth", &policy)
-        .await
-        .expect("policy");
-    let token = root
-        .create_token(&["e2e-lib-no-auth".into()], Duration::from_secs(600))
-        .await
-        .expect("token");
+    let token = limited_token(
+        &server,
+        "e2e-lib-no-auth",
+        &["sys/mounts", "sys/mounts/*", "lib-pki/*", "lib-istioca/*"],
+    )
+    .await;
 
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cfg = RunConfig::new(dir.path().join("out"));

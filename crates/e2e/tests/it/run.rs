@@ -8,7 +8,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::common::{describe, dev_server, e2e, report, text};
+use crate::common::{describe, dev_server, e2e, limited_token, report, text};
 use vault_pki::dev_server::{DevServer, DevServerOptions};
 use vault_pki::{PkiClient, VaultConfig};
 
@@ -563,35 +563,22 @@ fn runs_over_tls_with_vault_cacert_and_writes_the_ca_bundle_into_the_issuer() {
 
 #[tokio::test]
 async fn a_vault_failure_after_the_intermediate_still_writes_its_exported_key() {
-    use std::time::Duration;
-    use vault_pki::{Capability, Policy};
     let server = dev_server();
-    let root =
-        PkiClient::new(VaultConfig::new(server.addr()).with_token(server.root_token().clone()))
-            .expect("client");
     // Rights for the PKI mounts and the AppRole mount, but none on ACL policies: the setup
     // stops at `ACL policy`, after Vault exported the intermediate's key.
-    let all = [
-        Capability::Create,
-        Capability::Read,
-        Capability::Update,
-        Capability::List,
-        Capability::Sudo,
-    ];
-    let no_policies = Policy::new()
-        .path("sys/mounts", [Capability::Read])
-        .path("sys/mounts/*", all)
-        .path("sys/auth", [Capability::Read])
-        .path("sys/auth/*", all)
-        .path("pki/*", all)
-        .path("istioca/*", all);
-    root.write_policy("e2e-no-policies", &no_policies)
-        .await
-        .expect("policy");
-    let token = root
-        .create_token(&["e2e-no-policies".into()], Duration::from_secs(600))
-        .await
-        .expect("token");
+    let token = limited_token(
+        &server,
+        "e2e-no-policies",
+        &[
+            "sys/mounts",
+            "sys/mounts/*",
+            "sys/auth",
+            "sys/auth/*",
+            "pki/*",
+            "istioca/*",
+        ],
+    )
+    .await;
 
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
