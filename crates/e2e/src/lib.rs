@@ -23,7 +23,7 @@
 //! - [`verify`] and [`istio_ca`]: seed step 9 -> [`Check`](report::Check)s.
 //!
 //! [`run()`] composes them and assembles the [`Report`](report::Report) from their results;
-//! progress is a stream of typed [`Event`](observer::Event)s to an [`Observer`] (the CLI's
+//! progress is a stream of typed [`Event`]s to an [`Observer`] (the CLI's
 //! [`TextRenderer`](render::TextRenderer) prints them). The output folder's [`state`] makes a
 //! second run change nothing.
 

@@ -82,7 +82,7 @@ pub struct StackConfig {
     pub dir: PathBuf,
     /// Where the Go-built binaries are (default [`default_bin_dir`]).
     pub bin_dir: PathBuf,
-    /// An explicit `bao`; default [`find_bao`].
+    /// An explicit `bao`; default [`vault_pki::dev_server::find_bao`].
     pub bao_bin: Option<PathBuf>,
     /// The bound on each component's readiness (default 120 s: kube-apiserver's first start
     /// on a loaded 2-core machine takes tens of seconds).

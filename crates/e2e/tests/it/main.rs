@@ -8,4 +8,3 @@ mod istio_ca;
 mod library;
 mod operator_step;
 mod run;
-mod stack;

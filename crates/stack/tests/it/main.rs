@@ -1,16 +1,17 @@
-//! The local stack against the real programs: etcd, kube-apiserver with cert-manager's CRDs,
-//! cert-manager's own controller issuing certificates, OpenBao; then `e2e stack up|env|status|
-//! down` stopping exactly what it started. Fails (never skips) when the binaries are missing:
-//! the error names scripts/build-stack.sh.
+//! The stack crate's integration tests, against the real programs: etcd, kube-apiserver with
+//! cert-manager's CRDs, cert-manager's own controller issuing certificates, OpenBao; then the
+//! `stack up|env|status|down` commands (`e2e stack …`) stopping exactly what they started.
+//! Fails (never skips) when the binaries are missing: the error names
+//! crates/stack/build-stack.sh.
 
 use std::time::{Duration, Instant};
 
-use ::stack::{ProcessRecord, Stack, StackArgs, StackCommand, StackConfig, StackState, cli};
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenReview};
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, PostParams};
 use serde_json::json;
+use stack::{ProcessRecord, Stack, StackArgs, StackCommand, StackConfig, StackState, cli};
 
 fn cm_resource(kind: &str) -> ApiResource {
     ApiResource::from_gvk(&GroupVersionKind::gvk("cert-manager.io", "v1", kind))
@@ -95,7 +96,7 @@ async fn stack_runs_the_real_cert_manager_and_stops_what_it_started() {
 
     // A namespace, a selfSigned Issuer and a Certificate, made Ready by cert-manager itself.
     let ns = "stack-it";
-    ::stack::ensure_namespace(&client, ns)
+    stack::ensure_namespace(&client, ns)
         .await
         .expect("namespace");
     create(
