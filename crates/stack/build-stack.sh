@@ -10,12 +10,20 @@
 #   kube-apiserver            k8s.io/kubernetes cmd/kube-apiserver (wrapper go/kube-apiserver)
 #   cert-manager-controller   github.com/cert-manager/cert-manager (wrapper go/cert-manager-controller)
 #   pilot-discovery (istiod)  istio.io/istio pilot/cmd/pilot-discovery (wrapper go/istiod)
-#   istio-csr                 github.com/cert-manager/istio-csr ./cmd (optional: the proxy refuses it here)
+#   istio-csr                 github.com/cert-manager/istio-csr ./cmd v0.17.0: from the module proxy
+#                             (`go install`, what a user's machine does), else from the source tree
+#                             ISTIO_CSR_SRC (default: ../shared/third_party/istio-csr-v0.17.0 beside
+#                             the clone), copied into the cache and built there
+#   helm                      helm.sh/helm/v3 cmd/helm v3.22.0 (`go install`)
+#
+# Each component says when it starts, how long a cold build takes on 2 cores, and every minute
+# how long it has been building.
 #
 # Env: VMC_CACHE (default ~/.cache/vault-mesh-ca); the bin dir is $VMC_CACHE/stack/bin.
-#      STACK_REQUIRE_ISTIO_CSR=1 makes an istio-csr build failure fatal (default: warn and go on).
+#      ISTIO_CSR_SRC: istio-csr's source tree at v0.17.0, for when the proxy refuses the module.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
 stack_src="$here/go"
 cache="${VMC_CACHE:-$HOME/.cache/vault-mesh-ca}/stack"
 bin="$cache/bin"
@@ -29,6 +37,29 @@ export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 
 log() { echo "build-stack: $*" >&2; }
 
+# Runs a command (a long Go build) and says every minute that it still runs.
+# with_progress NAME EXPECTED CMD...
+with_progress() {
+  local name="$1" expected="$2"; shift 2
+  local t0=$SECONDS
+  "$@" &
+  local pid=$!
+  while ! wait_for "$pid" 60; do
+    log "$name: still building, $(( (SECONDS - t0) / 60 )) min elapsed (a cold build takes $expected)"
+  done
+  wait "$pid"
+}
+
+# Waits up to SECS seconds for PID to exit; true once it has.
+wait_for() {
+  local pid="$1" secs="$2" i
+  for ((i = 0; i < secs; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 1
+  done
+  ! kill -0 "$pid" 2>/dev/null
+}
+
 # Hash of everything that decides a component's binary: its wrapper sources, flags, Go version.
 inputs_hash() { # dir extra...
   local dir="$1"; shift
@@ -37,18 +68,18 @@ inputs_hash() { # dir extra...
   } | sha256sum | cut -c1-16
 }
 
-# build NAME VERSION WRAPPER_DIR PACKAGE LDFLAGS
+# build NAME VERSION WRAPPER_DIR PACKAGE LDFLAGS EXPECTED
 build() {
-  local name="$1" version="$2" dir="$3" pkg="$4" ldflags="$5"
+  local name="$1" version="$2" dir="$3" pkg="$4" ldflags="$5" expected="$6"
   local out="$cache/$name-$version" hash
   hash="$(inputs_hash "$dir" "$pkg" "$ldflags")"
   if [ -x "$out/$name" ] && [ "$(cat "$out/.stamp" 2>/dev/null)" = "$hash" ]; then
     log "$name $version: up to date ($out/$name)"
   else
     mkdir -p "$out"
-    log "$name $version: building $pkg (cold builds take minutes on 2 cores)..."
+    log "$name $version: building $pkg (a cold build takes $expected on 2 cores)..."
     local t0=$SECONDS
-    (cd "$dir" && go build -ldflags="$ldflags" -o "$out/$name.tmp" "$pkg") >&2
+    (cd "$dir" && with_progress "$name" "$expected" go build -ldflags="$ldflags" -o "$out/$name.tmp" "$pkg") >&2
     mv -f "$out/$name.tmp" "$out/$name"
     echo "$hash" > "$out/.stamp"
     log "$name $version: built in $((SECONDS - t0))s, $(du -h "$out/$name" | cut -f1)"
@@ -59,48 +90,85 @@ build() {
 start=$SECONDS
 
 ETCD_VERSION=v3.6.16
-build etcd "$ETCD_VERSION" "$stack_src/etcd" . "-s -w"
+build etcd "$ETCD_VERSION" "$stack_src/etcd" . "-s -w" "about 1 to 2 min"
 
 KUBE_VERSION=v1.36.3
 kv="${KUBE_VERSION#v}"
 build kube-apiserver "$KUBE_VERSION" "$stack_src/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver \
-  "-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=${kv%%.*} -X k8s.io/component-base/version.gitMinor=$(echo "$kv" | cut -d. -f2) -X k8s.io/component-base/version.gitTreeState=clean"
+  "-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=${kv%%.*} -X k8s.io/component-base/version.gitMinor=$(echo "$kv" | cut -d. -f2) -X k8s.io/component-base/version.gitTreeState=clean" \
+  "about 7 min"
 
 CERT_MANAGER_VERSION=v1.21.1
 build cert-manager-controller "$CERT_MANAGER_VERSION" "$stack_src/cert-manager-controller" . \
-  "-s -w -X github.com/cert-manager/cert-manager/pkg/util.AppVersion=$CERT_MANAGER_VERSION"
+  "-s -w -X github.com/cert-manager/cert-manager/pkg/util.AppVersion=$CERT_MANAGER_VERSION" \
+  "about 3 min"
 
 # istiod: the Istio CA server (Kubernetes RA mode) the stack runs where istio-csr cannot be had.
 # istio.io/istio publishes no semver tags as a module: the version is the proxy's newest pseudo-version.
 ISTIO_VERSION=v0.0.0-20260827124520-eed52ebb66ad
 build pilot-discovery "$ISTIO_VERSION" "$stack_src/istiod" istio.io/istio/pilot/cmd/pilot-discovery \
-  "-s -w -X istio.io/istio/pkg/version.buildVersion=$ISTIO_VERSION -X istio.io/istio/pkg/version.buildStatus=Clean"
+  "-s -w -X istio.io/istio/pkg/version.buildVersion=$ISTIO_VERSION -X istio.io/istio/pkg/version.buildStatus=Clean" \
+  "about 7 min"
 
-# istio-csr has no replace directives, so `go install module/pkg@version` builds it without a
-# wrapper. The module proxy used here answers 403 for every istio-csr version: warn and go on
-# unless STACK_REQUIRE_ISTIO_CSR=1.
-ISTIO_CSR_VERSION=v0.17.0
-istio_out="$cache/istio-csr-$ISTIO_CSR_VERSION"
-if [ -x "$istio_out/istio-csr" ]; then
-  log "istio-csr $ISTIO_CSR_VERSION: up to date ($istio_out/istio-csr)"
-  ln -sfn "$istio_out/istio-csr" "$bin/istio-csr"
-else
-  mkdir -p "$istio_out"
-  log "istio-csr $ISTIO_CSR_VERSION: building github.com/cert-manager/istio-csr/cmd..."
-  t0=$SECONDS
-  if GOBIN="$istio_out/gobin" GOFLAGS="-trimpath -buildvcs=false" \
-      go install -ldflags="-s -w" "github.com/cert-manager/istio-csr/cmd@$ISTIO_CSR_VERSION" >&2; then
-    mv -f "$istio_out/gobin/cmd" "$istio_out/istio-csr" && rmdir "$istio_out/gobin" 2>/dev/null || true
-    log "istio-csr $ISTIO_CSR_VERSION: built in $((SECONDS - t0))s"
-    ln -sfn "$istio_out/istio-csr" "$bin/istio-csr"
+# go install MODULE/PKG@VERSION into the cache as NAME (no wrapper module): for modules without
+# replace directives. Returns non-zero when the proxy refuses the module or the build fails.
+# install NAME VERSION MODULE_PKG LDFLAGS EXPECTED
+install() {
+  local name="$1" version="$2" pkg="$3" ldflags="$4" expected="$5"
+  local out="$cache/$name-$version" t0=$SECONDS
+  mkdir -p "$out"
+  log "$name $version: go install $pkg@$version (a cold build takes $expected on 2 cores)..."
+  # `go install pkg@version` ignores the local module, so -mod=readonly does not apply.
+  if GOBIN="$out/gobin" GOFLAGS="-trimpath -buildvcs=false" \
+      with_progress "$name" "$expected" go install -ldflags="$ldflags" "$pkg@$version" 2>"$out/install.log"; then
+    mv -f "$out/gobin/$(basename "$pkg")" "$out/$name"
+    rmdir "$out/gobin" 2>/dev/null || true
+    log "$name $version: built in $((SECONDS - t0))s, $(du -h "$out/$name" | cut -f1)"
+    ln -sfn "$out/$name" "$bin/$name"
   else
-    rm -f "$bin/istio-csr"
-    if [ "${STACK_REQUIRE_ISTIO_CSR:-0}" = 1 ]; then
-      log "error: istio-csr $ISTIO_CSR_VERSION could not be fetched or built (see above)"
-      exit 1
-    fi
-    log "warning: istio-csr $ISTIO_CSR_VERSION could not be fetched or built (see above); the stack runs without it"
+    return 1
   fi
+}
+
+# istio-csr: what a user's machine does first is `go install` from the module proxy; the proxy
+# used here refuses the module (403), and then the source tree at the same tag is built.
+ISTIO_CSR_VERSION=v0.17.0
+ISTIO_CSR_SRC="${ISTIO_CSR_SRC:-$repo/../shared/third_party/istio-csr-$ISTIO_CSR_VERSION}"
+istio_out="$cache/istio-csr-$ISTIO_CSR_VERSION"
+if [ -x "$istio_out/istio-csr" ] && [ ! -f "$istio_out/.stamp" ]; then
+  log "istio-csr $ISTIO_CSR_VERSION: up to date ($istio_out/istio-csr, from the module proxy)"
+  ln -sfn "$istio_out/istio-csr" "$bin/istio-csr"
+elif [ ! -x "$istio_out/istio-csr" ] && install istio-csr "$ISTIO_CSR_VERSION" github.com/cert-manager/istio-csr/cmd "-s -w" "about 4 min"; then
+  :
+else
+  if [ -f "$istio_out/install.log" ]; then
+    log "istio-csr $ISTIO_CSR_VERSION: the module proxy refused it ($(grep -m1 -oE '[0-9]{3} [A-Za-z ]+' "$istio_out/install.log" || echo 'see '"$istio_out/install.log")); building the source tree $ISTIO_CSR_SRC"
+    rm -f "$istio_out/install.log"
+  fi
+  if [ ! -f "$ISTIO_CSR_SRC/go.mod" ] || [ ! -d "$ISTIO_CSR_SRC/cmd" ]; then
+    log "error: istio-csr $ISTIO_CSR_VERSION: no source tree at $ISTIO_CSR_SRC; set ISTIO_CSR_SRC to istio-csr's source at tag $ISTIO_CSR_VERSION (the project keeps one in shared/third_party/istio-csr-$ISTIO_CSR_VERSION, see its PROVENANCE.md)"
+    exit 1
+  fi
+  # Built in a copy: the shared tree may be read-only, and the stamp then follows its content.
+  src_copy="$cache/istio-csr-src-$ISTIO_CSR_VERSION"
+  if ! diff -rq "$ISTIO_CSR_SRC" "$src_copy" >/dev/null 2>&1; then
+    rm -rf "$src_copy"
+    cp -R "$ISTIO_CSR_SRC" "$src_copy"
+    chmod -R u+w "$src_copy"
+  fi
+  build istio-csr "$ISTIO_CSR_VERSION" "$src_copy" ./cmd "-s -w" "about 4 min"
+fi
+
+# helm: the chart installer `e2e run --kubeconfig` calls for istio-csr.
+HELM_VERSION=v3.22.0
+if [ -x "$cache/helm-$HELM_VERSION/helm" ]; then
+  log "helm $HELM_VERSION: up to date ($cache/helm-$HELM_VERSION/helm)"
+  ln -sfn "$cache/helm-$HELM_VERSION/helm" "$bin/helm"
+elif ! install helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
+    "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "about 2 min"; then
+  log "error: helm $HELM_VERSION could not be built; see $cache/helm-$HELM_VERSION/install.log"
+  tail -5 "$cache/helm-$HELM_VERSION/install.log" >&2 || true
+  exit 1
 fi
 
 log "done in $((SECONDS - start))s; cache $(du -sh "$cache" | cut -f1) in $cache"

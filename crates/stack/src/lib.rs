@@ -574,7 +574,7 @@ impl Stack {
         let bin = need_bin(
             &self.cfg.bin_dir,
             ISTIO_CSR_BIN,
-            "; note: the Go module proxy answered 403 for github.com/cert-manager/istio-csr when the stack was built here, so build-stack.sh could not build it",
+            "; build-stack.sh builds it from the module proxy, else from ISTIO_CSR_SRC (default ../shared/third_party/istio-csr-v0.17.0)",
         )?;
         if !opts.root_ca_file.is_file() {
             return Err(StackError::io(

@@ -5,6 +5,7 @@ mod common;
 mod faults;
 mod flow;
 mod istio_ca;
+mod istio_csr;
 mod library;
 mod operator_step;
 mod run;
