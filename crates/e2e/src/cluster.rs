@@ -353,13 +353,7 @@ async fn wait_issuer_ready(
     progress.waited();
     match result {
         Ok(check) => {
-            progress.note(&format!(
-                "{:<12} {:<7} {} ({} ms)",
-                "ok",
-                "cluster",
-                check.detail,
-                started.elapsed().as_millis()
-            ));
+            progress.check("cluster", &check);
             Ok(check)
         }
         Err(last) => Err(Error::step(

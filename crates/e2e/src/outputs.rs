@@ -26,13 +26,6 @@ pub struct Writer<'a, 'p> {
     written: HashSet<&'static str>,
 }
 
-/// The files a run wrote (or, in a plan, would write): their names, in order.
-#[derive(Debug, Clone, Default)]
-pub struct WrittenFiles {
-    /// File names in the output folder.
-    pub names: Vec<&'static str>,
-}
-
 /// The files a manifest set goes to, in order.
 const MANIFEST_FILES: [&str; 5] = [
     OutDir::VAULT_SECRET,
@@ -240,13 +233,6 @@ impl<'a, 'p> Writer<'a, 'p> {
             Some(m.control_plane_yaml.as_bytes()),
             Public,
         )
-    }
-
-    /// What was written so far.
-    pub fn written(&self) -> WrittenFiles {
-        let mut names: Vec<&'static str> = self.written.iter().copied().collect();
-        names.sort_unstable();
-        WrittenFiles { names }
     }
 }
 
