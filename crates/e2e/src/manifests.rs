@@ -41,11 +41,6 @@ pub struct ManifestInput<'a> {
 pub const CERT_MANAGER_NAMESPACE: &str = "cert-manager";
 /// The namespace of the verification workload (`foo/sleep`).
 pub const WORKLOAD_NAMESPACE: &str = "foo";
-/// The root CA Secret istio-csr mounts.
-pub const ROOT_CA_SECRET: &str = "istio-root-ca";
-/// The key of the root in [`ROOT_CA_SECRET`].
-pub const ROOT_CA_KEY: &str = "ca.cert.pem";
-
 /// The built objects.
 #[derive(Clone)]
 pub struct Manifests {
@@ -94,15 +89,17 @@ pub fn build(input: &ManifestInput<'_>) -> Result<Manifests, Cause> {
         ib = ib.vault_namespace(ns);
     }
     let issuer = ib.build().map_err(|e| Cause::build("Issuer", e))?;
+    // The Secret istio-csr's values mount as its root file: one description for both.
+    let root_mount = RootCaMount::seed_flow();
     let root_ca_secret = Secret {
         metadata: ObjectMeta {
-            name: Some(ROOT_CA_SECRET.into()),
+            name: Some(root_mount.secret_name.clone()),
             namespace: Some(CERT_MANAGER_NAMESPACE.into()),
             ..ObjectMeta::default()
         },
         type_: Some("Opaque".into()),
         data: Some(BTreeMap::from([(
-            ROOT_CA_KEY.to_string(),
+            root_mount.key.clone(),
             ByteString(input.root_pem.as_bytes().to_vec()),
         )])),
         ..Secret::default()
@@ -113,7 +110,7 @@ pub fn build(input: &ManifestInput<'_>) -> Result<Manifests, Cause> {
         .istio_namespace(&cfg.namespace)
         .cluster_id(&cfg.cluster_id)
         .trust_domain(&cfg.trust_domain)
-        .root_ca(RootCaMount::seed_flow())
+        .root_ca(root_mount)
         .build()
         .map_err(|e| Cause::build("istio-csr values", e))?;
     let control_plane = crate::control_plane::build(&ControlPlaneInput {
