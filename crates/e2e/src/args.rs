@@ -74,6 +74,8 @@ impl RunConfig {
             Some(kubeconfig) => Some(ClusterTarget {
                 kubeconfig: kubeconfig.clone(),
                 wait_timeout: Duration::from_secs(args.wait_timeout.max(1)),
+                helm: args.helm.clone(),
+                istio_csr_chart: args.istio_csr_chart.clone(),
                 istio_ca: match &args.istio_ca_addr {
                     None => None,
                     Some(addr) => Some(IstioCaTarget {

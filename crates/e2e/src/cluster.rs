@@ -28,6 +28,10 @@ pub struct ClusterInput<'a> {
     pub client: &'a Client,
     /// The kubeconfig, for the helm command.
     pub kubeconfig: &'a Path,
+    /// The helm binary; `None`: `helm` on PATH.
+    pub helm: Option<&'a Path>,
+    /// istio-csr's chart.
+    pub istio_csr_chart: &'a str,
     /// Istio's namespace.
     pub namespace: &'a str,
     /// istio-csr's values file in the output folder.
@@ -111,7 +115,10 @@ pub async fn converge(
         "check the kubeconfig user's rights on Secrets",
     )
     .await?;
-    helm(input, progress).await?;
+    if helm(input, progress).await? {
+        let check = wait_istiod_certificate(input, progress).await?;
+        a.checks.push(check);
+    }
     control_plane(&mut a, input.namespace, m).await?;
     Ok(ClusterReport { checks: a.checks })
 }
@@ -188,10 +195,21 @@ fn unpruned(label: &str, applied: &Value, returned: &DynamicObject) -> Check {
     }
 }
 
-/// istio-csr's Helm release: `helm upgrade --install` when helm is on PATH, else the command.
-async fn helm(input: &ClusterInput<'_>, progress: &Progress<'_>) -> Result<()> {
+/// istio-csr's Helm release: `helm upgrade --install` with `--helm` or helm on PATH, else
+/// the command is given. Returns whether it was installed.
+async fn helm(input: &ClusterInput<'_>, progress: &Progress<'_>) -> Result<bool> {
     progress.mark();
-    let cmd = helm_command(input.kubeconfig, &input.istio_csr_values);
+    let helm = input.helm.map(Path::to_path_buf).or_else(|| which("helm"));
+    let program = helm
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "helm".into());
+    let cmd = helm_command(
+        &program,
+        input.istio_csr_chart,
+        input.kubeconfig,
+        &input.istio_csr_values,
+    );
     let step = |outcome, detail: &str| {
         progress.step(
             Phase::Cluster,
@@ -201,17 +219,17 @@ async fn helm(input: &ClusterInput<'_>, progress: &Progress<'_>) -> Result<()> {
             detail,
         );
     };
-    if which("helm").is_none() {
+    if helm.is_none() {
         step(Outcome::Skipped, "helm is not on PATH");
         progress.note(&format!(
             "helm is not on PATH; install istio-csr with:\n  helm repo add jetstack https://charts.jetstack.io --force-update\n  {}",
             cmd.join(" ")
         ));
-        return Ok(());
+        return Ok(false);
     }
     if input.dry_run {
         step(Outcome::Updated, &format!("would run: {}", cmd.join(" ")));
-        return Ok(());
+        return Ok(false);
     }
     let status = tokio::process::Command::new(&cmd[0])
         .args(&cmd[1..])
@@ -222,7 +240,7 @@ async fn helm(input: &ClusterInput<'_>, progress: &Progress<'_>) -> Result<()> {
     match status {
         Ok(s) if s.success() => {
             step(Outcome::Updated, "helm upgrade --install");
-            Ok(())
+            Ok(true)
         }
         other => Err(Error::step(
             "cluster: istio-csr (helm)",
@@ -364,6 +382,62 @@ async fn wait_issuer_ready(
                 last,
             },
             ISSUER_HINT,
+        )),
+    }
+}
+
+/// Waits (bounded) for the istiod Certificate istio-csr's chart creates (`<ns>/istiod`) to be
+/// Ready: cert-manager issued istiod's serving certificate through the Vault Issuer.
+async fn wait_istiod_certificate(
+    input: &ClusterInput<'_>,
+    progress: &Progress<'_>,
+) -> Result<Check> {
+    let name = certmanager_types::chart_defaults::ISTIOD_CERTIFICATE_NAME;
+    let ns = input.namespace;
+    let api: Api<certmanager_types::Certificate> = Api::namespaced(input.client.clone(), ns);
+    progress.waiting(&format!("waiting for Certificate {ns}/{name} to be Ready"));
+    let started = Instant::now();
+    let result = loop {
+        let last = match api.get_opt(name).await {
+            Ok(Some(c)) if c.is_ready() => break Ok(c),
+            Ok(Some(c)) => format!(
+                "cert-manager says: {}: {}",
+                c.ready_reason().unwrap_or("no Ready condition yet"),
+                c.ready_message().unwrap_or_default()
+            ),
+            Ok(None) => {
+                "the chart created no such Certificate (app.tls.istiodCertificateEnable?)".into()
+            }
+            Err(e) => crate::error::kube_message(&e),
+        };
+        if started.elapsed() >= input.wait_timeout {
+            break Err(last);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    progress.waited();
+    match result {
+        Ok(c) => {
+            let check = Check {
+                name: "istiod certificate ready".into(),
+                passed: true,
+                detail: format!(
+                    "Certificate {ns}/{name}: Ready ({}), Secret {}",
+                    c.ready_message().unwrap_or_default(),
+                    c.spec.secret_name
+                ),
+            };
+            progress.check("cluster", &check);
+            Ok(check)
+        }
+        Err(last) => Err(Error::step(
+            "cluster: istiod certificate",
+            Cause::Timeout {
+                what: "Ready".into(),
+                after: input.wait_timeout,
+                last,
+            },
+            "istio-csr's chart asks cert-manager for istiod's serving certificate through the Vault Issuer: check the Issuer, the role's allowed domains (istiod.<ns>.svc) and URI SANs",
         )),
     }
 }

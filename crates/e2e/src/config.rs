@@ -89,6 +89,10 @@ pub struct ClusterTarget {
     pub wait_timeout: Duration,
     /// `--istio-ca-addr`: also ask the mesh's CA for a workload certificate.
     pub istio_ca: Option<IstioCaTarget>,
+    /// The helm binary (`--helm`); `None`: `helm` on PATH, else the command is given.
+    pub helm: Option<PathBuf>,
+    /// istio-csr's chart: a repository reference or the chart's folder.
+    pub istio_csr_chart: String,
 }
 
 /// The mesh's CA API to check through.

@@ -186,10 +186,15 @@ pub fn first_difference(have: &Value, want: &Value, at: &str) -> Option<String> 
     }
 }
 
-/// The `helm upgrade --install` command for istio-csr with the written values. helm's
-/// `--kubeconfig` takes one file: a `KUBECONFIG` list goes in its environment instead
-/// (`env KUBECONFIG=a:b helm …`).
-pub fn helm_command(kubeconfig: &Path, values: &Path) -> Vec<String> {
+/// istio-csr's chart in its usual repository (`helm repo add jetstack https://charts.jetstack.io`).
+pub const ISTIO_CSR_CHART: &str = "jetstack/cert-manager-istio-csr";
+
+/// The `helm upgrade --install` command for istio-csr: `helm` (a program name or path), `chart`
+/// (a repository reference or the chart's folder), the written values. helm's `--kubeconfig`
+/// takes one file: a `KUBECONFIG` list goes in its environment instead (`env KUBECONFIG=a:b
+/// helm …`). No `--wait`: a Deployment's status needs a kubelet and a controller-manager, so the
+/// flow waits on what it needs instead (the istiod Certificate).
+pub fn helm_command(helm: &str, chart: &str, kubeconfig: &Path, values: &Path) -> Vec<String> {
     let list = !kubeconfig.exists() && std::env::split_paths(kubeconfig.as_os_str()).count() > 1;
     let prefix: Vec<String> = if list {
         vec!["env".into(), format!("KUBECONFIG={}", kubeconfig.display())]
@@ -203,19 +208,18 @@ pub fn helm_command(kubeconfig: &Path, values: &Path) -> Vec<String> {
     };
     prefix
         .into_iter()
-        .chain(helm_args(values))
+        .chain(helm_args(helm, chart, values))
         .chain(kubeconfig_flag)
-        .chain(["--wait".to_string()])
         .collect()
 }
 
-fn helm_args(values: &Path) -> impl Iterator<Item = String> {
+fn helm_args<'a>(helm: &'a str, chart: &'a str, values: &Path) -> impl Iterator<Item = String> {
     [
-        "helm",
+        helm,
         "upgrade",
         "--install",
         ISTIO_CSR_RELEASE,
-        "jetstack/cert-manager-istio-csr",
+        chart,
         "--namespace",
         CERT_MANAGER_NAMESPACE,
         "--values",
@@ -260,15 +264,20 @@ mod tests {
         let one = dir.path().join("config");
         std::fs::write(&one, "").expect("write");
         let values = Path::new("out/istio-csr-values.yaml");
-        let cmd = helm_command(&one, values);
+        let cmd = helm_command("helm", ISTIO_CSR_CHART, &one, values);
         assert_eq!(cmd[0], "helm");
         assert!(
             cmd.windows(2)
                 .any(|w| w[0] == "--kubeconfig" && w[1] == one.display().to_string())
         );
-        assert_eq!(cmd.last().map(String::as_str), Some("--wait"));
+        assert!(
+            cmd.windows(2)
+                .any(|w| w[0] == ISTIO_CSR_RELEASE && w[1] == ISTIO_CSR_CHART)
+        );
+        // No --wait: a Deployment's status needs a kubelet; the flow waits on what it needs.
+        assert!(!cmd.contains(&"--wait".to_string()), "{cmd:?}");
         let list = std::env::join_paths([&one, &dir.path().join("other")]).expect("join");
-        let cmd = helm_command(Path::new(&list), values);
+        let cmd = helm_command("helm", ISTIO_CSR_CHART, Path::new(&list), values);
         assert_eq!(cmd[0], "env");
         assert_eq!(cmd[1], format!("KUBECONFIG={}", list.to_string_lossy()));
         assert_eq!(cmd[2], "helm");

@@ -323,6 +323,8 @@ fn cluster_input<'a>(
     ClusterInput {
         client: kube,
         kubeconfig: &target.kubeconfig,
+        helm: target.helm.as_deref(),
+        istio_csr_chart: &target.istio_csr_chart,
         namespace: &cfg.namespace,
         istio_csr_values: out.path(OutDir::ISTIO_CSR_VALUES),
         wait_timeout: target.wait_timeout,

@@ -4,11 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use kube::Api;
 use stack::IstioCsrOptions;
 
-use crate::common::{report, run_ok, stack_up};
+use crate::common::{check, report, run_ok, stack_up, step};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_real_istio_csr_serves_workload_certificates_that_chain_to_our_root() {
@@ -73,4 +74,101 @@ async fn the_real_istio_csr_serves_workload_certificates_that_chain_to_our_root(
         "istio-ca-root-cert holds ca.crt: {root_in_map}"
     );
     stack.down().await;
+}
+
+/// istio-csr's Helm chart at v0.17.0: `ISTIO_CSR_SRC`'s, else the project's shared copy.
+fn istio_csr_chart() -> std::path::PathBuf {
+    let src = std::env::var_os("ISTIO_CSR_SRC")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/third_party/istio-csr-v0.17.0")
+        });
+    let chart = src.join("deploy/charts/istio-csr");
+    assert!(
+        chart.join("Chart.yaml").is_file(),
+        "istio-csr's chart is not at {} (set ISTIO_CSR_SRC to istio-csr's v0.17.0 source)",
+        chart.display()
+    );
+    chart
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn istio_csrs_real_chart_installs_our_values_and_its_istiod_certificate_is_issued_by_vault() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stack = stack_up(dir.path()).await;
+    let out = dir.path().join("out");
+    let helm = stack::default_bin_dir().join("helm");
+    assert!(
+        helm.is_file(),
+        "no helm at {} (crates/stack/build-stack.sh builds it)",
+        helm.display()
+    );
+    let chart = istio_csr_chart();
+    run_ok(&stack, &out, &args_of(&helm, &chart));
+    let r = report(&out);
+    assert_eq!(step(&r, "istio-csr (helm)")["outcome"], "updated", "{r}");
+    assert_eq!(check(&r, "istiod certificate ready")["passed"], true, "{r}");
+
+    // What the chart rendered from our values is in the API server.
+    let client = stack.client();
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "cert-manager");
+    let d = deployments
+        .get("cert-manager-istio-csr")
+        .await
+        .expect("the chart's Deployment");
+    let pod = d.spec.template.spec.expect("pod spec");
+    let args = pod.containers[0].args.clone().unwrap_or_default();
+    for want in [
+        "--issuer-name=vault-issuer",
+        "--root-ca-file=/var/run/secrets/istio-csr/ca.cert.pem",
+        "--trust-domain=cluster.local",
+        "--certificate-namespace=istio-system",
+    ] {
+        assert!(args.iter().any(|a| a == want), "{want} not in {args:?}");
+    }
+    let volumes = pod.volumes.unwrap_or_default();
+    assert!(
+        volumes.iter().any(|v| v
+            .secret
+            .as_ref()
+            .is_some_and(|s| s.secret_name.as_deref() == Some("istio-root-ca"))),
+        "the root file comes from Secret istio-root-ca: {volumes:?}"
+    );
+    let services: Api<Service> = Api::namespaced(client.clone(), "cert-manager");
+    services
+        .get("cert-manager-istio-csr")
+        .await
+        .expect("the chart's Service");
+
+    // istiod's serving certificate, issued by cert-manager through our Vault Issuer, chains to
+    // the root.
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "istio-system");
+    let tls = secrets.get("istiod-tls").await.expect("Secret istiod-tls");
+    let data = tls.data.unwrap_or_default();
+    let crt = String::from_utf8(data.get("tls.crt").expect("tls.crt").0.clone()).expect("PEM");
+    let ca = std::fs::read_to_string(out.join("ca.crt")).expect("ca.crt");
+    let inter = std::fs::read_to_string(out.join("istioca.crt")).expect("istioca.crt");
+    let now = rustls_pki_types::UnixTime::now();
+    assert_eq!(
+        e2e::verify::chains_to_for_server(&crt, &[&inter], &ca, now),
+        Ok(())
+    );
+
+    // A second run upgrades the release and still finds the Certificate Ready.
+    run_ok(&stack, &out, &args_of(&helm, &chart));
+    assert_eq!(
+        check(&report(&out), "istiod certificate ready")["passed"],
+        true
+    );
+    stack.down().await;
+}
+
+fn args_of<'a>(helm: &'a std::path::Path, chart: &'a std::path::Path) -> [&'a str; 4] {
+    [
+        "--helm",
+        helm.to_str().expect("UTF-8 path"),
+        "--istio-csr-chart",
+        chart.to_str().expect("UTF-8 path"),
+    ]
 }
