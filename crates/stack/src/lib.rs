@@ -22,6 +22,7 @@
 
 mod cli;
 mod crds;
+mod deployment;
 mod error;
 mod istiod;
 mod pki;

@@ -155,11 +155,34 @@ async fn istio_csrs_real_chart_installs_our_values_and_its_istiod_certificate_is
         Ok(())
     );
 
-    // A second run upgrades the release and still finds the Certificate Ready.
-    run_ok(&stack, &out, &args_of(&helm, &chart));
-    assert_eq!(
-        check(&report(&out), "istiod certificate ready")["passed"],
-        true
+    // The Deployment the chart created, run by the stack as its service account: the real
+    // istio-csr with the chart's arguments serves the workload certificate.
+    let mut stack = stack;
+    let ep = stack
+        .run_istio_csr_deployment("cert-manager", "cert-manager-istio-csr")
+        .await
+        .unwrap_or_else(|e| panic!("running the chart's Deployment: {e}"));
+    let mut with_ca = args_of(&helm, &chart).to_vec();
+    with_ca.extend([
+        "--istio-ca-addr",
+        ep.grpc_addr.as_str(),
+        "--istio-ca-server-name",
+        ep.serving_dns_name.as_str(),
+    ]);
+    run_ok(&stack, &out, &with_ca);
+    let r = report(&out);
+    assert_eq!(check(&r, "istiod certificate ready")["passed"], true, "{r}");
+    let istio_checks: Vec<&serde_json::Value> = r["verification"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["name"].as_str().unwrap_or("").starts_with("istio CA: "))
+        .collect();
+    assert_eq!(istio_checks.len(), 3, "{r}");
+    assert!(
+        istio_checks.iter().all(|c| c["passed"] == true),
+        "{istio_checks:?}; istio-csr log {}",
+        stack.log_path("istio-csr").display()
     );
     stack.down().await;
 }
