@@ -312,6 +312,9 @@ pub async fn workload_checks(
     let last_is_root = certs
         .last()
         .is_some_and(|c| crate::verify::same_cert(c, &check.root_pem));
+    let last_is_intermediate = certs
+        .last()
+        .is_some_and(|c| crate::verify::same_cert(c, &check.intermediate_pem));
     Ok(vec![
         Check {
             name: "istio CA: identity".into(),
@@ -329,11 +332,19 @@ pub async fn workload_checks(
         Check {
             name: "istio CA: ROOTCA is ca.crt".into(),
             passed: last_is_root,
-            detail: format!(
-                "{who}: {} certificates, the last {} ca.crt",
-                certs.len(),
-                if last_is_root { "is" } else { "is NOT" }
-            ),
+            detail: if last_is_intermediate {
+                // The seed's text puts the intermediate into istio-csr's root file.
+                format!(
+                    "{who}: {} certificates, the last is istioca.crt, not ca.crt: the CA's root file holds the intermediate, not the root (istio-csr's rootCAFile, Secret istio-root-ca, must hold ca.crt), so workloads would trust the intermediate as their root",
+                    certs.len()
+                )
+            } else {
+                format!(
+                    "{who}: {} certificates, the last {} ca.crt",
+                    certs.len(),
+                    if last_is_root { "is" } else { "is NOT" }
+                )
+            },
         },
     ])
 }

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use e2e::istio_ca::{IstioCaClient, IstioCaError, service_account_token};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use kube::Api;
@@ -172,6 +173,54 @@ async fn istio_csrs_real_chart_installs_our_values_and_its_istiod_certificate_is
     run_ok(&stack, &out, &with_ca);
     let r = report(&out);
     assert_eq!(check(&r, "istiod certificate ready")["passed"], true, "{r}");
+
+    // It authenticates as the chart configures it: a token for another audience, or for a
+    // service account of another namespace than the CSR's identity, is refused.
+    let client = stack.client();
+    let identity = e2e::verify::workload_identity("cluster.local");
+    let csr = e2e::verify::workload_csr(&identity).expect("CSR");
+    let mut ca_client = IstioCaClient::connect(&ep.grpc_addr, &ca, &ep.serving_dns_name)
+        .await
+        .expect("connect to istio-csr");
+    let wrong_audience = service_account_token(
+        &client,
+        "foo",
+        "sleep",
+        "not-istio",
+        Duration::from_secs(600),
+    )
+    .await
+    .expect("TokenRequest");
+    assert!(
+        matches!(
+            ca_client
+                .create_certificate(&csr, &wrong_audience, Duration::from_secs(3600))
+                .await,
+            Err(IstioCaError::Refused { .. })
+        ),
+        "a token for another audience must be refused"
+    );
+    stack::ensure_namespace(&client, "bar")
+        .await
+        .expect("namespace bar");
+    let other_namespace = service_account_token(
+        &client,
+        "bar",
+        "sleep",
+        "istio-ca",
+        Duration::from_secs(600),
+    )
+    .await
+    .expect("TokenRequest");
+    assert!(
+        matches!(
+            ca_client
+                .create_certificate(&csr, &other_namespace, Duration::from_secs(3600))
+                .await,
+            Err(IstioCaError::Refused { .. })
+        ),
+        "bar/sleep's token must not get foo/sleep's identity"
+    );
     let istio_checks: Vec<&serde_json::Value> = r["verification"]
         .as_array()
         .expect("checks")
@@ -194,4 +243,47 @@ fn args_of<'a>(helm: &'a std::path::Path, chart: &'a std::path::Path) -> [&'a st
         "--istio-csr-chart",
         chart.to_str().expect("UTF-8 path"),
     ]
+}
+
+/// The seed's text puts the intermediate into istio-csr's root file: istio-csr then hands the
+/// intermediate to workloads as their root, and `e2e`'s check says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_istio_csr_whose_root_file_holds_the_intermediate_is_caught() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut stack = stack_up(dir.path()).await;
+    let out = dir.path().join("out");
+    run_ok(&stack, &out, &["--wait-timeout", "120"]);
+    let ep = stack
+        .start_istio_csr(IstioCsrOptions::new(
+            out.join("istioca.crt"),
+            "vault-issuer",
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("istio-csr did not start: {e}"));
+    let o = crate::common::on_stack(
+        &stack,
+        "run",
+        &out,
+        &[
+            "--istio-ca-addr",
+            &ep.grpc_addr,
+            "--istio-ca-server-name",
+            &ep.serving_dns_name,
+            "--istio-ca-cacert",
+            out.join("ca.crt").to_str().expect("UTF-8 path"),
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{}", crate::common::describe(&o));
+    assert!(
+        err.contains("the CA's root file holds the intermediate, not the root"),
+        "{err}"
+    );
+    let r = report(&out);
+    assert_eq!(
+        check(&r, "istio CA: ROOTCA is ca.crt")["passed"],
+        false,
+        "{r}"
+    );
+    stack.down().await;
 }
