@@ -34,6 +34,10 @@ pub enum StackCommand {
         /// Bound on each component's readiness, in seconds.
         #[arg(long, default_value_t = 120)]
         ready_timeout: u64,
+        /// Do not start the kubelet stand-in (which runs istio-csr's Deployment once its chart
+        /// is installed).
+        #[arg(long)]
+        no_kubelet: bool,
     },
     /// Add istiod to a running stack as the Istio CA (Kubernetes RA mode, signing through the
     /// Vault Issuer): cert-manager issues its serving certificate (Secret istiod-tls), then
@@ -61,6 +65,18 @@ pub enum StackCommand {
         /// Bound on the certificate and on istiod's readiness, in seconds.
         #[arg(long, default_value_t = 120)]
         ready_timeout: u64,
+    },
+    /// Run the stack's kubelet stand-in in the foreground (`stack up` starts it as one of the
+    /// stack's processes): it runs the Deployment istio-csr's Helm chart creates, and restarts
+    /// it when the Deployment or its Secrets change.
+    #[command(hide = true)]
+    Kubelet {
+        /// Where the stack lives.
+        #[command(flatten)]
+        args: StackArgs,
+        /// The dir with the Go-built binaries (default: where crates/stack/build-stack.sh puts them).
+        #[arg(long, env = "VMC_STACK_BIN_DIR")]
+        bin_dir: Option<PathBuf>,
     },
     /// Stop exactly the processes `stack up` started (from the state file).
     Down {
@@ -118,13 +134,18 @@ pub async fn cli(cmd: StackCommand) -> Result<()> {
             bin_dir,
             bao_bin,
             ready_timeout,
+            no_kubelet,
         } => {
             let mut cfg = StackConfig::new(args.dir);
             cfg.bin_dir = bin_dir.unwrap_or_else(default_bin_dir);
             cfg.bao_bin = bao_bin;
             cfg.ready_timeout = Duration::from_secs(ready_timeout);
             let started = std::time::Instant::now();
-            let stack = Stack::up(cfg).await?;
+            let bin_dir = cfg.bin_dir.clone();
+            let mut stack = Stack::up(cfg).await?;
+            if !no_kubelet {
+                stack.start_kubelet(&bin_dir)?;
+            }
             let state = stack.detach();
             eprintln!(
                 "stack up in {:.1}s: API server {}, OpenBao {}, logs in {}",
@@ -189,6 +210,11 @@ pub async fn cli(cmd: StackCommand) -> Result<()> {
                 ep.grpc_addr,
                 ep.serving_dns_name
             );
+        }
+        StackCommand::Kubelet { args, bin_dir } => {
+            let mut cfg = StackConfig::new(args.dir);
+            cfg.bin_dir = bin_dir.unwrap_or_else(default_bin_dir);
+            Stack::attach(cfg).await?.kubelet().await;
         }
         StackCommand::Down { args } => {
             let state = StackState::load(&args.dir)?;

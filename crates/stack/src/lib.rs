@@ -25,6 +25,7 @@ mod crds;
 mod deployment;
 mod error;
 mod istiod;
+mod kubelet;
 mod pki;
 mod process;
 mod state;
@@ -44,6 +45,7 @@ pub use cli::{StackArgs, StackCommand, cli};
 pub use crds::{CERT_MANAGER_CRDS, cert_manager_crds};
 pub use error::{Result, StackError};
 pub use istiod::{ISTIOD_BIN, IstiodEndpoint, IstiodOptions};
+pub use kubelet::{ISTIO_CSR_DEPLOYMENT, ISTIO_CSR_NAMESPACE, KUBELET_PERIOD, fingerprint};
 pub use process::ProcessRecord;
 pub use state::{STATE_FILE, StackState};
 
@@ -513,9 +515,51 @@ impl Stack {
     /// Records a started process and rewrites the state file, so `e2e stack down` can stop
     /// what an interrupted `up` left running.
     fn track(&mut self, p: Proc) -> Result<()> {
+        if self.attached {
+            // Another process of the stack (the kubelet, `stack istiod`) may have recorded
+            // processes since this one read the state: keep theirs.
+            self.merge_state();
+        }
         self.state.processes.push(p.record.clone());
         self.procs.push(p);
         self.state.save()
+    }
+
+    /// Re-reads the state file and keeps the processes and ports recorded there that this
+    /// value does not know.
+    fn merge_state(&mut self) {
+        if let Ok(now) = StackState::load(&self.state.dir) {
+            for r in now.processes {
+                if !self.state.processes.iter().any(|k| k.pid == r.pid) {
+                    self.state.processes.push(r);
+                }
+            }
+            for (k, v) in now.ports {
+                self.state.ports.entry(k).or_insert(v);
+            }
+        }
+    }
+
+    /// Whether a process this value started under `name` still runs.
+    pub fn runs(&mut self, name: &str) -> bool {
+        self.procs
+            .iter_mut()
+            .any(|p| p.record.name == name && p.exited().is_none())
+    }
+
+    /// Stops the processes this value started under `name` and forgets them.
+    pub async fn stop_process(&mut self, name: &str) {
+        let mut stopped = Vec::new();
+        for p in self.procs.iter_mut().filter(|p| p.record.name == name) {
+            p.stop(Duration::from_secs(10)).await;
+            stopped.push(p.record.pid);
+        }
+        self.procs.retain(|p| !stopped.contains(&p.record.pid));
+        if self.attached {
+            self.merge_state();
+        }
+        self.state.processes.retain(|r| !stopped.contains(&r.pid));
+        let _ = self.state.save();
     }
 
     /// The admin kubeconfig (client certificate in group `system:masters`).

@@ -78,7 +78,7 @@ async fn the_real_istio_csr_serves_workload_certificates_that_chain_to_our_root(
 }
 
 /// istio-csr's Helm chart at v0.17.0: `ISTIO_CSR_SRC`'s, else the project's shared copy.
-fn istio_csr_chart() -> std::path::PathBuf {
+pub fn istio_csr_chart() -> std::path::PathBuf {
     let src = std::env::var_os("ISTIO_CSR_SRC")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
@@ -236,7 +236,7 @@ async fn istio_csrs_real_chart_installs_our_values_and_its_istiod_certificate_is
     stack.down().await;
 }
 
-fn args_of<'a>(helm: &'a std::path::Path, chart: &'a std::path::Path) -> [&'a str; 4] {
+pub fn args_of<'a>(helm: &'a std::path::Path, chart: &'a std::path::Path) -> [&'a str; 4] {
     [
         "--helm",
         helm.to_str().expect("UTF-8 path"),

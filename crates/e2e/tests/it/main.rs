@@ -6,6 +6,7 @@ mod faults;
 mod flow;
 mod istio_ca;
 mod istio_csr;
+mod kubelet;
 mod library;
 mod operator_step;
 mod run;

@@ -223,6 +223,8 @@ async fn stack_runs_the_real_cert_manager_and_stops_what_it_started() {
         bin_dir: None,
         bao_bin: None,
         ready_timeout: 120,
+        // This test binary has no `stack kubelet` subcommand to run (e2e's test runs it).
+        no_kubelet: true,
     })
     .await
     .unwrap_or_else(|e| panic!("e2e stack up failed: {e:#}"));

@@ -1,0 +1,136 @@
+//! `e2e stack up`, then `e2e run --kubeconfig` with istio-csr's real chart, is all it takes: the
+//! stack's kubelet stand-in notices the Deployment the chart created and runs it, restarts it
+//! when a Secret it mounts changes, and `e2e stack down` stops it with the rest.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use stack::StackState;
+
+use crate::common::{describe, e2e, text};
+use crate::istio_csr::{args_of, istio_csr_chart};
+
+/// The `export NAME=value` lines of `stack up`/`stack env`, with `$(cat file)` read.
+fn exports(stdout: &str) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    for line in stdout.lines() {
+        let Some((k, v)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) else {
+            continue;
+        };
+        let v = v.trim_matches('\'');
+        let v = match v
+            .strip_prefix("\"$(cat ")
+            .and_then(|r| r.strip_suffix(")\""))
+        {
+            Some(file) => std::fs::read_to_string(file.trim_matches('\''))
+                .expect("token file")
+                .trim()
+                .to_string(),
+            None => v.to_string(),
+        };
+        m.insert(k.to_string(), v);
+    }
+    m
+}
+
+fn run(env: &BTreeMap<String, String>, out: &Path, extra: &[&str]) -> Output {
+    e2e()
+        .arg("run")
+        .arg("--out")
+        .arg(out)
+        .arg("--kubeconfig")
+        .arg(&env["KUBECONFIG"])
+        .args(extra)
+        .env("VAULT_ADDR", &env["VAULT_ADDR"])
+        .env("VAULT_TOKEN", &env["VAULT_TOKEN"])
+        .output()
+        .expect("running e2e")
+}
+
+/// Waits until the state file records a running istio-csr other than `not`; its pid and port.
+fn wait_istio_csr(dir: &Path, not: Option<u32>) -> (u32, u16) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Ok(s) = StackState::load(dir)
+            && let Some(p) = s
+                .processes
+                .iter()
+                .find(|p| p.name == "istio-csr" && p.is_running() && Some(p.pid) != not)
+            && let Some(port) = s.ports.get("istio-csr")
+        {
+            return (p.pid, *port);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the kubelet ran no istio-csr; its log: {}",
+            std::fs::read_to_string(dir.join("kubelet.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stack_up_then_run_with_the_chart_runs_istio_csr_and_down_stops_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("stack");
+    let up = e2e()
+        .args(["stack", "up", "--dir"])
+        .arg(&dir)
+        .output()
+        .expect("e2e stack up");
+    assert_eq!(up.status.code(), Some(0), "{}", describe(&up));
+    let env = exports(&text(&up.stdout));
+
+    let out = tmp.path().join("out");
+    let helm = stack::default_bin_dir().join("helm");
+    let chart = istio_csr_chart();
+    let o = run(&env, &out, &args_of(&helm, &chart));
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+
+    // The kubelet runs the chart's Deployment; the workload certificate comes from it.
+    let (pid, port) = wait_istio_csr(&dir, None);
+    let addr = format!("127.0.0.1:{port}");
+    let mut with_ca = args_of(&helm, &chart).to_vec();
+    with_ca.extend([
+        "--istio-ca-addr",
+        addr.as_str(),
+        "--istio-ca-server-name",
+        "cert-manager-istio-csr.cert-manager.svc",
+    ]);
+    let o = run(&env, &out, &with_ca);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+
+    // A change to a Secret the pod mounts restarts it, as a kubelet would.
+    let client = stack::client_for(Path::new(&env["KUBECONFIG"]))
+        .await
+        .expect("client");
+    let secrets: Api<Secret> = Api::namespaced(client, "cert-manager");
+    secrets
+        .patch(
+            "istio-root-ca",
+            &PatchParams::apply("kubelet-test"),
+            &Patch::Merge(serde_json::json!({"metadata": {"annotations": {"test/touched": "1"}}})),
+        )
+        .await
+        .expect("touch istio-root-ca");
+    let (new_pid, _) = wait_istio_csr(&dir, Some(pid));
+    assert_ne!(new_pid, pid);
+
+    // `stack down` stops the kubelet and what it started.
+    let state = StackState::load(&dir).expect("state");
+    let down = e2e()
+        .args(["stack", "down", "--dir"])
+        .arg(&dir)
+        .output()
+        .expect("e2e stack down");
+    assert_eq!(down.status.code(), Some(0), "{}", describe(&down));
+    std::thread::sleep(Duration::from_millis(500));
+    for p in &state.processes {
+        assert!(!p.is_running(), "{} (pid {}) still runs", p.name, p.pid);
+    }
+}
