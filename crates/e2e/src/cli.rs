@@ -305,13 +305,14 @@ pub struct RunArgs {
     pub istio_ca_cacert: Option<PathBuf>,
     /// The helm binary that installs istio-csr (default: `helm` on PATH; without one the exact
     /// command is printed instead).
-    #[arg(long, value_name = "FILE", help_heading = "Cluster")]
+    #[arg(long, env = "E2E_HELM", value_name = "FILE", help_heading = "Cluster")]
     pub helm: Option<PathBuf>,
     /// istio-csr's Helm chart: a repository reference (after `helm repo add jetstack
     /// https://charts.jetstack.io`) or the chart's folder. After the install the run waits for
     /// the istiod Certificate the chart creates to be Ready (issued through the Vault Issuer).
     #[arg(
         long,
+        env = "E2E_ISTIO_CSR_CHART",
         default_value = crate::kube::ISTIO_CSR_CHART,
         value_name = "CHART",
         help_heading = "Cluster"

@@ -98,7 +98,21 @@ pub enum StackCommand {
     },
 }
 
-fn env_lines(state: &StackState) -> String {
+/// The `export` lines for a stack: its kubeconfig and OpenBao, and, where they exist, the helm
+/// it built and istio-csr's chart (`E2E_HELM`, `E2E_ISTIO_CSR_CHART`, which `e2e run` reads).
+fn env_lines_here(state: &StackState) -> String {
+    let mut extras = Vec::new();
+    let helm = default_bin_dir().join("helm");
+    if helm.is_file() {
+        extras.push(("E2E_HELM", helm.display().to_string()));
+    }
+    if let Some(chart) = crate::istio_csr_chart_dir() {
+        extras.push(("E2E_ISTIO_CSR_CHART", chart.display().to_string()));
+    }
+    env_lines(state, &extras)
+}
+
+fn env_lines(state: &StackState, extras: &[(&str, String)]) -> String {
     let mut out = format!(
         "export KUBECONFIG={}\n",
         shell_quote(&state.kubeconfig.display().to_string())
@@ -112,6 +126,9 @@ fn env_lines(state: &StackState) -> String {
             "export VAULT_TOKEN=\"$(cat {})\"\n",
             shell_quote(&state.vault_token_file.display().to_string())
         ));
+    }
+    for (k, v) in extras {
+        out.push_str(&format!("export {k}={}\n", shell_quote(v)));
     }
     out
 }
@@ -154,7 +171,7 @@ pub async fn cli(cmd: StackCommand) -> Result<()> {
                 state.vault_addr,
                 state.dir.display()
             );
-            print!("{}", env_lines(&state));
+            print!("{}", env_lines_here(&state));
         }
         StackCommand::Istiod {
             args,
@@ -232,7 +249,7 @@ pub async fn cli(cmd: StackCommand) -> Result<()> {
         }
         StackCommand::Env { args } => {
             let state = StackState::load(&args.dir)?;
-            print!("{}", env_lines(&state));
+            print!("{}", env_lines_here(&state));
         }
         StackCommand::Status { args } => {
             let state = StackState::load(&args.dir)?;
@@ -279,7 +296,7 @@ mod tests {
             processes: vec![],
         };
         assert_eq!(
-            env_lines(&state),
+            env_lines(&state, &[]),
             "export KUBECONFIG=/tmp/s/kubeconfig\nexport VAULT_ADDR=http://127.0.0.1:2\nexport VAULT_TOKEN=\"$(cat '/tmp/my dir/vault-token')\"\n"
         );
     }

@@ -77,6 +77,20 @@ fn cache_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".cache/vault-mesh-ca"))
 }
 
+/// istio-csr's Helm chart folder at v0.17.0, if it is here: `$ISTIO_CSR_SRC/deploy/charts/istio-csr`,
+/// else the project's shared copy beside this workspace (`shared/third_party/istio-csr-v0.17.0`).
+pub fn istio_csr_chart_dir() -> Option<PathBuf> {
+    let src = std::env::var_os("ISTIO_CSR_SRC")
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/third_party/istio-csr-v0.17.0")
+        });
+    let chart = src.join("deploy/charts/istio-csr");
+    chart.join("Chart.yaml").is_file().then_some(chart)
+}
+
 /// How to start a [`Stack`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]

@@ -17,6 +17,8 @@ pub fn e2e() -> Command {
         "VAULT_NAMESPACE",
         "KUBECONFIG",
         "E2E_LOG",
+        "E2E_HELM",
+        "E2E_ISTIO_CSR_CHART",
     ] {
         c.env_remove(v);
     }

@@ -77,21 +77,11 @@ async fn the_real_istio_csr_serves_workload_certificates_that_chain_to_our_root(
     stack.down().await;
 }
 
-/// istio-csr's Helm chart at v0.17.0: `ISTIO_CSR_SRC`'s, else the project's shared copy.
+/// istio-csr's Helm chart at v0.17.0 (`stack::istio_csr_chart_dir`).
 pub fn istio_csr_chart() -> std::path::PathBuf {
-    let src = std::env::var_os("ISTIO_CSR_SRC")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/third_party/istio-csr-v0.17.0")
-        });
-    let chart = src.join("deploy/charts/istio-csr");
-    assert!(
-        chart.join("Chart.yaml").is_file(),
-        "istio-csr's chart is not at {} (set ISTIO_CSR_SRC to istio-csr's v0.17.0 source)",
-        chart.display()
-    );
-    chart
+    stack::istio_csr_chart_dir().unwrap_or_else(|| {
+        panic!("istio-csr's chart is not here: set ISTIO_CSR_SRC to istio-csr's v0.17.0 source")
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

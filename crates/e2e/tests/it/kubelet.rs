@@ -13,7 +13,6 @@ use kube::api::{Patch, PatchParams};
 use stack::StackState;
 
 use crate::common::{describe, e2e, text};
-use crate::istio_csr::{args_of, istio_csr_chart};
 
 /// The `export NAME=value` lines of `stack up`/`stack env`, with `$(cat file)` read.
 fn exports(stdout: &str) -> BTreeMap<String, String> {
@@ -39,8 +38,14 @@ fn exports(stdout: &str) -> BTreeMap<String, String> {
 }
 
 fn run(env: &BTreeMap<String, String>, out: &Path, extra: &[&str]) -> Output {
-    e2e()
-        .arg("run")
+    let mut c = e2e();
+    // The helm and chart `stack up` exported, as a shell that sourced its output would pass.
+    for k in ["E2E_HELM", "E2E_ISTIO_CSR_CHART"] {
+        if let Some(v) = env.get(k) {
+            c.env(k, v);
+        }
+    }
+    c.arg("run")
         .arg("--out")
         .arg(out)
         .arg("--kubeconfig")
@@ -86,23 +91,33 @@ async fn stack_up_then_run_with_the_chart_runs_istio_csr_and_down_stops_it() {
     assert_eq!(up.status.code(), Some(0), "{}", describe(&up));
     let env = exports(&text(&up.stdout));
 
+    assert!(
+        env.contains_key("E2E_HELM") && env.contains_key("E2E_ISTIO_CSR_CHART"),
+        "{env:?}"
+    );
     let out = tmp.path().join("out");
-    let helm = stack::default_bin_dir().join("helm");
-    let chart = istio_csr_chart();
-    let o = run(&env, &out, &args_of(&helm, &chart));
+    // `. <(e2e stack up)` then `e2e run --kubeconfig "$KUBECONFIG"`: nothing more.
+    let o = run(&env, &out, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    assert!(
+        text(&o.stderr).contains("helm upgrade --install"),
+        "{}",
+        describe(&o)
+    );
 
     // The kubelet runs the chart's Deployment; the workload certificate comes from it.
     let (pid, port) = wait_istio_csr(&dir, None);
     let addr = format!("127.0.0.1:{port}");
-    let mut with_ca = args_of(&helm, &chart).to_vec();
-    with_ca.extend([
-        "--istio-ca-addr",
-        addr.as_str(),
-        "--istio-ca-server-name",
-        "cert-manager-istio-csr.cert-manager.svc",
-    ]);
-    let o = run(&env, &out, &with_ca);
+    let o = run(
+        &env,
+        &out,
+        &[
+            "--istio-ca-addr",
+            addr.as_str(),
+            "--istio-ca-server-name",
+            "cert-manager-istio-csr.cert-manager.svc",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
 
     // A change to a Secret the pod mounts restarts it, as a kubelet would.
