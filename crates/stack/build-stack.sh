@@ -10,6 +10,7 @@
 #   kube-apiserver            k8s.io/kubernetes cmd/kube-apiserver (wrapper go/kube-apiserver)
 #   cert-manager-controller   github.com/cert-manager/cert-manager (wrapper go/cert-manager-controller)
 #   pilot-discovery (istiod)  istio.io/istio pilot/cmd/pilot-discovery (wrapper go/istiod)
+#   pilot-agent               istio.io/istio pilot/cmd/pilot-agent (the same wrapper)
 #   istio-csr                 github.com/cert-manager/istio-csr ./cmd v0.17.0: from the module proxy
 #                             (`go install`, what a user's machine does), else from the source tree
 #                             ISTIO_CSR_SRC (default: ../shared/third_party/istio-csr-v0.17.0 beside
@@ -109,6 +110,11 @@ ISTIO_VERSION=v0.0.0-20260827124520-eed52ebb66ad
 build pilot-discovery "$ISTIO_VERSION" "$stack_src/istiod" istio.io/istio/pilot/cmd/pilot-discovery \
   "-s -w -X istio.io/istio/pkg/version.buildVersion=$ISTIO_VERSION -X istio.io/istio/pkg/version.buildStatus=Clean" \
   "about 7 min"
+# pilot-agent: Istio's own agent (what a sidecar runs), the CA client of the workload test;
+# same module and wrapper, so nearly every package comes from the build cache.
+build pilot-agent "$ISTIO_VERSION" "$stack_src/istiod" istio.io/istio/pilot/cmd/pilot-agent \
+  "-s -w -X istio.io/istio/pkg/version.buildVersion=$ISTIO_VERSION -X istio.io/istio/pkg/version.buildStatus=Clean" \
+  "about 1 min after istiod"
 
 # go install MODULE/PKG@VERSION into the cache as NAME (no wrapper module): for modules without
 # replace directives. Returns non-zero when the proxy refuses the module or the build fails.

@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+mod agent;
 mod cli;
 mod crds;
 mod deployment;
@@ -41,6 +42,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use vault_pki::SecretString;
 use vault_pki::dev_server;
 
+pub use agent::{AgentCerts, AgentOptions, PILOT_AGENT_BIN};
 pub use cli::{StackArgs, StackCommand, cli};
 pub use crds::{CERT_MANAGER_CRDS, cert_manager_crds};
 pub use error::{Result, StackError};

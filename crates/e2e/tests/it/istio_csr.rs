@@ -8,7 +8,7 @@ use e2e::istio_ca::{IstioCaClient, IstioCaError, service_account_token};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use kube::Api;
-use stack::IstioCsrOptions;
+use stack::{AgentOptions, IstioCsrOptions};
 
 use crate::common::{check, report, run_ok, stack_up, step};
 
@@ -210,6 +210,40 @@ async fn istio_csrs_real_chart_installs_our_values_and_its_istiod_certificate_is
             Err(IstioCaError::Refused { .. })
         ),
         "bar/sleep's token must not get foo/sleep's identity"
+    );
+
+    // Istio's own agent, as the sidecar of foo/sleep, gets its certificate from this istio-csr.
+    let certs = stack
+        .start_pilot_agent(&AgentOptions::new(
+            ep.grpc_addr.clone(),
+            ep.serving_dns_name.clone(),
+            out.join("ca.crt"),
+            "foo",
+            "sleep",
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("pilot-agent: {e}"));
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).expect("agent output");
+    let root_file = read(&certs.root_cert);
+    assert!(
+        e2e::verify::same_cert(&root_file, &ca),
+        "the agent's root-cert.pem is ca.crt: {root_file}"
+    );
+    let chain: Vec<String> = pem::parse_many(read(&certs.cert_chain))
+        .expect("cert-chain.pem")
+        .iter()
+        .map(pem::encode)
+        .collect();
+    assert!(
+        chain.last().is_some_and(|c| e2e::verify::same_cert(c, &ca)),
+        "the agent's chain ends at ca.crt ({} certificates)",
+        chain.len()
+    );
+    assert_eq!(e2e::verify::uri_sans(&chain[0]), Ok(vec![identity.clone()]));
+    let inter = std::fs::read_to_string(out.join("istioca.crt")).expect("istioca.crt");
+    assert_eq!(
+        e2e::verify::chains_to(&chain[0], &[&inter], &ca, rustls_pki_types::UnixTime::now()),
+        Ok(())
     );
     let istio_checks: Vec<&serde_json::Value> = r["verification"]
         .as_array()
