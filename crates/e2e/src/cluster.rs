@@ -5,7 +5,7 @@
 //! the same objects with the API server's dry run and reports the Issuer as it is now.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::DynamicObject;
@@ -19,6 +19,7 @@ use crate::kube::{
 };
 use crate::manifests::{CERT_MANAGER_NAMESPACE, Manifests, WORKLOAD_NAMESPACE, to_value};
 use crate::progress::Progress;
+use crate::readiness::{issuer_now, wait_issuer_ready, wait_istiod_certificate};
 use crate::report::{Check, Outcome, Phase};
 
 /// What the cluster phase needs besides the objects.
@@ -116,7 +117,9 @@ pub async fn converge(
     )
     .await?;
     if helm(input, progress).await? {
-        let check = wait_istiod_certificate(input, progress).await?;
+        let check =
+            wait_istiod_certificate(input.client, input.namespace, input.wait_timeout, progress)
+                .await?;
         a.checks.push(check);
     }
     control_plane(&mut a, input.namespace, m).await?;
@@ -284,166 +287,6 @@ async fn control_plane(a: &mut Applier<'_, '_>, namespace: &str, m: &Manifests) 
         )),
     }
 }
-
-/// The Issuer as it is now (for `plan`): a passing check when cert-manager has it Ready with
-/// reason `VaultVerified`, else a failing one carrying cert-manager's reason and message;
-/// `None` when there is no Issuer yet.
-async fn issuer_now(client: &Client, m: &Manifests) -> Result<Option<Check>> {
-    let (ns, name) = issuer_name(m);
-    let api: Api<certmanager_types::Issuer> = Api::namespaced(client.clone(), &ns);
-    let issuer = match api.get_opt(&name).await {
-        Ok(i) => i,
-        // No such namespace or no Issuer CRD: the steps above said so already.
-        Err(kube::Error::Api(s)) if s.code == 404 => None,
-        Err(e) => {
-            return Err(Error::step(
-                "cluster: Issuer status",
-                Cause::kube(format!("reading Issuer {ns}/{name}"), e),
-                "check the kubeconfig user's rights on issuers.cert-manager.io",
-            ));
-        }
-    };
-    Ok(issuer.map(|i| issuer_check(&ns, &name, &i)))
-}
-
-fn issuer_name(m: &Manifests) -> (String, String) {
-    (
-        m.issuer.metadata.namespace.clone().unwrap_or_default(),
-        m.issuer.metadata.name.clone().unwrap_or_default(),
-    )
-}
-
-/// The Issuer's readiness as a check, in cert-manager's words.
-fn issuer_check(ns: &str, name: &str, issuer: &certmanager_types::Issuer) -> Check {
-    let reason = issuer.ready_reason().unwrap_or_default();
-    let message = issuer.ready_message().unwrap_or_default();
-    let passed = issuer.is_ready() && reason == "VaultVerified";
-    let detail = if passed {
-        format!("Issuer {ns}/{name}: Ready, reason VaultVerified ({message})")
-    } else if reason.is_empty() && message.is_empty() {
-        format!(
-            "Issuer {ns}/{name}: no Ready condition yet (is cert-manager's controller running?)"
-        )
-    } else {
-        format!(
-            "Issuer {ns}/{name}: Ready={}, cert-manager says: reason {reason}: {message}",
-            issuer.is_ready()
-        )
-    };
-    Check {
-        name: "issuer ready".into(),
-        passed,
-        detail,
-    }
-}
-
-/// Waits (bounded) for the Issuer's Ready condition with reason `VaultVerified`; on timeout
-/// the error carries cert-manager's own message.
-async fn wait_issuer_ready(
-    client: &Client,
-    m: &Manifests,
-    bound: Duration,
-    progress: &Progress<'_>,
-) -> Result<Check> {
-    let (ns, name) = issuer_name(m);
-    let api: Api<certmanager_types::Issuer> = Api::namespaced(client.clone(), &ns);
-    progress.waiting(&format!(
-        "waiting for Issuer {ns}/{name} to be Ready (VaultVerified)"
-    ));
-    let started = Instant::now();
-    let result = loop {
-        let last = match api.get_opt(&name).await {
-            Ok(Some(issuer)) => {
-                let check = issuer_check(&ns, &name, &issuer);
-                if check.passed {
-                    break Ok(check);
-                }
-                check.detail
-            }
-            Ok(None) => "the Issuer is gone".into(),
-            Err(e) => crate::error::kube_message(&e),
-        };
-        if started.elapsed() >= bound {
-            break Err(last);
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
-    progress.waited();
-    match result {
-        Ok(check) => {
-            progress.check("cluster", &check);
-            Ok(check)
-        }
-        Err(last) => Err(Error::step(
-            "cluster: Issuer ready",
-            Cause::Timeout {
-                what: "Ready with reason VaultVerified".into(),
-                after: bound,
-                last,
-            },
-            ISSUER_HINT,
-        )),
-    }
-}
-
-/// Waits (bounded) for the istiod Certificate istio-csr's chart creates (`<ns>/istiod`) to be
-/// Ready: cert-manager issued istiod's serving certificate through the Vault Issuer.
-async fn wait_istiod_certificate(
-    input: &ClusterInput<'_>,
-    progress: &Progress<'_>,
-) -> Result<Check> {
-    let name = certmanager_types::chart_defaults::ISTIOD_CERTIFICATE_NAME;
-    let ns = input.namespace;
-    let api: Api<certmanager_types::Certificate> = Api::namespaced(input.client.clone(), ns);
-    progress.waiting(&format!("waiting for Certificate {ns}/{name} to be Ready"));
-    let started = Instant::now();
-    let result = loop {
-        let last = match api.get_opt(name).await {
-            Ok(Some(c)) if c.is_ready() => break Ok(c),
-            Ok(Some(c)) => format!(
-                "cert-manager says: {}: {}",
-                c.ready_reason().unwrap_or("no Ready condition yet"),
-                c.ready_message().unwrap_or_default()
-            ),
-            Ok(None) => {
-                "the chart created no such Certificate (app.tls.istiodCertificateEnable?)".into()
-            }
-            Err(e) => crate::error::kube_message(&e),
-        };
-        if started.elapsed() >= input.wait_timeout {
-            break Err(last);
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
-    progress.waited();
-    match result {
-        Ok(c) => {
-            let check = Check {
-                name: "istiod certificate ready".into(),
-                passed: true,
-                detail: format!(
-                    "Certificate {ns}/{name}: Ready ({}), Secret {}",
-                    c.ready_message().unwrap_or_default(),
-                    c.spec.secret_name
-                ),
-            };
-            progress.check("cluster", &check);
-            Ok(check)
-        }
-        Err(last) => Err(Error::step(
-            "cluster: istiod certificate",
-            Cause::Timeout {
-                what: "Ready".into(),
-                after: input.wait_timeout,
-                last,
-            },
-            "istio-csr's chart asks cert-manager for istiod's serving certificate through the Vault Issuer: check the Issuer, the role's allowed domains (istiod.<ns>.svc) and URI SANs",
-        )),
-    }
-}
-
-/// What to look at when the Issuer is not Ready.
-const ISSUER_HINT: &str = "a VaultError means cert-manager could not log in with the AppRole: check the Secret's secretId, the roleId, spec.vault.server (reachable from cert-manager?) and caBundle";
 
 fn which(bin: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|p| {

@@ -42,6 +42,7 @@ pub mod manifests;
 pub mod observer;
 pub mod outputs;
 pub mod progress;
+pub mod readiness;
 pub mod render;
 pub mod report;
 pub mod run;
