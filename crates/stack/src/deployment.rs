@@ -18,7 +18,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount, Volume};
 use kube::Api;
 use kube::api::PostParams;
 
-use crate::process::{Proc, free_port, http_ok, wait_ready};
+use crate::process::free_port;
 use crate::{ISTIO_CSR_BIN, IstioCsrEndpoint, Result, Stack, StackError, need_bin, write_secret};
 
 /// How long the pod's service-account token is valid.
@@ -104,28 +104,8 @@ impl Stack {
             .await?;
         args.push(format!("--kubeconfig={}", kubeconfig.display()));
 
-        let log = self.log_path("istio-csr");
-        let mut p = Proc::spawn("istio-csr", &bin, &args, &[], &log)?;
-        let res = wait_ready(&mut p, self.cfg.ready_timeout, || {
-            http_ok(readiness, "/readyz")
-        })
-        .await;
-        self.track(p)?;
-        res?;
-        for (k, v) in [
-            ("istio-csr", serving),
-            ("istio-csr-metrics", metrics),
-            ("istio-csr-readiness", readiness),
-        ] {
-            self.state.ports.insert(k.to_string(), v);
-        }
-        self.state.save()?;
-        let ep = IstioCsrEndpoint {
-            grpc_addr: format!("127.0.0.1:{serving}"),
-            serving_dns_name: dns_name,
-        };
-        self.istio_csr = Some(ep.clone());
-        Ok(ep)
+        self.spawn_istio_csr(&bin, &args, [serving, metrics, readiness], dns_name)
+            .await
     }
 
     /// Writes a `secret`, `configMap` or `emptyDir` volume into `local`.

@@ -668,8 +668,21 @@ impl Stack {
             format!("--cluster-id={}", opts.cluster_id),
         ];
         args.extend(opts.extra_args.iter().cloned());
+        self.spawn_istio_csr(&bin, &args, [serving, metrics, readiness], dns_name)
+            .await
+    }
+
+    /// Starts istio-csr with `args` (serving, metrics and readiness on the given 127.0.0.1
+    /// ports), waits for its readiness endpoint, and records it and its ports.
+    pub(crate) async fn spawn_istio_csr(
+        &mut self,
+        bin: &Path,
+        args: &[String],
+        [serving, metrics, readiness]: [u16; 3],
+        serving_dns_name: String,
+    ) -> Result<IstioCsrEndpoint> {
         let log = self.log_path("istio-csr");
-        let mut p = Proc::spawn("istio-csr", &bin, &args, &[], &log)?;
+        let mut p = Proc::spawn("istio-csr", bin, args, &[], &log)?;
         let res = wait_ready(&mut p, self.cfg.ready_timeout, || {
             http_ok(readiness, "/readyz")
         })
@@ -686,7 +699,7 @@ impl Stack {
         self.state.save()?;
         let ep = IstioCsrEndpoint {
             grpc_addr: format!("127.0.0.1:{serving}"),
-            serving_dns_name: dns_name,
+            serving_dns_name,
         };
         self.istio_csr = Some(ep.clone());
         Ok(ep)

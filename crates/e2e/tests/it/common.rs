@@ -141,3 +141,38 @@ pub fn check<'a>(r: &'a Value, name: &str) -> &'a Value {
         .find(|c| c["name"] == name)
         .unwrap_or_else(|| panic!("no check {name} in {r}"))
 }
+
+/// The `istio CA: …` checks of a report.
+pub fn istio_ca_checks(r: &Value) -> Vec<&Value> {
+    r["verification"]
+        .as_array()
+        .expect("verification")
+        .iter()
+        .filter(|c| c["name"].as_str().unwrap_or("").starts_with("istio CA: "))
+        .collect()
+}
+
+/// Waits (60 s at most) for the Istio CA's `istio-ca-root-cert` ConfigMap in `ns` and returns
+/// its `root-cert.pem`; `component` names the log to look at when it does not come.
+pub async fn published_root(stack: &Stack, ns: &str, component: &str) -> String {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use std::time::{Duration, Instant};
+    let maps: kube::Api<ConfigMap> = kube::Api::namespaced(stack.client(), ns);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(cm) = maps
+            .get_opt("istio-ca-root-cert")
+            .await
+            .expect("read ConfigMap")
+            && let Some(pem) = cm.data.unwrap_or_default().get("root-cert.pem")
+        {
+            return pem.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no istio-ca-root-cert in {ns}; log {}",
+            stack.log_path(component).display()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}

@@ -8,11 +8,9 @@
 //! then publishes the root in ConfigMap `istio-ca-root-cert` in `foo`.
 //! istio-csr serves the same API, but the Go module proxy does not serve istio-csr here.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::istio_ca::{IstioCaClient, IstioCaError, service_account_token};
-use k8s_openapi::api::core::v1::ConfigMap;
-use kube::Api;
 use stack::IstiodOptions;
 
 use crate::common::{on_stack, report, run_ok, stack_up};
@@ -124,12 +122,7 @@ async fn a_workload_certificate_from_istios_ca_api_chains_to_our_root() {
         ],
     );
     let r = report(&out);
-    let istio_checks: Vec<&serde_json::Value> = r["verification"]
-        .as_array()
-        .expect("checks")
-        .iter()
-        .filter(|c| c["name"].as_str().unwrap_or("").starts_with("istio CA: "))
-        .collect();
+    let istio_checks = crate::common::istio_ca_checks(&r);
     assert_eq!(istio_checks.len(), 3, "{r}");
     assert!(
         istio_checks.iter().all(|c| c["passed"] == true),
@@ -155,24 +148,7 @@ async fn a_workload_certificate_from_istios_ca_api_chains_to_our_root() {
     );
 
     // istiod publishes the root to every namespace.
-    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), "foo");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let root_in_map = loop {
-        if let Some(cm) = maps
-            .get_opt("istio-ca-root-cert")
-            .await
-            .expect("read ConfigMap")
-            && let Some(pem) = cm.data.unwrap_or_default().get("root-cert.pem")
-        {
-            break pem.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no istio-ca-root-cert in foo; log {}",
-            stack.log_path("istiod").display()
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
+    let root_in_map = crate::common::published_root(&stack, "foo", "istiod").await;
     assert!(
         e2e::verify::same_cert(&root_in_map, &ca),
         "istio-ca-root-cert holds ca.crt: {root_in_map}"

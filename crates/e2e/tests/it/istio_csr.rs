@@ -2,11 +2,11 @@
 //! the stack against the flow's Issuer: it gets its serving certificate through cert-manager and
 //! Vault, publishes the root, and serves Istio's CA API, which `e2e run --istio-ca-addr` checks.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::istio_ca::{IstioCaClient, IstioCaError, service_account_token};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use k8s_openapi::api::core::v1::{Secret, Service};
 use kube::Api;
 use stack::{AgentOptions, IstioCsrOptions};
 
@@ -38,12 +38,7 @@ async fn the_real_istio_csr_serves_workload_certificates_that_chain_to_our_root(
         ],
     );
     let r = report(&out);
-    let istio_checks: Vec<&serde_json::Value> = r["verification"]
-        .as_array()
-        .expect("checks")
-        .iter()
-        .filter(|c| c["name"].as_str().unwrap_or("").starts_with("istio CA: "))
-        .collect();
+    let istio_checks = crate::common::istio_ca_checks(&r);
     assert_eq!(istio_checks.len(), 3, "{r}");
     assert!(
         istio_checks.iter().all(|c| c["passed"] == true),
@@ -52,24 +47,7 @@ async fn the_real_istio_csr_serves_workload_certificates_that_chain_to_our_root(
     );
 
     // istio-csr publishes the root file's certificate to every namespace.
-    let maps: Api<ConfigMap> = Api::namespaced(stack.client(), "foo");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let root_in_map = loop {
-        if let Some(cm) = maps
-            .get_opt("istio-ca-root-cert")
-            .await
-            .expect("read ConfigMap")
-            && let Some(pem) = cm.data.unwrap_or_default().get("root-cert.pem")
-        {
-            break pem.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no istio-ca-root-cert in foo; log {}",
-            stack.log_path("istio-csr").display()
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
+    let root_in_map = crate::common::published_root(&stack, "foo", "istio-csr").await;
     assert!(
         e2e::verify::same_cert(&root_in_map, &ca),
         "istio-ca-root-cert holds ca.crt: {root_in_map}"
@@ -245,12 +223,7 @@ async fn istio_csrs_real_chart_installs_our_values_and_its_istiod_certificate_is
         e2e::verify::chains_to(&chain[0], &[&inter], &ca, rustls_pki_types::UnixTime::now()),
         Ok(())
     );
-    let istio_checks: Vec<&serde_json::Value> = r["verification"]
-        .as_array()
-        .expect("checks")
-        .iter()
-        .filter(|c| c["name"].as_str().unwrap_or("").starts_with("istio CA: "))
-        .collect();
+    let istio_checks = crate::common::istio_ca_checks(&r);
     assert_eq!(istio_checks.len(), 3, "{r}");
     assert!(
         istio_checks.iter().all(|c| c["passed"] == true),
