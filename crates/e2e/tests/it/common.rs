@@ -176,3 +176,26 @@ pub async fn published_root(stack: &Stack, ns: &str, component: &str) -> String 
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
+
+/// `e2e run` through the Istio CA at `addr` (TLS name `server_name`), which must succeed with
+/// its three `istio CA: …` checks passing; `component` names the CA's log for the message.
+pub fn run_through_ca(stack: &Stack, out: &Path, addr: &str, server_name: &str, component: &str) {
+    run_ok(
+        stack,
+        out,
+        &[
+            "--istio-ca-addr",
+            addr,
+            "--istio-ca-server-name",
+            server_name,
+        ],
+    );
+    let r = report(out);
+    let checks = istio_ca_checks(&r);
+    assert_eq!(checks.len(), 3, "{r}");
+    assert!(
+        checks.iter().all(|c| c["passed"] == true),
+        "{checks:?}; log {}",
+        stack.log_path(component).display()
+    );
+}

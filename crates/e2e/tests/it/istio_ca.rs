@@ -13,7 +13,7 @@ use std::time::Duration;
 use e2e::istio_ca::{IstioCaClient, IstioCaError, service_account_token};
 use stack::IstiodOptions;
 
-use crate::common::{on_stack, report, run_ok, stack_up};
+use crate::common::{on_stack, run_ok, stack_up};
 
 const SIGNER: &str = "issuers.cert-manager.io/istio-system.vault-issuer";
 
@@ -111,22 +111,12 @@ async fn a_workload_certificate_from_istios_ca_api_chains_to_our_root() {
     }
 
     // `e2e run --istio-ca-addr` makes the same call and checks the same things.
-    run_ok(
+    crate::common::run_through_ca(
         &stack,
         &out,
-        &[
-            "--istio-ca-addr",
-            &istiod.grpc_addr,
-            "--istio-ca-server-name",
-            &istiod.serving_dns_name,
-        ],
-    );
-    let r = report(&out);
-    let istio_checks = crate::common::istio_ca_checks(&r);
-    assert_eq!(istio_checks.len(), 3, "{r}");
-    assert!(
-        istio_checks.iter().all(|c| c["passed"] == true),
-        "{istio_checks:?}"
+        &istiod.grpc_addr,
+        &istiod.serving_dns_name,
+        "istiod",
     );
     // A server name its certificate does not carry: exit 1, naming the step and the name.
     let o = on_stack(

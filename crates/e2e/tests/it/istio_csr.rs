@@ -27,23 +27,12 @@ async fn the_real_istio_csr_serves_workload_certificates_that_chain_to_our_root(
         .unwrap_or_else(|e| panic!("istio-csr did not start: {e}"));
 
     // The workload certificate through istio-csr's CreateCertificate.
-    run_ok(
+    crate::common::run_through_ca(
         &stack,
         &out,
-        &[
-            "--istio-ca-addr",
-            &ep.grpc_addr,
-            "--istio-ca-server-name",
-            &ep.serving_dns_name,
-        ],
-    );
-    let r = report(&out);
-    let istio_checks = crate::common::istio_ca_checks(&r);
-    assert_eq!(istio_checks.len(), 3, "{r}");
-    assert!(
-        istio_checks.iter().all(|c| c["passed"] == true),
-        "{istio_checks:?}; istio-csr log {}",
-        stack.log_path("istio-csr").display()
+        &ep.grpc_addr,
+        &ep.serving_dns_name,
+        "istio-csr",
     );
 
     // istio-csr publishes the root file's certificate to every namespace.
@@ -150,45 +139,28 @@ async fn istio_csrs_real_chart_installs_our_values_and_its_istiod_certificate_is
     let mut ca_client = IstioCaClient::connect(&ep.grpc_addr, &ca, &ep.serving_dns_name)
         .await
         .expect("connect to istio-csr");
-    let wrong_audience = service_account_token(
-        &client,
-        "foo",
-        "sleep",
-        "not-istio",
-        Duration::from_secs(600),
-    )
-    .await
-    .expect("TokenRequest");
-    assert!(
-        matches!(
-            ca_client
-                .create_certificate(&csr, &wrong_audience, Duration::from_secs(3600))
-                .await,
-            Err(IstioCaError::Refused { .. })
-        ),
-        "a token for another audience must be refused"
-    );
     stack::ensure_namespace(&client, "bar")
         .await
         .expect("namespace bar");
-    let other_namespace = service_account_token(
-        &client,
-        "bar",
-        "sleep",
-        "istio-ca",
-        Duration::from_secs(600),
-    )
-    .await
-    .expect("TokenRequest");
-    assert!(
-        matches!(
-            ca_client
-                .create_certificate(&csr, &other_namespace, Duration::from_secs(3600))
-                .await,
-            Err(IstioCaError::Refused { .. })
+    for (ns, audience, why) in [
+        ("foo", "not-istio", "a token for another audience"),
+        (
+            "bar",
+            "istio-ca",
+            "bar/sleep's token for foo/sleep's identity",
         ),
-        "bar/sleep's token must not get foo/sleep's identity"
-    );
+    ] {
+        let token = service_account_token(&client, ns, "sleep", audience, Duration::from_secs(600))
+            .await
+            .expect("TokenRequest");
+        let answer = ca_client
+            .create_certificate(&csr, &token, Duration::from_secs(3600))
+            .await;
+        assert!(
+            matches!(answer, Err(IstioCaError::Refused { .. })),
+            "{why} must be refused, got {answer:?}"
+        );
+    }
 
     // Istio's own agent, as the sidecar of foo/sleep, gets its certificate from this istio-csr.
     let certs = stack
