@@ -19,8 +19,10 @@ pub struct StackArgs {
 /// `e2e stack …` subcommands.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum StackCommand {
-    /// Start etcd, kube-apiserver, cert-manager (CRDs and controller) and OpenBao, leave them
-    /// running, and print the `export` lines of `stack env`.
+    /// Start etcd, kube-apiserver, cert-manager (CRDs and controller), OpenBao and the kubelet
+    /// stand-in (it runs istio-csr's Deployment once its chart is installed), leave them running,
+    /// and print the `export` lines of `stack env` (with `E2E_HELM` and `E2E_ISTIO_CSR_CHART`,
+    /// so `e2e run --kubeconfig "$KUBECONFIG"` installs istio-csr with its chart).
     Up {
         /// Where the stack lives.
         #[command(flatten)]
