@@ -16,8 +16,9 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::Api;
 use kube::api::{ObjectMeta, PostParams};
 
+use crate::files::write_secret;
 use crate::process::{Proc, free_port, log_tail};
-use crate::{Result, Stack, StackError, ensure_namespace, need_bin, write_secret};
+use crate::{Result, Stack, StackError, ensure_namespace, need_bin};
 
 /// The agent's binary in the bin dir.
 pub const PILOT_AGENT_BIN: &str = "pilot-agent";

@@ -18,8 +18,9 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount, Volume};
 use kube::Api;
 use kube::api::PostParams;
 
+use crate::files::write_secret;
 use crate::process::free_port;
-use crate::{ISTIO_CSR_BIN, IstioCsrEndpoint, Result, Stack, StackError, need_bin, write_secret};
+use crate::{ISTIO_CSR_BIN, IstioCsrEndpoint, Result, Stack, StackError, need_bin};
 
 /// How long the pod's service-account token is valid.
 const TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -167,7 +168,7 @@ impl Stack {
             if let Some(parent) = file.parent() {
                 create_dir(parent)?;
             }
-            write_secret_bytes(&file, &bytes)?;
+            write_secret(&file, &bytes)?;
         }
         Ok(())
     }
@@ -257,19 +258,6 @@ fn unsupported(what: &str, why: &str) -> StackError {
 
 fn create_dir(p: &Path) -> Result<()> {
     std::fs::create_dir_all(p).map_err(|e| StackError::io(format!("creating {}", p.display()), e))
-}
-
-fn write_secret_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut f| f.write_all(bytes))
-        .map_err(|e| StackError::io(format!("writing {}", path.display()), e))
 }
 
 #[cfg(test)]

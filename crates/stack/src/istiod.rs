@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 
 use vault_pki::SecretString;
 
+use super::files::write_secret;
 use super::process::{Proc, free_port, http_ok, wait_ready};
-use super::{Result, Stack, StackError, ensure_namespace, need_bin, write_secret};
+use super::{Result, Stack, StackError, ensure_namespace, need_bin};
 
 /// istiod's binary name in the stack's bin dir.
 pub const ISTIOD_BIN: &str = "pilot-discovery";
