@@ -12,15 +12,18 @@ use kube::api::DynamicObject;
 use kube::{Api, Client};
 use serde_json::Value;
 
+use crate::config::RunConfig;
 use crate::error::{Cause, Error, Result};
 use crate::kube::{
     CONTROL_PLANE_CRD, FIELD_MANAGER, ISTIO_CSR_RELEASE, apply_value, first_difference,
     helm_command, object_label,
 };
 use crate::manifests::{CERT_MANAGER_NAMESPACE, Manifests, WORKLOAD_NAMESPACE, to_value};
+use crate::outputs::Files;
 use crate::progress::Progress;
 use crate::readiness::{issuer_now, wait_issuer_ready, wait_istiod_certificate};
 use crate::report::{Check, Outcome, Phase};
+use vault_pki::{SecretString, SetupReport};
 
 /// What the cluster phase needs besides the objects.
 #[derive(Clone)]
@@ -294,4 +297,64 @@ fn which(bin: &str) -> Option<PathBuf> {
             .map(|d| d.join(bin))
             .find(|c| c.is_file())
     })
+}
+
+/// `plan --kubeconfig`: the objects `run` would apply, sent with the API server's dry run,
+/// and the Issuer as cert-manager sees it now.
+pub async fn plan(
+    files: &Files<'_>,
+    input: &ClusterInput<'_>,
+    vr: &SetupReport,
+    root_pem: &str,
+    progress: &Progress<'_>,
+) -> Result<Vec<Check>> {
+    let role_id = vr.role_id.clone().unwrap_or_default();
+    // Without a recorded secret-id `run` makes a new one, so the Secret would change:
+    // a stand-in value makes the dry run say so without any real secret-id.
+    let secret_id = vr
+        .secret_id
+        .as_ref()
+        .map(|r| r.secret_id.clone())
+        .unwrap_or_else(|| SecretString::new("(a new secret-id)"));
+    let m = files.manifests(&role_id, &secret_id, root_pem)?;
+    let report = converge(input, &m, progress).await?;
+    for c in &report.checks {
+        progress.check("cluster", c);
+    }
+    if report.checks.iter().any(|c| !c.passed) {
+        progress.note(
+            "plan: a check on the cluster as it is now did not pass; `e2e run` re-applies what differs (see `would update` above) and waits for the Issuer",
+        );
+    }
+    Ok(report.checks)
+}
+
+/// `--istio-operator`, else TSB's IstioOperator read from the cluster when there is one; a
+/// failure to read it only costs the fitting, and says so.
+pub async fn istio_operator(
+    cfg: &RunConfig,
+    kube: Option<&Client>,
+    progress: &Progress<'_>,
+) -> Option<serde_json::Value> {
+    if let Some(iop) = &cfg.istio_operator {
+        return Some(iop.clone());
+    }
+    let kube = kube?;
+    let name = tsb_types::seed::ISTIO_OPERATOR_NAME;
+    let ns = &cfg.namespace;
+    match crate::kube::read_istio_operator(kube, ns, name).await {
+        Ok(Some(iop)) => {
+            progress.note(&format!(
+                "the ControlPlane's overlays are fitted to IstioOperator {ns}/{name} read from the cluster"
+            ));
+            Some(iop)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            progress.note(&format!(
+                "could not read IstioOperator {ns}/{name} ({e}); the ControlPlane's overlays append to its pilot env and overlays lists (give --istio-operator to fit them)"
+            ));
+            None
+        }
+    }
 }

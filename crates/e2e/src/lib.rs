@@ -39,6 +39,7 @@ pub mod files;
 pub mod istio_ca;
 pub mod kube;
 pub mod manifests;
+pub mod mesh_ca;
 pub mod observer;
 pub mod outputs;
 pub mod progress;

@@ -76,24 +76,21 @@ pub async fn wait_issuer_ready(
     progress.waiting(&format!(
         "waiting for Issuer {ns}/{name} to be Ready (VaultVerified)"
     ));
-    let started = Instant::now();
-    let result = loop {
-        let last = match api.get_opt(&name).await {
+    let result = poll(bound, || async {
+        match api.get_opt(&name).await {
             Ok(Some(issuer)) => {
                 let check = issuer_check(&ns, &name, &issuer);
                 if check.passed {
-                    break Ok(check);
+                    Ok(check)
+                } else {
+                    Err(check.detail)
                 }
-                check.detail
             }
-            Ok(None) => "the Issuer is gone".into(),
-            Err(e) => crate::error::kube_message(&e),
-        };
-        if started.elapsed() >= bound {
-            break Err(last);
+            Ok(None) => Err("the Issuer is gone".into()),
+            Err(e) => Err(crate::error::kube_message(&e)),
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    })
+    .await;
     progress.waited();
     match result {
         Ok(check) => {
@@ -123,25 +120,21 @@ pub async fn wait_istiod_certificate(
     let name = certmanager_types::chart_defaults::ISTIOD_CERTIFICATE_NAME;
     let api: Api<certmanager_types::Certificate> = Api::namespaced(client.clone(), ns);
     progress.waiting(&format!("waiting for Certificate {ns}/{name} to be Ready"));
-    let started = Instant::now();
-    let result = loop {
-        let last = match api.get_opt(name).await {
-            Ok(Some(c)) if c.is_ready() => break Ok(c),
-            Ok(Some(c)) => format!(
+    let result = poll(bound, || async {
+        match api.get_opt(name).await {
+            Ok(Some(c)) if c.is_ready() => Ok(c),
+            Ok(Some(c)) => Err(format!(
                 "cert-manager says: {}: {}",
                 c.ready_reason().unwrap_or("no Ready condition yet"),
                 c.ready_message().unwrap_or_default()
+            )),
+            Ok(None) => Err(
+                "the chart created no such Certificate (app.tls.istiodCertificateEnable?)".into(),
             ),
-            Ok(None) => {
-                "the chart created no such Certificate (app.tls.istiodCertificateEnable?)".into()
-            }
-            Err(e) => crate::error::kube_message(&e),
-        };
-        if started.elapsed() >= bound {
-            break Err(last);
+            Err(e) => Err(crate::error::kube_message(&e)),
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    })
+    .await;
     progress.waited();
     match result {
         Ok(c) => {
@@ -166,6 +159,23 @@ pub async fn wait_istiod_certificate(
             },
             "istio-csr's chart asks cert-manager for istiod's serving certificate through the Vault Issuer: check the Issuer, the role's allowed domains (istiod.<ns>.svc) and URI SANs",
         )),
+    }
+}
+
+/// Calls `probe` every half second until it answers `Ok` or `bound` has passed; the error is
+/// what the last call saw.
+async fn poll<T, F, Fut>(bound: Duration, mut probe: F) -> std::result::Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, String>>,
+{
+    let started = Instant::now();
+    loop {
+        match probe().await {
+            Ok(v) => return Ok(v),
+            Err(last) if started.elapsed() >= bound => return Err(last),
+            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
     }
 }
 

@@ -1,18 +1,15 @@
 //! `e2e run` and `e2e plan` as a composition of phases with typed hand-offs: Vault
 //! ([`crate::vault`]) -> `SetupReport`; files ([`crate::outputs`]) -> the manifests;
 //! cluster ([`crate::cluster`]) -> `ClusterReport`; verification ([`crate::verify`],
-//! [`crate::istio_ca`]) -> checks. The report is assembled from what they return.
-//!
-//! (About 420 lines: the one function that orders the phases, kept whole so the order reads
-//! top to bottom, plus the plan's and the Istio CA's small compositions.)
+//! [`crate::mesh_ca`]) -> checks. The report is assembled from what they return.
 
 use std::time::Instant;
 
 use kube::Client;
-use vault_pki::{SecretString, SetupReport};
+use vault_pki::SecretString;
 
 use crate::cluster::{self, ClusterInput};
-use crate::config::{ClusterTarget, IstioCaTarget, RunConfig, VaultSpec};
+use crate::config::{ClusterTarget, RunConfig, VaultSpec};
 use crate::error::{Cause, Error, Result};
 use crate::files::{OutDir, Sensitivity};
 use crate::observer::Observer;
@@ -150,7 +147,7 @@ async fn flow(
             )
         })?),
     };
-    let istio_operator = istio_operator(cfg, kube.as_ref(), progress).await;
+    let istio_operator = cluster::istio_operator(cfg, kube.as_ref(), progress).await;
     let conn = vault::connect(&cfg.vault, progress)?;
     found.vault = Some(conn.info.clone());
 
@@ -221,7 +218,7 @@ async fn flow(
     if cfg.dry_run {
         if let (Some(target), Some(kube)) = (&cfg.cluster, &kube) {
             let input = cluster_input(cfg, target, kube, out);
-            let checks = plan_cluster(&files, &input, &vr, &root_pem, progress).await?;
+            let checks = cluster::plan(&files, &input, &vr, &root_pem, progress).await?;
             found.checks.extend(checks);
         }
         return Ok(());
@@ -286,7 +283,7 @@ async fn flow(
         Some(kube),
     ) = (&cfg.cluster, &kube)
     {
-        let checks = istio_ca_checks(cfg, ca, kube, &input, &csr, progress).await?;
+        let checks = crate::mesh_ca::istio_ca_checks(cfg, ca, kube, &input, &csr, progress).await?;
         found.checks.extend(checks);
     }
     for c in &found.checks {
@@ -329,102 +326,5 @@ fn cluster_input<'a>(
         istio_csr_values: out.path(OutDir::ISTIO_CSR_VALUES),
         wait_timeout: target.wait_timeout,
         dry_run: cfg.dry_run,
-    }
-}
-
-/// `plan --kubeconfig`: the objects `run` would apply, sent with the API server's dry run,
-/// and the Issuer as cert-manager sees it now.
-async fn plan_cluster(
-    files: &Files<'_>,
-    input: &ClusterInput<'_>,
-    vr: &SetupReport,
-    root_pem: &str,
-    progress: &Progress<'_>,
-) -> Result<Vec<Check>> {
-    let role_id = vr.role_id.clone().unwrap_or_default();
-    // Without a recorded secret-id `run` makes a new one, so the Secret would change:
-    // a stand-in value makes the dry run say so without any real secret-id.
-    let secret_id = vr
-        .secret_id
-        .as_ref()
-        .map(|r| r.secret_id.clone())
-        .unwrap_or_else(|| SecretString::new("(a new secret-id)"));
-    let m = files.manifests(&role_id, &secret_id, root_pem)?;
-    let report = cluster::converge(input, &m, progress).await?;
-    for c in &report.checks {
-        progress.check("cluster", c);
-    }
-    if report.checks.iter().any(|c| !c.passed) {
-        progress.note(
-            "plan: a check on the cluster as it is now did not pass; `e2e run` re-applies what differs (see `would update` above) and waits for the Issuer",
-        );
-    }
-    Ok(report.checks)
-}
-
-/// `--istio-ca-addr`: the workload certificate from the mesh's CA API.
-async fn istio_ca_checks(
-    cfg: &RunConfig,
-    target: &IstioCaTarget,
-    kube: &Client,
-    input: &VerifyInput,
-    csr: &str,
-    progress: &Progress<'_>,
-) -> Result<Vec<Check>> {
-    let check = crate::istio_ca::WorkloadCheck {
-        addr: target.addr.clone(),
-        server_name: target.server_name.clone(),
-        ca_pem: target
-            .ca_pem
-            .clone()
-            .unwrap_or_else(|| input.root_pem.clone()),
-        namespace: crate::manifests::WORKLOAD_NAMESPACE.into(),
-        service_account: "sleep".into(),
-        identity: verify::workload_identity(&cfg.trust_domain),
-        intermediate_pem: input.intermediate_pem.clone(),
-        root_pem: input.root_pem.clone(),
-    };
-    progress.waiting(&format!(
-        "asking the Istio CA at {} for a workload certificate",
-        target.addr
-    ));
-    let result = crate::istio_ca::workload_checks(kube, &check, csr).await;
-    progress.waited();
-    result.map_err(|e| {
-        Error::step(
-            "verify: istio CA",
-            e,
-            "check --istio-ca-addr (e.g. kubectl -n cert-manager port-forward svc/cert-manager-istio-csr 8443:443), --istio-ca-server-name, and that istio-csr trusts ca.crt",
-        )
-    })
-}
-
-/// `--istio-operator`, else TSB's IstioOperator read from the cluster when there is one; a
-/// failure to read it only costs the fitting, and says so.
-async fn istio_operator(
-    cfg: &RunConfig,
-    kube: Option<&Client>,
-    progress: &Progress<'_>,
-) -> Option<serde_json::Value> {
-    if let Some(iop) = &cfg.istio_operator {
-        return Some(iop.clone());
-    }
-    let kube = kube?;
-    let name = tsb_types::seed::ISTIO_OPERATOR_NAME;
-    let ns = &cfg.namespace;
-    match crate::kube::read_istio_operator(kube, ns, name).await {
-        Ok(Some(iop)) => {
-            progress.note(&format!(
-                "the ControlPlane's overlays are fitted to IstioOperator {ns}/{name} read from the cluster"
-            ));
-            Some(iop)
-        }
-        Ok(None) => None,
-        Err(e) => {
-            progress.note(&format!(
-                "could not read IstioOperator {ns}/{name} ({e}); the ControlPlane's overlays append to its pilot env and overlays lists (give --istio-operator to fit them)"
-            ));
-            None
-        }
     }
 }
