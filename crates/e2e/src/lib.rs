@@ -20,7 +20,7 @@
 //!   steps 6 to 8 ([`manifests`], [`control_plane`]);
 //! - [`cluster`]: with a cluster, server-side apply through one client ([`mod@kube`]) ->
 //!   [`ClusterReport`](cluster::ClusterReport);
-//! - [`verify`] and [`istio_ca`]: seed step 9 -> [`Check`](report::Check)s.
+//! - [`verify`], and [`mesh_ca`] over [`istio_ca`]: seed step 9 -> [`Check`](report::Check)s.
 //!
 //! [`run()`] composes them and assembles the [`Report`](report::Report) from their results;
 //! progress is a stream of typed [`Event`]s to an [`Observer`] (the CLI's
