@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use vault_pki::{PkiSetup, SecretString, VaultConfig};
 
-use crate::cli::RunArgs;
+use crate::cli::{RunArgs, VaultArgs};
 use crate::config::{ClusterTarget, IstioCaTarget, RootInput, RunConfig, TsbSettings, VaultSpec};
 use crate::error::{Error, Result};
 
@@ -42,37 +42,12 @@ impl RunConfig {
             .map(istio_operator)
             .transpose()?;
         let v = &args.vault;
-        let ca_pem = v
-            .vault_cacert
-            .as_deref()
-            .map(|p| read(p, "--vault-cacert/VAULT_CACERT"))
-            .transpose()?;
-        let vault = match v.vault_addr.clone().filter(|a| !a.is_empty()) {
-            None => VaultSpec::DevServer,
-            Some(addr) => {
-                let Some(token) = v
-                    .vault_token
-                    .as_ref()
-                    .filter(|t| !t.0.expose_secret().is_empty())
-                else {
-                    return Err(usage(
-                        "--vault-addr needs a token: pass --vault-token or set VAULT_TOKEN".into(),
-                    ));
-                };
-                let mut config = VaultConfig::new(addr).with_token(token.0.clone());
-                if let Some(ca) = &ca_pem {
-                    config = config.with_ca_pem(ca.clone());
-                }
-                if let Some(ns) = v.vault_namespace.clone().filter(|n| !n.is_empty()) {
-                    config = config.with_namespace(ns);
-                }
-                VaultSpec::Server { config, ca_pem }
-            }
-        };
+        let vault = vault_spec(v, VaultDefaults::default())?;
         let cluster = match &args.kubeconfig {
             None => None,
             Some(kubeconfig) => Some(ClusterTarget {
                 kubeconfig: kubeconfig.clone(),
+                context: args.context.clone(),
                 wait_timeout: Duration::from_secs(args.wait_timeout.max(1)),
                 helm: args.helm.clone(),
                 istio_csr_chart: args.istio_csr_chart.clone(),
@@ -119,7 +94,58 @@ impl RunConfig {
     }
 }
 
-fn read(path: &Path, what: &str) -> Result<String> {
+/// Vault settings a flag (or its environment variable) overrides: a fleet file's `vault`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct VaultDefaults {
+    /// The server's address.
+    pub address: Option<String>,
+    /// The Enterprise namespace.
+    pub namespace: Option<String>,
+    /// The CA file for its TLS certificate, and the name to say it by in errors.
+    pub ca_file: Option<(std::path::PathBuf, String)>,
+}
+
+/// The Vault server the flags name (else `defaults`'), or a throwaway dev server when none
+/// does; a server needs a token from `--vault-token`/`VAULT_TOKEN`.
+pub(crate) fn vault_spec(v: &VaultArgs, defaults: VaultDefaults) -> Result<VaultSpec> {
+    let ca_pem = match (&v.vault_cacert, &defaults.ca_file) {
+        (Some(p), _) => Some(read(p, "--vault-cacert/VAULT_CACERT")?),
+        (None, Some((p, what))) => Some(read(p, what)?),
+        (None, None) => None,
+    };
+    let addr = v
+        .vault_addr
+        .clone()
+        .filter(|a| !a.is_empty())
+        .or(defaults.address);
+    let Some(addr) = addr else {
+        return Ok(VaultSpec::DevServer);
+    };
+    let Some(token) = v
+        .vault_token
+        .as_ref()
+        .filter(|t| !t.0.expose_secret().is_empty())
+    else {
+        return Err(Error::Usage(format!(
+            "Vault at {addr} needs a token: pass --vault-token or set VAULT_TOKEN"
+        )));
+    };
+    let mut config = VaultConfig::new(addr).with_token(token.0.clone());
+    if let Some(ca) = &ca_pem {
+        config = config.with_ca_pem(ca.clone());
+    }
+    let namespace = v
+        .vault_namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .or(defaults.namespace);
+    if let Some(ns) = namespace {
+        config = config.with_namespace(ns);
+    }
+    Ok(VaultSpec::Server { config, ca_pem })
+}
+
+pub(crate) fn read(path: &Path, what: &str) -> Result<String> {
     std::fs::read_to_string(path)
         .map_err(|e| Error::Usage(format!("cannot read {what} {}: {e}", path.display())))
 }

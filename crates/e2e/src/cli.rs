@@ -36,6 +36,9 @@ pub enum Command {
     /// and the Issuer's current state is reported in cert-manager's words (e.g. a
     /// `VaultError` after a bad secret-id); a failing check there does not change the exit code.
     Plan(RunArgs),
+    /// Many clusters under one root: `fleet run` and `fleet plan` of a fleet file.
+    #[command(subcommand)]
+    Fleet(FleetCommand),
     /// Start, stop and inspect the local cluster stack (etcd, kube-apiserver, cert-manager,
     /// OpenBao, istio-csr) built from Go sources.
     #[command(subcommand)]
@@ -284,6 +287,15 @@ pub struct RunArgs {
         help_heading = "Cluster"
     )]
     pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current context); helm gets it as
+    /// `--kube-context`.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "kubeconfig",
+        help_heading = "Cluster"
+    )]
+    pub context: Option<String>,
     /// Also ask the mesh's CA for the workload certificate, as the Istio agent does: gRPC
     /// `CreateCertificate` at this address (istio-csr's, e.g. a port-forward to
     /// `cert-manager-istio-csr.cert-manager.svc:443`, or istiod's 15012) with a TokenRequest
@@ -339,4 +351,82 @@ mod tests {
         assert!(!shown.contains("s.very-secret"), "{shown}");
         assert!(shown.contains("<redacted>"), "{shown}");
     }
+}
+
+/// `e2e fleet`: a fleet file's clusters, one root, each cluster its own intermediate.
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Set up the root once, then every cluster (Vault side, files, and the cluster itself
+    /// when the file gives its kubeconfig), at most --concurrency at once. Each cluster's files
+    /// go to `<out>/<name>/`, exactly as `e2e run` writes one cluster; `<out>/ca.crt` is the
+    /// shared root, `<out>/report.json` the fleet's report. A failed cluster does not stop the
+    /// others; the exit code is then 1. A second run changes nothing; a cluster removed from
+    /// the file is reported as orphaned, and removed from Vault only with --prune.
+    Run(FleetArgs),
+    /// Show what `fleet run` would change, writing nothing anywhere.
+    Plan(FleetArgs),
+}
+
+/// The arguments of `e2e fleet run` and `e2e fleet plan`.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+The smallest fleet file:
+
+  root: {}            # or {cert: ca.crt, key: ca.key} to import a root
+  clusters: [{name: east}, {name: west}]
+
+Each cluster gets intermediate mount istioca-<name>, AppRole role and policy
+cert-manager-<name>, and cluster ID <name>; see the README for every field.
+
+Exit codes: 0 done, 1 a cluster or the root failed, 2 bad usage or a bad fleet file.")]
+pub struct FleetArgs {
+    /// The fleet file (YAML); paths in it are relative to its folder.
+    #[arg(long, value_name = "FILE")]
+    pub fleet: PathBuf,
+
+    /// Where Vault is; with no address, a throwaway OpenBao dev server shared by the clusters.
+    #[command(flatten)]
+    pub vault: VaultArgs,
+
+    /// The output folder: ca.crt, report.json, and a folder per cluster.
+    #[arg(
+        long,
+        default_value = "./out",
+        value_name = "DIR",
+        help_heading = "Output"
+    )]
+    pub out: PathBuf,
+    /// `text`: a line per cluster and step on stderr, then a table; `json`: the fleet report
+    /// on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text, help_heading = "Output")]
+    pub output: OutputFormat,
+
+    /// How many clusters are set up at once.
+    #[arg(long, default_value_t = crate::fleet::spec::DEFAULT_CONCURRENCY, value_name = "N")]
+    pub concurrency: usize,
+    /// Remove from Vault what clusters no longer in the file left there (their intermediate
+    /// mount, policy and AppRole role); without it they are only reported.
+    #[arg(long)]
+    pub prune: bool,
+
+    /// The helm binary for istio-csr's chart (default: `helm` on PATH).
+    #[arg(long, env = "E2E_HELM", value_name = "FILE", help_heading = "Cluster")]
+    pub helm: Option<PathBuf>,
+    /// istio-csr's chart: a repository reference or the chart's folder.
+    #[arg(
+        long,
+        env = "E2E_ISTIO_CSR_CHART",
+        default_value = crate::kube::ISTIO_CSR_CHART,
+        value_name = "CHART",
+        help_heading = "Cluster"
+    )]
+    pub istio_csr_chart: String,
+    /// Bound on each wait on a cluster (e.g. the Issuer becoming Ready), in seconds.
+    #[arg(
+        long,
+        default_value_t = 120,
+        value_name = "SECS",
+        help_heading = "Cluster"
+    )]
+    pub wait_timeout: u64,
 }

@@ -32,6 +32,8 @@ pub struct ClusterInput<'a> {
     pub client: &'a Client,
     /// The kubeconfig, for the helm command.
     pub kubeconfig: &'a Path,
+    /// Its context, when not the current one.
+    pub context: Option<&'a str>,
     /// The helm binary; `None`: `helm` on PATH.
     pub helm: Option<&'a Path>,
     /// istio-csr's chart.
@@ -214,6 +216,7 @@ async fn helm(input: &ClusterInput<'_>, progress: &Progress<'_>) -> Result<bool>
         &program,
         input.istio_csr_chart,
         input.kubeconfig,
+        input.context,
         &input.istio_csr_values,
     );
     let step = |outcome, detail: &str| {

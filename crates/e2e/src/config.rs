@@ -85,6 +85,8 @@ pub struct TsbSettings {
 pub struct ClusterTarget {
     /// The kubeconfig file, or a `KUBECONFIG`-style list.
     pub kubeconfig: PathBuf,
+    /// The kubeconfig context to use; `None`: its current context.
+    pub context: Option<String>,
     /// Bound on each wait (e.g. the Issuer becoming Ready).
     pub wait_timeout: Duration,
     /// `--istio-ca-addr`: also ask the mesh's CA for a workload certificate.

@@ -10,6 +10,9 @@ pub enum Error {
     /// anything was changed.
     #[error("bad usage: {0}")]
     Usage(String),
+    /// The fleet file is unusable (exit code 2); found before anything was changed.
+    #[error("bad usage: {0}")]
+    FleetFile(#[from] crate::fleet::FleetFileError),
     /// A step of the flow failed (exit code 1).
     #[error("step `{step}` failed: {}\n  what to do: {hint}", vault_pki::error_chain(.source.as_ref()))]
     Step {
@@ -147,7 +150,7 @@ impl Error {
     /// The process exit code for this error: 2 for bad usage, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Usage(_) => 2,
+            Error::Usage(_) | Error::FleetFile(_) => 2,
             Error::Step { .. } => 1,
         }
     }
@@ -156,7 +159,7 @@ impl Error {
     pub fn step_name(&self) -> Option<&str> {
         match self {
             Error::Step { step, .. } => Some(step),
-            Error::Usage(_) => None,
+            Error::Usage(_) | Error::FleetFile(_) => None,
         }
     }
 
@@ -164,7 +167,7 @@ impl Error {
     pub fn cause(&self) -> Option<&Cause> {
         match self {
             Error::Step { source, .. } => Some(source.as_ref()),
-            Error::Usage(_) => None,
+            Error::Usage(_) | Error::FleetFile(_) => None,
         }
     }
 }

@@ -20,10 +20,15 @@ pub const CONTROL_PLANE_CRD: &str = "controlplanes.install.tetrate.io";
 /// istio-csr's Helm release name (its Service is then `cert-manager-istio-csr`).
 pub const ISTIO_CSR_RELEASE: &str = "cert-manager-istio-csr";
 
-/// A client for a kubeconfig file (or list); no request is sent.
-pub async fn client_for(kubeconfig: &Path) -> Result<Client, Cause> {
+/// A client for a kubeconfig file (or list), with its current context or `context`; no
+/// request is sent.
+pub async fn client_for(kubeconfig: &Path, context: Option<&str>) -> Result<Client, Cause> {
     let kc = read_kubeconfig(kubeconfig)?;
-    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+    let options = KubeConfigOptions {
+        context: context.map(str::to_string),
+        ..KubeConfigOptions::default()
+    };
+    let config = kube::Config::from_custom_kubeconfig(kc, &options)
         .await
         .map_err(|source| Cause::Kubeconfig {
             path: kubeconfig.to_path_buf(),
@@ -193,8 +198,15 @@ pub const ISTIO_CSR_CHART: &str = "jetstack/cert-manager-istio-csr";
 /// (a repository reference or the chart's folder), the written values. helm's `--kubeconfig`
 /// takes one file: a `KUBECONFIG` list goes in its environment instead (`env KUBECONFIG=a:b
 /// helm …`). No `--wait`: a Deployment's status needs a kubelet and a controller-manager, so the
-/// flow waits on what it needs instead (the istiod Certificate).
-pub fn helm_command(helm: &str, chart: &str, kubeconfig: &Path, values: &Path) -> Vec<String> {
+/// flow waits on what it needs instead (the istiod Certificate). A `context` other than the
+/// kubeconfig's current one is passed as `--kube-context`.
+pub fn helm_command(
+    helm: &str,
+    chart: &str,
+    kubeconfig: &Path,
+    context: Option<&str>,
+    values: &Path,
+) -> Vec<String> {
     let list = !kubeconfig.exists() && std::env::split_paths(kubeconfig.as_os_str()).count() > 1;
     let prefix: Vec<String> = if list {
         vec!["env".into(), format!("KUBECONFIG={}", kubeconfig.display())]
@@ -210,6 +222,11 @@ pub fn helm_command(helm: &str, chart: &str, kubeconfig: &Path, values: &Path) -
         .into_iter()
         .chain(helm_args(helm, chart, values))
         .chain(kubeconfig_flag)
+        .chain(
+            context
+                .into_iter()
+                .flat_map(|c| ["--kube-context".to_string(), c.to_string()]),
+        )
         .collect()
 }
 
@@ -264,7 +281,7 @@ mod tests {
         let one = dir.path().join("config");
         std::fs::write(&one, "").expect("write");
         let values = Path::new("out/istio-csr-values.yaml");
-        let cmd = helm_command("helm", ISTIO_CSR_CHART, &one, values);
+        let cmd = helm_command("helm", ISTIO_CSR_CHART, &one, None, values);
         assert_eq!(cmd[0], "helm");
         assert!(
             cmd.windows(2)
@@ -277,7 +294,7 @@ mod tests {
         // No --wait: a Deployment's status needs a kubelet; the flow waits on what it needs.
         assert!(!cmd.contains(&"--wait".to_string()), "{cmd:?}");
         let list = std::env::join_paths([&one, &dir.path().join("other")]).expect("join");
-        let cmd = helm_command("helm", ISTIO_CSR_CHART, Path::new(&list), values);
+        let cmd = helm_command("helm", ISTIO_CSR_CHART, Path::new(&list), None, values);
         assert_eq!(cmd[0], "env");
         assert_eq!(cmd[1], format!("KUBECONFIG={}", list.to_string_lossy()));
         assert_eq!(cmd[2], "helm");

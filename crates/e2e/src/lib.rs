@@ -36,6 +36,7 @@ pub mod control_plane;
 pub mod csr;
 pub mod error;
 pub mod files;
+pub mod fleet;
 pub mod istio_ca;
 pub mod kube;
 pub mod manifests;

@@ -3,7 +3,9 @@
 use std::io::IsTerminal;
 
 use clap::Parser;
-use e2e::cli::{Cli, Command, OutputFormat, RunArgs};
+use e2e::cli::{Cli, Command, FleetArgs, FleetCommand, OutputFormat, RunArgs};
+use e2e::fleet::Fleet;
+use e2e::fleet::render::{FleetRenderer, summary_table};
 use e2e::render::TextRenderer;
 use e2e::report::{Outcome, Report};
 use e2e::{NoObserver, RunConfig};
@@ -15,6 +17,8 @@ async fn main() {
     let code = match cli.command {
         Command::Run(args) => run(args, false).await,
         Command::Plan(args) => run(args, true).await,
+        Command::Fleet(FleetCommand::Run(args)) => fleet(args, false).await,
+        Command::Fleet(FleetCommand::Plan(args)) => fleet(args, true).await,
         Command::Stack(cmd) => match stack::cli(cmd).await {
             Ok(()) => 0,
             Err(e) => {
@@ -54,6 +58,44 @@ async fn run(args: RunArgs, dry_run: bool) -> i32 {
             e.exit_code()
         }
     }
+}
+
+async fn fleet(args: FleetArgs, dry_run: bool) -> i32 {
+    init_tracing();
+    let fleet = match Fleet::from_args(&args, dry_run) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return e.exit_code();
+        }
+    };
+    let output = match args.output {
+        OutputFormat::Json => e2e::fleet::run(&fleet, &NoObserver).await,
+        OutputFormat::Text => {
+            let names = fleet.clusters.iter().map(|c| c.name.as_str());
+            e2e::fleet::run(&fleet, &FleetRenderer::new(dry_run, names)).await
+        }
+    };
+    match args.output {
+        OutputFormat::Json => print!("{}", output.report.to_json()),
+        OutputFormat::Text => eprintln!("{}", summary_table(&output.report)),
+    }
+    if let Some(e) = &output.error {
+        eprintln!("error: {e}");
+    } else if let Some(c) = output.report.failed().next() {
+        eprintln!(
+            "error: cluster {} failed{}; see {}/report.json",
+            c.name,
+            c.error
+                .as_ref()
+                .map(|e| format!(": {}", e.message))
+                .unwrap_or_default(),
+            c.out
+        );
+    } else if !dry_run && args.output == OutputFormat::Text {
+        eprintln!("files in {}", args.out.display());
+    }
+    output.exit_code()
 }
 
 /// The closing line of a successful run or plan.

@@ -139,13 +139,17 @@ async fn flow(
     // One client for the whole run (no request is sent yet).
     let kube = match &cfg.cluster {
         None => None,
-        Some(c) => Some(crate::kube::client_for(&c.kubeconfig).await.map_err(|e| {
-            Error::step(
-                "cluster: connect",
-                e,
-                "check --kubeconfig / KUBECONFIG and that the API server is reachable",
-            )
-        })?),
+        Some(c) => Some(
+            crate::kube::client_for(&c.kubeconfig, c.context.as_deref())
+                .await
+                .map_err(|e| {
+                    Error::step(
+                        "cluster: connect",
+                        e,
+                        "check --kubeconfig / KUBECONFIG and that the API server is reachable",
+                    )
+                })?,
+        ),
     };
     let istio_operator = cluster::istio_operator(cfg, kube.as_ref(), progress).await;
     let conn = vault::connect(&cfg.vault, progress)?;
@@ -320,6 +324,7 @@ fn cluster_input<'a>(
     ClusterInput {
         client: kube,
         kubeconfig: &target.kubeconfig,
+        context: target.context.as_deref(),
         helm: target.helm.as_deref(),
         istio_csr_chart: &target.istio_csr_chart,
         namespace: &cfg.namespace,

@@ -134,21 +134,39 @@ pub async fn setup(
     dry_run: bool,
     progress: &Progress<'_>,
 ) -> std::result::Result<SetupReport, vault_pki::Error> {
-    let observe = |s: &StepReport| {
-        progress.step_timed(
-            Phase::Vault,
-            &s.step.to_string(),
-            &s.path,
-            outcome(s.outcome),
-            Duration::from_millis(s.duration_ms),
-            &s.detail,
-        );
-    };
+    let observe = |s: &StepReport| reported(progress, s);
     if dry_run {
         client.plan_with(setup, &observe).await
     } else {
         client.ensure_with(setup, &observe).await
     }
+}
+
+/// [`setup`] of only the steps setups on one server share (the root mount, the root CA, the
+/// AppRole auth mount): a fleet's first phase.
+pub async fn setup_shared(
+    client: &PkiClient,
+    setup: &PkiSetup,
+    dry_run: bool,
+    progress: &Progress<'_>,
+) -> std::result::Result<SetupReport, vault_pki::Error> {
+    let observe = |s: &StepReport| reported(progress, s);
+    if dry_run {
+        client.plan_shared_with(setup, &observe).await
+    } else {
+        client.ensure_shared_with(setup, &observe).await
+    }
+}
+
+fn reported(progress: &Progress<'_>, s: &StepReport) {
+    progress.step_timed(
+        Phase::Vault,
+        &s.step.to_string(),
+        &s.path,
+        outcome(s.outcome),
+        Duration::from_millis(s.duration_ms),
+        &s.detail,
+    );
 }
 
 /// The run's error for a failed setup: the step `vault-pki` names, and what to do.

@@ -244,6 +244,18 @@ impl PkiClient {
         crate::error::found(r)
     }
 
+    /// Deletes an AppRole role and every secret-id issued for it; deleting one that does
+    /// not exist succeeds.
+    ///
+    /// * Path: `auth/{mount}/role/{role}`
+    /// * Method: DELETE
+    /// * Reference: <https://developer.hashicorp.com/vault/api-docs/auth/approle#delete-approle-role>
+    pub async fn delete_approle_role(&self, mount: &str, role: &str) -> Result<()> {
+        let p = format!("auth/{mount}/role/{role}");
+        self.call(&p, |c| vaultrs::auth::approle::role::delete(c, mount, role))
+            .await
+    }
+
     /// Reads the role-id of an AppRole role.
     ///
     /// * Path: `auth/{mount}/role/{role}/role-id`

@@ -49,6 +49,40 @@ impl PkiClient {
         Ensurer::new(self, setup, false, observer).run().await
     }
 
+    /// The steps several setups on one server share, and only those: the root mount, the root
+    /// CA and the AppRole auth mount (in that order), as [`PkiClient::ensure_with`] does them.
+    /// A fleet runs this once, then each cluster's [`PkiClient::ensure_with`] concurrently:
+    /// their shared steps are then `unchanged` reads, so no two of them race to create the
+    /// same mount.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: vault_pki::PkiClient) -> vault_pki::Result<()> {
+    /// use vault_pki::{NoObserver, PkiSetup};
+    /// let shared = client.ensure_shared_with(&PkiSetup::default(), &NoObserver).await?;
+    /// assert!(shared.root_ca_pem.is_some());
+    /// # Ok(()) }
+    /// ```
+    pub async fn ensure_shared_with(
+        &self,
+        setup: &PkiSetup,
+        observer: &dyn SetupObserver,
+    ) -> Result<SetupReport> {
+        let mut e = Ensurer::new(self, setup, false, observer);
+        e.shared_only = true;
+        e.run().await
+    }
+
+    /// Reports what [`PkiClient::ensure_shared_with`] would do, writing nothing.
+    pub async fn plan_shared_with(
+        &self,
+        setup: &PkiSetup,
+        observer: &dyn SetupObserver,
+    ) -> Result<SetupReport> {
+        let mut e = Ensurer::new(self, setup, true, observer);
+        e.shared_only = true;
+        e.run().await
+    }
+
     /// Reports what [`PkiClient::ensure`] would do, writing nothing.
     pub async fn plan(&self, setup: &PkiSetup) -> Result<SetupReport> {
         self.plan_with(setup, &NoObserver).await
@@ -82,6 +116,8 @@ struct Ensurer<'a> {
     observer: &'a dyn SetupObserver,
     /// When the current step started (the end of the previous one).
     since: Instant,
+    /// Only the steps setups share ([`PkiClient::ensure_shared_with`]).
+    shared_only: bool,
 }
 
 /// Wraps a step's error in [`Error::InStep`] naming it.
@@ -107,6 +143,7 @@ impl<'a> Ensurer<'a> {
             },
             observer,
             since: Instant::now(),
+            shared_only: false,
         }
     }
 
@@ -153,6 +190,10 @@ impl<'a> Ensurer<'a> {
             .await
             .map_err(at(Step::RootMount))?;
         let root_pem = self.root_ca(root_exists).await.map_err(at(Step::RootCa))?;
+        if self.shared_only {
+            self.approle_auth().await.map_err(at(Step::AppRoleAuth))?;
+            return Ok(());
+        }
         let int_exists = self
             .mount(
                 Step::IntermediateMount,

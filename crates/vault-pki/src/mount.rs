@@ -131,6 +131,18 @@ impl PkiClient {
         .await
     }
 
+    /// Disables a secrets engine, deleting everything in it (its CAs, keys and roles).
+    /// Disabling a path with no mount succeeds.
+    ///
+    /// * Path: `sys/mounts/{path}`
+    /// * Method: DELETE
+    /// * Reference: <https://developer.hashicorp.com/vault/api-docs/system/mounts#disable-secrets-engine>
+    pub async fn disable_secrets_engine(&self, path: &str) -> Result<()> {
+        let p = format!("sys/mounts/{path}");
+        self.call(&p, |c| vaultrs::sys::mount::disable(c, path))
+            .await
+    }
+
     /// Enables a PKI secrets engine.
     ///
     /// * Path: `sys/mounts/{path}`

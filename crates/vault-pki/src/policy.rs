@@ -130,6 +130,17 @@ impl PkiClient {
             .await
     }
 
+    /// Deletes an ACL policy; deleting one that does not exist succeeds.
+    ///
+    /// * Path: `sys/policies/acl/{name}`
+    /// * Method: DELETE
+    /// * Reference: <https://developer.hashicorp.com/vault/api-docs/system/policies#delete-acl-policy>
+    pub async fn delete_policy(&self, name: &str) -> Result<()> {
+        let path = format!("sys/policies/acl/{name}");
+        self.call(&path, |c| vaultrs::sys::policy::delete(c, name))
+            .await
+    }
+
     /// Reads an ACL policy's HCL text; `None` when there is no such policy.
     ///
     /// * Path: `sys/policies/acl/{name}`

@@ -1,0 +1,53 @@
+//! `e2e fleet run|plan`'s arguments made into a [`Fleet`]: the file read and checked, the
+//! Vault flags over the file's `vault`, nothing changed anywhere.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::file::FleetFile;
+use super::spec::{ClusterTools, Fleet};
+use crate::args::{VaultDefaults, vault_spec};
+use crate::cli::FleetArgs;
+use crate::error::{Error, Result};
+
+impl Fleet {
+    /// Validates `args` for `fleet run` (`dry_run = false`) or `fleet plan`, and reads the
+    /// fleet file and the files it names.
+    pub fn from_args(args: &FleetArgs, dry_run: bool) -> Result<Fleet> {
+        if args.concurrency == 0 {
+            return Err(Error::Usage("--concurrency must be at least 1".into()));
+        }
+        let file = FleetFile::read(&args.fleet)?;
+        let base = args
+            .fleet
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let defaults = VaultDefaults {
+            address: file.vault.address.clone(),
+            namespace: file.vault.namespace.clone(),
+            ca_file: file.vault.ca_cert.as_ref().map(|p| {
+                (
+                    base.join(p),
+                    format!("vault.caCert of fleet file {}", args.fleet.display()),
+                )
+            }),
+        };
+        let vault = vault_spec(&args.vault, defaults)?;
+        let tools = ClusterTools {
+            helm: args.helm.clone(),
+            istio_csr_chart: args.istio_csr_chart.clone(),
+            wait_timeout: Duration::from_secs(args.wait_timeout.max(1)),
+        };
+        let mut fleet = Fleet::from_file(&file, &args.fleet, base, &args.out, vault, &tools)?
+            .with_dry_run(dry_run);
+        if let Some(server) = &args.vault.issuer_vault_server {
+            for c in &mut fleet.clusters {
+                c.config.issuer_vault_server = Some(server.clone());
+            }
+        }
+        fleet.concurrency = args.concurrency;
+        fleet.prune = args.prune;
+        Ok(fleet)
+    }
+}
