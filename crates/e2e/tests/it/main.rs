@@ -3,6 +3,7 @@
 
 mod common;
 mod faults;
+mod fleet;
 mod flow;
 mod istio_ca;
 mod istio_csr;
