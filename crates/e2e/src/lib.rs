@@ -41,6 +41,7 @@ pub mod istio_ca;
 pub mod kube;
 pub mod manifests;
 pub mod mesh_ca;
+pub mod mtls;
 pub mod observer;
 pub mod outputs;
 pub mod progress;
