@@ -4,6 +4,7 @@
 mod common;
 mod faults;
 mod fleet;
+mod fleet_mesh;
 mod flow;
 mod istio_ca;
 mod istio_csr;

@@ -1,0 +1,196 @@
+//! Two local clusters (each its own etcd, kube-apiserver, cert-manager and the real istio-csr
+//! from its chart) and one OpenBao, set up by one `e2e fleet run`: a workload certificate that
+//! east's istio-csr issues verifies under the bundle west publishes, and a mutual-TLS
+//! handshake between a workload of each succeeds, while one from a foreign root fails.
+
+use std::path::Path;
+use std::time::Duration;
+
+use e2e::istio_ca::{IstioCaClient, service_account_token};
+use e2e::mtls::{Peer, Workload, handshake, workload_key_and_csr};
+use stack::{Stack, StackConfig};
+use vault_pki::SecretString;
+
+use crate::common::{describe, e2e, published_root};
+use crate::istio_csr::istio_csr_chart;
+
+/// A workload certificate for `namespace/sleep` from the cluster's istio-csr at `ep`.
+async fn workload(
+    stack: &Stack,
+    ep: &stack::IstioCsrEndpoint,
+    root_pem: &str,
+    namespace: &str,
+) -> (String, Workload) {
+    let client = stack.client();
+    stack::ensure_namespace(&client, namespace)
+        .await
+        .expect("namespace");
+    let id = format!("spiffe://cluster.local/ns/{namespace}/sa/sleep");
+    let token = service_account_token(
+        &client,
+        namespace,
+        "sleep",
+        "istio-ca",
+        Duration::from_secs(600),
+    )
+    .await
+    .expect("TokenRequest");
+    let (key_pem, csr) = workload_key_and_csr(&id).expect("key and CSR");
+    let mut ca = IstioCaClient::connect(&ep.grpc_addr, root_pem, &ep.serving_dns_name)
+        .await
+        .expect("connect to istio-csr");
+    let chain = ca
+        .create_certificate(&csr, &token, Duration::from_secs(3600))
+        .await
+        .expect("CreateCertificate");
+    assert!(chain.len() >= 2, "leaf and intermediate: {chain:?}");
+    (
+        id,
+        Workload {
+            chain_pem: chain,
+            key_pem,
+        },
+    )
+}
+
+/// A workload claiming `id`, signed by a root of its own.
+fn foreign(id: &str) -> Workload {
+    let root_key = rcgen::KeyPair::generate().expect("key");
+    let mut rp = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    rp.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let issuer = rcgen::Issuer::new(rp, root_key);
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    p.subject_alt_names = vec![rcgen::SanType::URI(
+        rcgen::string::Ia5String::try_from(id.to_string()).expect("uri"),
+    )];
+    p.extended_key_usages = vec![
+        rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    let cert = p.signed_by(&key, &issuer).expect("leaf");
+    Workload {
+        chain_pem: vec![cert.pem()],
+        key_pem: SecretString::new(key.serialize_pem()),
+    }
+}
+
+async fn up(dir: &Path, openbao: bool) -> Stack {
+    let mut cfg = StackConfig::new(dir);
+    cfg.openbao = openbao;
+    Stack::up(cfg).await.unwrap_or_else(|e| {
+        panic!("Stack::up failed (build it with crates/stack/build-stack.sh): {e}")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workloads_of_two_clusters_under_one_root_trust_each_other_and_not_a_foreign_root() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut east = up(&dir.path().join("east"), true).await;
+    let mut west = up(&dir.path().join("west"), false).await;
+    let helm = stack::default_bin_dir().join("helm");
+    assert!(
+        helm.is_file(),
+        "no helm at {} (crates/stack/build-stack.sh builds it)",
+        helm.display()
+    );
+    let file = dir.path().join("fleet.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "root: {{}}\nclusters:\n- name: east\n  kubeconfig: {}\n- name: west\n  kubeconfig: {}\n",
+            east.kubeconfig_path().display(),
+            west.kubeconfig_path().display()
+        ),
+    )
+    .expect("fleet file");
+    let out = dir.path().join("out");
+    let o = e2e()
+        .args(["fleet", "run", "--fleet"])
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .arg("--helm")
+        .arg(&helm)
+        .arg("--istio-csr-chart")
+        .arg(istio_csr_chart())
+        .env("VAULT_ADDR", east.vault_addr())
+        .env("VAULT_TOKEN", east.vault_token())
+        .output()
+        .expect("e2e fleet run");
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let root = std::fs::read_to_string(out.join("ca.crt")).expect("ca.crt");
+
+    // Each cluster runs the Deployment istio-csr's chart created there.
+    let ep_east = east
+        .run_istio_csr_deployment("cert-manager", "cert-manager-istio-csr")
+        .await
+        .unwrap_or_else(|e| panic!("east's istio-csr: {e}"));
+    let ep_west = west
+        .run_istio_csr_deployment("cert-manager", "cert-manager-istio-csr")
+        .await
+        .unwrap_or_else(|e| panic!("west's istio-csr: {e}"));
+    let (east_id, east_wl) = workload(&east, &ep_east, &root, "shop").await;
+    let (west_id, west_wl) = workload(&west, &ep_west, &root, "pay").await;
+    assert!(
+        !e2e::verify::same_cert(&east_wl.chain_pem[1], &west_wl.chain_pem[1]),
+        "each cluster signs with its own intermediate"
+    );
+
+    // What each cluster publishes to its workloads: the one root.
+    let east_bundle = published_root(&east, "shop", "istio-csr").await;
+    let west_bundle = published_root(&west, "pay", "istio-csr").await;
+    assert!(e2e::verify::same_cert(&west_bundle, &root), "{west_bundle}");
+    let now = rustls_pki_types::UnixTime::now();
+    assert_eq!(
+        e2e::verify::chains_to(
+            &east_wl.chain_pem[0],
+            &[&east_wl.chain_pem[1]],
+            &west_bundle,
+            now
+        ),
+        Ok(()),
+        "east's workload verifies under west's bundle"
+    );
+
+    // Mutual TLS, each side with its own cluster's bundle and the peer's SPIFFE ID.
+    let client = Peer {
+        workload: &east_wl,
+        trust_bundle_pem: &east_bundle,
+        peer_id: &west_id,
+    };
+    let server = Peer {
+        workload: &west_wl,
+        trust_bundle_pem: &west_bundle,
+        peer_id: &east_id,
+    };
+    handshake(&client, &server).expect("east -> west");
+    handshake(
+        &Peer {
+            workload: &west_wl,
+            trust_bundle_pem: &west_bundle,
+            peer_id: &east_id,
+        },
+        &Peer {
+            workload: &east_wl,
+            trust_bundle_pem: &east_bundle,
+            peer_id: &west_id,
+        },
+    )
+    .expect("west -> east");
+
+    // The same identity from a foreign root is refused.
+    let stranger = foreign(&east_id);
+    let e = handshake(
+        &Peer {
+            workload: &stranger,
+            trust_bundle_pem: &east_bundle,
+            peer_id: &west_id,
+        },
+        &server,
+    )
+    .expect_err("a foreign root");
+    assert!(e.to_string().contains("does not verify"), "{e}");
+    west.down().await;
+    east.down().await;
+}
