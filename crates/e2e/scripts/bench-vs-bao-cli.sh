@@ -11,34 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 rounds="${1:-7}"
-bao="${BAO_BIN:-$(scripts/install-openbao.sh)}"
-if [ -z "${E2E_BIN:-}" ]; then
-  cargo build --release -q -p e2e --bin e2e
-  E2E_BIN="${CARGO_TARGET_DIR:-target}/release/e2e"
-fi
-work=$(mktemp -d)
-trap 'kill "$bao_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-
-# A dev server on a free port, with its own HOME (it writes ~/.vault-token).
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-token="bench-$RANDOM$RANDOM"
-# The root token goes through the environment: a flag would be visible in `ps`.
-HOME="$work" BAO_DEV_ROOT_TOKEN_ID="$token" "$bao" server -dev -dev-listen-address="127.0.0.1:$port" \
-  >"$work/bao.log" 2>&1 &
-bao_pid=$!
-export VAULT_ADDR="http://127.0.0.1:$port" VAULT_TOKEN="$token" BAO_ADDR="http://127.0.0.1:$port" BAO_TOKEN="$token"
-for _ in $(seq 100); do
-  curl -sf "$VAULT_ADDR/v1/sys/health" >/dev/null && break
-  sleep 0.1
-done
-
-# The given root CA (fixture: openssl, P-256, CA:true).
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj "/CN=Bench Root" \
-  -addext "basicConstraints=critical,CA:true" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-  -keyout "$work/root.key" -out "$work/root.crt" 2>/dev/null
-cat "$work/root.crt" "$work/root.key" >"$work/bundle.pem"
-
-now() { date +%s.%N; }
+. crates/e2e/scripts/bench-common.sh
 
 e2e_round() {
   local p=$1
@@ -88,7 +61,6 @@ for i in $(seq "$rounds"); do
   ratios+=("$(echo "($t1 - $t0) / ($t2 - $t1)" | bc -l)")
 done
 
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 me=$(median "${e2e_times[@]}")
 mb=$(median "${bao_times[@]}")
 printf 'rounds: %s; machine: %s cores, load average %s\n' "$rounds" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -272,7 +272,7 @@ impl SpiffeVerifier {
                 }
             }
         }
-        if ids.iter().any(|id| *id == self.peer_id) {
+        if ids.contains(&self.peer_id) {
             Ok(())
         } else {
             Err(rustls::Error::General(format!(

@@ -45,11 +45,22 @@ impl RunOutput {
 /// `run` writes `<out>/report.json`, also when it fails; `plan` (`cfg.dry_run`) writes nothing
 /// anywhere.
 pub async fn run(cfg: &RunConfig, observer: &dyn Observer) -> RunOutput {
+    run_with_csr(cfg, observer, None).await
+}
+
+/// [`run`], verifying with `csr` (the workload CSR for the run's trust domain,
+/// [`verify::workload_csr`]) instead of making one: a fleet makes it once for all its clusters,
+/// as its RSA key is the costliest thing a run computes.
+pub async fn run_with_csr(
+    cfg: &RunConfig,
+    observer: &dyn Observer,
+    csr: Option<String>,
+) -> RunOutput {
     let started = Instant::now();
     let progress = Progress::new(observer);
     let out = OutDir::new(&cfg.out);
     let mut found = Found::default();
-    let result = flow(cfg, &out, &progress, &mut found).await;
+    let result = flow(cfg, &out, &progress, &mut found, csr).await;
     let (steps, notes) = progress.take();
     let mut error = result.err();
     let report = Report {
@@ -119,12 +130,16 @@ async fn flow(
     out: &OutDir,
     progress: &Progress<'_>,
     found: &mut Found,
+    given_csr: Option<String>,
 ) -> Result<()> {
     // The workload CSR's RSA key takes a while to generate (100 ms to over 500 ms): it is made
     // first, on its own thread, while everything up to the verification runs.
     let identity = verify::workload_identity(&cfg.trust_domain);
-    let csr_task = (!cfg.dry_run)
-        .then(|| tokio::task::spawn_blocking(move || verify::workload_csr(&identity)));
+    let csr_task = match given_csr {
+        Some(_) => None,
+        None => (!cfg.dry_run)
+            .then(|| tokio::task::spawn_blocking(move || verify::workload_csr(&identity))),
+    };
     let state = State::load(out).map_err(|e| {
         Error::step(
             "read state",
@@ -264,12 +279,13 @@ async fn flow(
         intermediate_pem: int_pem,
     };
     let started = Instant::now();
-    let csr = match csr_task {
-        Some(task) => task
+    let csr = match (given_csr, csr_task) {
+        (Some(csr), _) => Ok(csr),
+        (None, Some(task)) => task
             .await
             .map_err(|e| Cause::build("making the workload CSR", e))
             .and_then(|r| r.map_err(|e| Cause::build("making the workload CSR", e))),
-        None => Err(Cause::build("making the workload CSR", NoCredentials)),
+        (None, None) => Err(Cause::build("making the workload CSR", NoCredentials)),
     }
     .map_err(|e| Error::step("verify", e, "report this as a bug"))?;
     let checks = verify::verify(&input, &csr).await.map_err(|e| {

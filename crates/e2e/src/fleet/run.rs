@@ -3,7 +3,7 @@
 //! at most `concurrency` at once, then the clusters left over from earlier runs. A failed
 //! cluster does not stop the others.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
 use futures::StreamExt;
@@ -143,6 +143,24 @@ async fn flow(
             "the file is written by e2e fleet run",
         )
     })?;
+    // One workload CSR per trust domain for every cluster's verification, made (RSA 2048, the
+    // costliest thing a run computes) while the shared steps run.
+    let domains: BTreeSet<String> = fleet
+        .clusters
+        .iter()
+        .map(|c| c.config.trust_domain.clone())
+        .collect();
+    let csr_task = (!fleet.dry_run).then(|| {
+        tokio::task::spawn_blocking(move || {
+            domains
+                .into_iter()
+                .map(|td| {
+                    let csr = crate::verify::workload_csr(&crate::verify::workload_identity(&td));
+                    (td, csr)
+                })
+                .collect::<Vec<_>>()
+        })
+    });
     let conn = vault::connect(&fleet.vault, progress)?;
     found.vault = Some(conn.info.clone());
 
@@ -183,6 +201,21 @@ async fn flow(
         Some((cert_pem, key_pem)) => RootInput::Given { cert_pem, key_pem },
         None => RootInput::Default,
     };
+    let csrs: HashMap<String, String> = match csr_task {
+        Some(task) => task
+            .await
+            .map_err(|e| {
+                Error::step(
+                    "fleet: workload CSR",
+                    Cause::build("making the workload CSR", e),
+                    "report this as a bug",
+                )
+            })?
+            .into_iter()
+            .filter_map(|(td, csr)| csr.ok().map(|c| (td, c)))
+            .collect(),
+        None => HashMap::new(),
+    };
     let configs: Vec<RunConfig> = fleet
         .clusters
         .iter()
@@ -195,15 +228,20 @@ async fn flow(
         })
         .collect();
     found.clusters = futures::stream::iter(fleet.clusters.iter().zip(&configs))
-        .map(|(c, cfg)| async move {
-            let tagged = Tagged {
-                cluster: Some(&c.name),
-                inner: observer,
-            };
-            let output = crate::run::run(cfg, &tagged).await;
-            let result = ClusterResult::from_report(&c.name, &c.names.cluster_id, &output.report);
-            observer.on_fleet_event(&FleetEvent::ClusterDone(&result));
-            result
+        .map(|(c, cfg)| {
+            let csrs = &csrs;
+            async move {
+                let tagged = Tagged {
+                    cluster: Some(&c.name),
+                    inner: observer,
+                };
+                let csr = csrs.get(&cfg.trust_domain).cloned();
+                let output = crate::run::run_with_csr(cfg, &tagged, csr).await;
+                let result =
+                    ClusterResult::from_report(&c.name, &c.names.cluster_id, &output.report);
+                observer.on_fleet_event(&FleetEvent::ClusterDone(&result));
+                result
+            }
         })
         .buffered(fleet.concurrency.max(1))
         .collect()
