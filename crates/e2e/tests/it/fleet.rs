@@ -100,6 +100,21 @@ async fn a_fleet_run_is_idempotent_grows_by_one_cluster_and_prunes_only_when_ask
         let secret = std::fs::read_to_string(own.join("vault-secret.yaml")).expect("secret");
         assert!(secret.contains("kind: Secret"), "{name}'s own Secret");
     }
+    // The files agree with what Vault holds: each cluster's intermediate is its mount's CA.
+    let vault = root_client(&server);
+    for name in ["east", "west", "north"] {
+        let have = vault
+            .read_ca(&format!("istioca-{name}"))
+            .await
+            .expect("read the CA")
+            .expect("a CA");
+        let file =
+            std::fs::read_to_string(out.join(name).join("istioca.crt")).expect("istioca.crt");
+        assert!(
+            e2e::verify::same_cert(&have, &file),
+            "{name}'s istioca.crt is Vault's"
+        );
+    }
 
     // Again: nothing changes anywhere.
     let again = fleet_ok(&server, &file, &out, &[]);
@@ -126,7 +141,6 @@ async fn a_fleet_run_is_idempotent_grows_by_one_cluster_and_prunes_only_when_ask
     assert!(changed(cluster(&planned, "up")) > 0, "{planned}");
     assert!(!out.join("up").exists(), "a plan writes no folder");
     assert_eq!(std::fs::read(out.join("report.json")).ok(), Some(before));
-    let vault = root_client(&server);
     assert!(
         vault
             .read_mount("istioca-up")
