@@ -36,6 +36,11 @@ pub enum Command {
     /// and the Issuer's current state is reported in cert-manager's words (e.g. a
     /// `VaultError` after a bad secret-id); a failing check there does not change the exit code.
     Plan(RunArgs),
+    /// Check the whole trust chain, read-only: Vault (server, root, intermediate, role, policy,
+    /// AppRole, the recorded secret-id, one test signature with cert-manager's credentials)
+    /// and, with --kubeconfig, the cluster (Issuer, istio-root-ca, istio-ca-root-cert in every
+    /// namespace, istiod's certificate). Exit 1 when any error is found. Writes nothing.
+    Doctor(DoctorArgs),
     /// Many clusters under one root: `fleet run` and `fleet plan` of a fleet file.
     #[command(subcommand)]
     Fleet(FleetCommand),
@@ -53,6 +58,9 @@ pub enum OutputFormat {
     Text,
     /// The content of report.json on stdout (no progress lines).
     Json,
+    /// `doctor` only: gauges (days left per CA, findings per severity) in Prometheus' text
+    /// format, for a node-exporter textfile collector.
+    Prometheus,
 }
 
 /// The Vault connection.
@@ -429,4 +437,16 @@ pub struct FleetArgs {
         help_heading = "Cluster"
     )]
     pub wait_timeout: u64,
+}
+
+/// The arguments of `e2e doctor`: those of `e2e run` (which Vault, which names, which cluster,
+/// which output folder holds the recorded credentials), and the expiry margin.
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// What to check, named as for `e2e run`.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Warn when a CA or the secret-id expires within this (Go-style: 720h, 90m; or seconds).
+    #[arg(long, default_value = "720h", value_name = "DURATION")]
+    pub margin: crate::fleet::FleetDuration,
 }

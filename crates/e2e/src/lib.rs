@@ -34,6 +34,7 @@ pub mod cluster;
 pub mod config;
 pub mod control_plane;
 pub mod csr;
+pub mod doctor;
 pub mod error;
 pub mod files;
 pub mod fleet;

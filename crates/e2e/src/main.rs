@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 
 use clap::Parser;
-use e2e::cli::{Cli, Command, FleetArgs, FleetCommand, OutputFormat, RunArgs};
+use e2e::cli::{Cli, Command, DoctorArgs, FleetArgs, FleetCommand, OutputFormat, RunArgs};
 use e2e::fleet::Fleet;
 use e2e::fleet::render::{FleetRenderer, summary_table};
 use e2e::render::TextRenderer;
@@ -17,6 +17,7 @@ async fn main() {
     let code = match cli.command {
         Command::Run(args) => run(args, false).await,
         Command::Plan(args) => run(args, true).await,
+        Command::Doctor(args) => doctor(args).await,
         Command::Fleet(FleetCommand::Run(args)) => fleet(args, false).await,
         Command::Fleet(FleetCommand::Plan(args)) => fleet(args, true).await,
         Command::Stack(cmd) => match stack::cli(cmd).await {
@@ -32,6 +33,10 @@ async fn main() {
 
 async fn run(args: RunArgs, dry_run: bool) -> i32 {
     init_tracing();
+    if args.output == OutputFormat::Prometheus {
+        eprintln!("error: bad usage: --output prometheus is for e2e doctor");
+        return 2;
+    }
     let cfg = match RunConfig::from_args(&args, dry_run) {
         Ok(c) => c,
         Err(e) => {
@@ -41,7 +46,7 @@ async fn run(args: RunArgs, dry_run: bool) -> i32 {
     };
     let output = match args.output {
         OutputFormat::Json => e2e::run(&cfg, &NoObserver).await,
-        OutputFormat::Text => e2e::run(&cfg, &TextRenderer::new(dry_run)).await,
+        _ => e2e::run(&cfg, &TextRenderer::new(dry_run)).await,
     };
     if args.output == OutputFormat::Json {
         print!("{}", output.report.to_json());
@@ -60,8 +65,30 @@ async fn run(args: RunArgs, dry_run: bool) -> i32 {
     }
 }
 
+async fn doctor(args: DoctorArgs) -> i32 {
+    init_tracing();
+    let cfg = match RunConfig::from_args(&args.run, true) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return e.exit_code();
+        }
+    };
+    let report = e2e::doctor::doctor(&cfg, args.margin.0).await;
+    match args.run.output {
+        OutputFormat::Text => print!("{}", report.to_text()),
+        OutputFormat::Json => print!("{}", report.to_json()),
+        OutputFormat::Prometheus => print!("{}", report.to_prometheus()),
+    }
+    report.exit_code()
+}
+
 async fn fleet(args: FleetArgs, dry_run: bool) -> i32 {
     init_tracing();
+    if args.output == OutputFormat::Prometheus {
+        eprintln!("error: bad usage: --output prometheus is for e2e doctor");
+        return 2;
+    }
     let fleet = match Fleet::from_args(&args, dry_run) {
         Ok(f) => f,
         Err(e) => {
@@ -71,14 +98,14 @@ async fn fleet(args: FleetArgs, dry_run: bool) -> i32 {
     };
     let output = match args.output {
         OutputFormat::Json => e2e::fleet::run(&fleet, &NoObserver).await,
-        OutputFormat::Text => {
+        _ => {
             let names = fleet.clusters.iter().map(|c| c.name.as_str());
             e2e::fleet::run(&fleet, &FleetRenderer::new(dry_run, names)).await
         }
     };
     match args.output {
         OutputFormat::Json => print!("{}", output.report.to_json()),
-        OutputFormat::Text => eprintln!("{}", summary_table(&output.report)),
+        _ => eprintln!("{}", summary_table(&output.report)),
     }
     if let Some(e) = &output.error {
         eprintln!("error: {e}");
