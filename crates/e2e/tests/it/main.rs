@@ -2,6 +2,7 @@
 //! the real local cluster). One test binary, so shared set-up runs once.
 
 mod common;
+mod doctor;
 mod faults;
 mod fleet;
 mod fleet_mesh;
