@@ -190,7 +190,8 @@ async fn doctor_passes_a_healthy_vault_and_names_each_broken_part() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn doctor_names_an_intermediate_in_the_root_file_and_an_issuer_pointing_elsewhere() {
+async fn doctor_names_an_intermediate_in_the_root_file_a_wrong_cluster_id_and_an_issuer_pointing_elsewhere()
+ {
     use k8s_openapi::ByteString;
     use k8s_openapi::api::core::v1::Secret;
     use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
@@ -198,16 +199,45 @@ async fn doctor_names_an_intermediate_in_the_root_file_and_an_issuer_pointing_el
     let dir = tempfile::tempdir().expect("tempdir");
     let stack = stack_up(dir.path()).await;
     let out = dir.path().join("out");
-    crate::common::run_ok(&stack, &out, &[]);
-    let doctor_on_stack = || {
-        let o = crate::common::on_stack(&stack, "doctor", &out, &["--output", "json"]);
+    let helm = stack::default_bin_dir().join("helm");
+    let chart = crate::istio_csr::istio_csr_chart();
+    let tools = [
+        "--helm",
+        helm.to_str().expect("path"),
+        "--istio-csr-chart",
+        chart.to_str().expect("path"),
+    ];
+    crate::common::run_ok(&stack, &out, &tools);
+    let doctor_with = |extra: &[&str]| {
+        let mut args = vec!["--output", "json"];
+        args.extend_from_slice(extra);
+        let o = crate::common::on_stack(&stack, "doctor", &out, &args);
         let v: Value = serde_json::from_slice(&o.stdout)
             .unwrap_or_else(|e| panic!("doctor's JSON ({e}): {}", describe(&o)));
         (o.status.code(), v)
     };
+    let doctor_on_stack = || doctor_with(&[]);
     let (code, v) = doctor_on_stack();
     assert_eq!(code, Some(0), "{v}");
     assert!(errors(&v).is_empty(), "{v}");
+    for id in [
+        "issuer.ready",
+        "istio-csr.root-file",
+        "cluster-id.consistent",
+    ] {
+        assert!(
+            v["findings"]
+                .as_array()
+                .expect("findings")
+                .iter()
+                .any(|f| f["id"] == id && f["severity"] == "ok"),
+            "{id} ok in {v}"
+        );
+    }
+
+    // istio-csr installed for another cluster ID than the one checked.
+    let (_, v) = doctor_with(&["--cluster-id", "elsewhere"]);
+    assert_eq!(errors(&v), ["cluster-id.consistent"], "{v}");
 
     // The seed's mistake: the intermediate in istio-csr's root file.
     let client = stack.client();
