@@ -449,4 +449,8 @@ pub struct DoctorArgs {
     /// Warn when a CA or the secret-id expires within this (Go-style: 720h, 90m; or seconds).
     #[arg(long, default_value = "720h", value_name = "DURATION")]
     pub margin: crate::fleet::FleetDuration,
+    /// Check every cluster of this fleet file instead (each cluster's recorded credentials in
+    /// `<out>/<name>/`); the names flags are then the file's.
+    #[arg(long, value_name = "FILE")]
+    pub fleet: Option<PathBuf>,
 }

@@ -74,7 +74,19 @@ async fn doctor(args: DoctorArgs) -> i32 {
             return e.exit_code();
         }
     };
-    let report = e2e::doctor::doctor(&cfg, args.margin.0).await;
+    let report = match &args.fleet {
+        None => e2e::doctor::doctor(&cfg, args.margin.0).await,
+        Some(file) => {
+            let tools = e2e::fleet::ClusterTools::default();
+            match Fleet::read(file, &args.run.vault, &args.run.out, &tools) {
+                Ok(fleet) => e2e::doctor::doctor_fleet(&fleet, args.margin.0).await,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return e.exit_code();
+                }
+            }
+        }
+    };
     match args.run.output {
         OutputFormat::Text => print!("{}", report.to_text()),
         OutputFormat::Json => print!("{}", report.to_json()),

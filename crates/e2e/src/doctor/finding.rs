@@ -31,6 +31,9 @@ impl Severity {
 pub struct Finding {
     /// Stable identifier, e.g. `policy.least-privilege`.
     pub id: &'static str,
+    /// The fleet's cluster it is about (`doctor --fleet`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     /// How bad.
     pub severity: Severity,
     /// The Vault path or Kubernetes object it is about.
@@ -47,6 +50,7 @@ impl Finding {
     pub fn ok(id: &'static str, subject: impl Into<String>, message: impl Into<String>) -> Self {
         Finding {
             id,
+            cluster: None,
             severity: Severity::Ok,
             subject: subject.into(),
             message: message.into(),
@@ -63,6 +67,7 @@ impl Finding {
     ) -> Self {
         Finding {
             id,
+            cluster: None,
             severity: Severity::Warning,
             subject: subject.into(),
             message: message.into(),
@@ -79,6 +84,7 @@ impl Finding {
     ) -> Self {
         Finding {
             id,
+            cluster: None,
             severity: Severity::Error,
             subject: subject.into(),
             message: message.into(),
@@ -141,6 +147,18 @@ impl DoctorReport {
             .min_by_key(|f| f.severity)
     }
 
+    /// Adds `other`'s findings and gauges, each tagged with `cluster`.
+    pub fn merge_cluster(&mut self, cluster: &str, other: DoctorReport) {
+        for mut f in other.findings {
+            f.cluster = Some(cluster.to_string());
+            self.push(f);
+        }
+        for mut g in other.gauges {
+            g.labels.insert(0, ("cluster", cluster.to_string()));
+            self.gauges.push(g);
+        }
+    }
+
     /// The exit code: 1 when any error was found.
     pub fn exit_code(&self) -> i32 {
         i32::from(self.summary.errors > 0)
@@ -164,7 +182,11 @@ impl DoctorReport {
             }
             s.push_str(&format!("{} ({}):\n", sev.word(), group.len()));
             for f in group {
-                s.push_str(&format!("  {:<7} {:<28} {}\n", sev.word(), f.id, f.subject));
+                let subject = match &f.cluster {
+                    Some(c) => format!("[{c}] {}", f.subject),
+                    None => f.subject.clone(),
+                };
+                s.push_str(&format!("  {:<7} {:<28} {subject}\n", sev.word(), f.id));
                 s.push_str(&format!("          {}\n", f.message));
                 if !f.fix.is_empty() {
                     s.push_str(&format!("          fix: {}\n", f.fix));

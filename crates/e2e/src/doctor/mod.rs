@@ -27,6 +27,22 @@ use crate::state::State;
 /// The default margin before an expiry that makes a warning.
 pub const DEFAULT_MARGIN: Duration = Duration::from_secs(30 * 86_400);
 
+/// [`doctor`] of every cluster of `fleet`, at most its `concurrency` at once; each finding and
+/// gauge names its cluster.
+pub async fn doctor_fleet(fleet: &crate::fleet::Fleet, margin: Duration) -> DoctorReport {
+    use futures::StreamExt;
+    let reports: Vec<(String, DoctorReport)> = futures::stream::iter(&fleet.clusters)
+        .map(|c| async move { (c.name.clone(), doctor(&c.config, margin).await) })
+        .buffered(fleet.concurrency.max(1))
+        .collect()
+        .await;
+    let mut r = DoctorReport::default();
+    for (name, one) in reports {
+        r.merge_cluster(&name, one);
+    }
+    r
+}
+
 /// Checks Vault (and, with `cfg.cluster`, the cluster) as `cfg` names them; `margin` is how
 /// long before an expiry a warning is given.
 pub async fn doctor(cfg: &crate::RunConfig, margin: Duration) -> DoctorReport {

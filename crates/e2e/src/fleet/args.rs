@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::file::FleetFile;
 use super::spec::{ClusterTools, Fleet};
 use crate::args::{VaultDefaults, vault_spec};
-use crate::cli::FleetArgs;
+use crate::cli::{FleetArgs, VaultArgs};
 use crate::error::{Error, Result};
 
 impl Fleet {
@@ -17,9 +17,23 @@ impl Fleet {
         if args.concurrency == 0 {
             return Err(Error::Usage("--concurrency must be at least 1".into()));
         }
-        let file = FleetFile::read(&args.fleet)?;
-        let base = args
-            .fleet
+        let tools = ClusterTools {
+            helm: args.helm.clone(),
+            istio_csr_chart: args.istio_csr_chart.clone(),
+            wait_timeout: Duration::from_secs(args.wait_timeout.max(1)),
+        };
+        let mut fleet =
+            Fleet::read(&args.fleet, &args.vault, &args.out, &tools)?.with_dry_run(dry_run);
+        fleet.concurrency = args.concurrency;
+        fleet.prune = args.prune;
+        Ok(fleet)
+    }
+
+    /// The fleet of the file at `path`, against the Vault the flags `vault` name (else the
+    /// file's), into `out`.
+    pub fn read(path: &Path, vault: &VaultArgs, out: &Path, tools: &ClusterTools) -> Result<Fleet> {
+        let file = FleetFile::read(path)?;
+        let base = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
@@ -29,25 +43,17 @@ impl Fleet {
             ca_file: file.vault.ca_cert.as_ref().map(|p| {
                 (
                     base.join(p),
-                    format!("vault.caCert of fleet file {}", args.fleet.display()),
+                    format!("vault.caCert of fleet file {}", path.display()),
                 )
             }),
         };
-        let vault = vault_spec(&args.vault, defaults)?;
-        let tools = ClusterTools {
-            helm: args.helm.clone(),
-            istio_csr_chart: args.istio_csr_chart.clone(),
-            wait_timeout: Duration::from_secs(args.wait_timeout.max(1)),
-        };
-        let mut fleet = Fleet::from_file(&file, &args.fleet, base, &args.out, vault, &tools)?
-            .with_dry_run(dry_run);
-        if let Some(server) = &args.vault.issuer_vault_server {
+        let spec = vault_spec(vault, defaults)?;
+        let mut fleet = Fleet::from_file(&file, path, base, out, spec, tools)?;
+        if let Some(server) = &vault.issuer_vault_server {
             for c in &mut fleet.clusters {
                 c.config.issuer_vault_server = Some(server.clone());
             }
         }
-        fleet.concurrency = args.concurrency;
-        fleet.prune = args.prune;
         Ok(fleet)
     }
 }

@@ -287,6 +287,70 @@ async fn each_clusters_approle_signs_only_at_its_own_path() {
     server.stop();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_of_a_fleet_checks_every_cluster_and_names_the_broken_one() {
+    let server = dev_server();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let file = fleet_file(dir.path(), &["a", "b"]);
+    fleet_ok(&server, &file, &out, &[]);
+    let doctor = || {
+        let o = e2e()
+            .args(["doctor", "--output", "json", "--fleet"])
+            .arg(&file)
+            .arg("--out")
+            .arg(&out)
+            .env("VAULT_ADDR", server.addr())
+            .env("VAULT_TOKEN", server.root_token().expose_secret())
+            .output()
+            .expect("e2e doctor --fleet");
+        let v: Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("JSON ({e}): {}", describe(&o)));
+        (o.status.code(), v)
+    };
+    let (code, v) = doctor();
+    assert_eq!(code, Some(0), "{v}");
+    for c in ["a", "b"] {
+        assert!(
+            v["findings"]
+                .as_array()
+                .expect("findings")
+                .iter()
+                .any(|f| f["cluster"] == c && f["id"] == "sign.test" && f["severity"] == "ok"),
+            "{c} signed: {v}"
+        );
+    }
+    let wide = vault_pki::Policy::new()
+        .path(
+            "istioca-b/sign/cluster-local",
+            [vault_pki::Capability::Update],
+        )
+        .path(
+            "istioca-a/sign/cluster-local",
+            [vault_pki::Capability::Update],
+        );
+    root_client(&server)
+        .write_policy("cert-manager-b", &wide)
+        .await
+        .expect("policy");
+    let (code, v) = doctor();
+    assert_eq!(code, Some(1), "{v}");
+    let errors: Vec<(&str, &str)> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| {
+            (
+                f["cluster"].as_str().unwrap_or(""),
+                f["id"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(errors, [("b", "policy.least-privilege")], "{v}");
+    server.stop();
+}
+
 #[test]
 fn a_bad_fleet_file_is_a_usage_error_naming_file_cluster_and_field() {
     let dir = tempfile::tempdir().expect("tempdir");
