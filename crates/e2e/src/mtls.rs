@@ -395,39 +395,44 @@ pub fn workload_key_and_csr(identity: &str) -> Result<(SecretString, String), Ce
     Ok((SecretString::new(key.serialize_pem()), csr))
 }
 
+/// A new self-signed root (ECDSA P-256) and, for each of `ids`, a workload certificate it
+/// signs (server and client auth, that URI SAN): a mesh of its own, e.g. the foreign root a
+/// handshake must refuse.
+pub fn workloads_of_new_root(ids: &[&str]) -> Result<(String, Vec<Workload>), CertError> {
+    let made = |e: rcgen::Error| invalid("making a test certificate", e);
+    let root_key = rcgen::KeyPair::generate().map_err(made)?;
+    let mut rp = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(made)?;
+    rp.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    rp.distinguished_name
+        .push(rcgen::DnType::CommonName, "a root of its own");
+    let root = rp.self_signed(&root_key).map_err(made)?;
+    let issuer = rcgen::Issuer::new(rp, root_key);
+    let mut workloads = Vec::new();
+    for id in ids {
+        let key = rcgen::KeyPair::generate().map_err(made)?;
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(made)?;
+        let uri = rcgen::string::Ia5String::try_from(id.to_string())
+            .map_err(|e| invalid("the URI SAN", e))?;
+        p.subject_alt_names = vec![rcgen::SanType::URI(uri)];
+        p.extended_key_usages = vec![
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+            rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        let cert = p.signed_by(&key, &issuer).map_err(made)?;
+        workloads.push(Workload {
+            chain_pem: vec![cert.pem()],
+            key_pem: SecretString::new(key.serialize_pem()),
+        });
+    }
+    Ok((root.pem(), workloads))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A root, and a workload of it for each identity.
     fn mesh(ids: &[&str]) -> (String, Vec<Workload>) {
-        let root_key = rcgen::KeyPair::generate().expect("key");
-        let mut rp = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-        rp.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        rp.distinguished_name
-            .push(rcgen::DnType::CommonName, "test root");
-        let root = rp.self_signed(&root_key).expect("root");
-        let issuer = rcgen::Issuer::new(rp, root_key);
-        let workloads = ids
-            .iter()
-            .map(|id| {
-                let key = rcgen::KeyPair::generate().expect("key");
-                let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-                p.subject_alt_names = vec![rcgen::SanType::URI(
-                    rcgen::string::Ia5String::try_from(id.to_string()).expect("uri"),
-                )];
-                p.extended_key_usages = vec![
-                    rcgen::ExtendedKeyUsagePurpose::ServerAuth,
-                    rcgen::ExtendedKeyUsagePurpose::ClientAuth,
-                ];
-                let cert = p.signed_by(&key, &issuer).expect("leaf");
-                Workload {
-                    chain_pem: vec![cert.pem()],
-                    key_pem: SecretString::new(key.serialize_pem()),
-                }
-            })
-            .collect();
-        (root.pem(), workloads)
+        workloads_of_new_root(ids).expect("a root and its workloads")
     }
 
     const A: &str = "spiffe://cluster.local/ns/a/sa/a";

@@ -48,14 +48,13 @@ pub struct Finding {
 impl Finding {
     /// A fine finding.
     pub fn ok(id: &'static str, subject: impl Into<String>, message: impl Into<String>) -> Self {
-        Finding {
+        Finding::with(
+            Severity::Ok,
             id,
-            cluster: None,
-            severity: Severity::Ok,
-            subject: subject.into(),
-            message: message.into(),
-            fix: String::new(),
-        }
+            subject.into(),
+            message.into(),
+            String::new(),
+        )
     }
 
     /// A warning.
@@ -65,14 +64,13 @@ impl Finding {
         message: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
-        Finding {
+        Finding::with(
+            Severity::Warning,
             id,
-            cluster: None,
-            severity: Severity::Warning,
-            subject: subject.into(),
-            message: message.into(),
-            fix: fix.into(),
-        }
+            subject.into(),
+            message.into(),
+            fix.into(),
+        )
     }
 
     /// An error.
@@ -82,13 +80,29 @@ impl Finding {
         message: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
+        Finding::with(
+            Severity::Error,
+            id,
+            subject.into(),
+            message.into(),
+            fix.into(),
+        )
+    }
+
+    fn with(
+        severity: Severity,
+        id: &'static str,
+        subject: String,
+        message: String,
+        fix: String,
+    ) -> Self {
         Finding {
             id,
             cluster: None,
-            severity: Severity::Error,
-            subject: subject.into(),
-            message: message.into(),
-            fix: fix.into(),
+            severity,
+            subject,
+            message,
+            fix,
         }
     }
 }

@@ -25,6 +25,14 @@ pub fn e2e() -> Command {
     c
 }
 
+/// [`e2e`] with `server`'s address and root token in its environment.
+pub fn e2e_against(server: &vault_pki::dev_server::DevServer) -> Command {
+    let mut c = e2e();
+    c.env("VAULT_ADDR", server.addr())
+        .env("VAULT_TOKEN", server.root_token().expose_secret());
+    c
+}
+
 /// A throwaway OpenBao dev server; panics, naming how to get `bao`, when it cannot start.
 pub fn dev_server() -> vault_pki::dev_server::DevServer {
     use vault_pki::dev_server::{DevServer, DevServerOptions};

@@ -8,18 +8,12 @@ use serde_json::Value;
 use vault_pki::dev_server::DevServer;
 use vault_pki::{PkiClient, VaultConfig};
 
-use crate::common::{describe, dev_server, e2e, stack_up};
+use crate::common::{describe, dev_server, e2e_against, stack_up};
 
 fn with_vault(server: &DevServer, command: &str, out: &Path, extra: &[&str]) -> Output {
-    e2e()
-        .arg(command)
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .env("VAULT_ADDR", server.addr())
-        .env("VAULT_TOKEN", server.root_token().expose_secret())
-        .output()
-        .expect("running e2e")
+    let mut c = e2e_against(server);
+    c.arg(command).arg("--out").arg(out).args(extra);
+    c.output().expect("running e2e")
 }
 
 /// `e2e doctor --output json`: its exit code and findings.

@@ -9,7 +9,7 @@ use serde_json::Value;
 use vault_pki::dev_server::DevServer;
 use vault_pki::{PkiClient, SecretString, SignOptions, VaultConfig};
 
-use crate::common::{describe, dev_server, e2e, text};
+use crate::common::{describe, dev_server, e2e, e2e_against, text};
 
 /// Writes a fleet file listing `clusters` (generated root) into `dir`.
 fn fleet_file(dir: &Path, clusters: &[&str]) -> PathBuf {
@@ -25,16 +25,13 @@ fn fleet_file(dir: &Path, clusters: &[&str]) -> PathBuf {
 
 /// `e2e fleet <command> --fleet <file> --out <out> [extra]` against `server`.
 fn fleet(server: &DevServer, command: &str, file: &Path, out: &Path, extra: &[&str]) -> Output {
-    e2e()
-        .args(["fleet", command, "--fleet"])
+    let mut c = e2e_against(server);
+    c.args(["fleet", command, "--fleet"])
         .arg(file)
         .arg("--out")
         .arg(out)
-        .args(extra)
-        .env("VAULT_ADDR", server.addr())
-        .env("VAULT_TOKEN", server.root_token().expose_secret())
-        .output()
-        .expect("running e2e fleet")
+        .args(extra);
+    c.output().expect("running e2e fleet")
 }
 
 fn fleet_ok(server: &DevServer, file: &Path, out: &Path, extra: &[&str]) -> Value {
@@ -295,15 +292,12 @@ async fn doctor_of_a_fleet_checks_every_cluster_and_names_the_broken_one() {
     let file = fleet_file(dir.path(), &["a", "b"]);
     fleet_ok(&server, &file, &out, &[]);
     let doctor = || {
-        let o = e2e()
-            .args(["doctor", "--output", "json", "--fleet"])
+        let mut c = e2e_against(&server);
+        c.args(["doctor", "--output", "json", "--fleet"])
             .arg(&file)
             .arg("--out")
-            .arg(&out)
-            .env("VAULT_ADDR", server.addr())
-            .env("VAULT_TOKEN", server.root_token().expose_secret())
-            .output()
-            .expect("e2e doctor --fleet");
+            .arg(&out);
+        let o = c.output().expect("e2e doctor --fleet");
         let v: Value = serde_json::from_slice(&o.stdout)
             .unwrap_or_else(|e| panic!("JSON ({e}): {}", describe(&o)));
         (o.status.code(), v)

@@ -7,9 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use e2e::istio_ca::{IstioCaClient, service_account_token};
-use e2e::mtls::{Peer, Workload, handshake, workload_key_and_csr};
+use e2e::mtls::{Peer, Workload, handshake, workload_key_and_csr, workloads_of_new_root};
 use stack::{Stack, StackConfig};
-use vault_pki::SecretString;
 
 use crate::common::{describe, e2e, published_root};
 use crate::istio_csr::istio_csr_chart;
@@ -51,28 +50,6 @@ async fn workload(
             key_pem,
         },
     )
-}
-
-/// A workload claiming `id`, signed by a root of its own.
-fn foreign(id: &str) -> Workload {
-    let root_key = rcgen::KeyPair::generate().expect("key");
-    let mut rp = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-    rp.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let issuer = rcgen::Issuer::new(rp, root_key);
-    let key = rcgen::KeyPair::generate().expect("key");
-    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-    p.subject_alt_names = vec![rcgen::SanType::URI(
-        rcgen::string::Ia5String::try_from(id.to_string()).expect("uri"),
-    )];
-    p.extended_key_usages = vec![
-        rcgen::ExtendedKeyUsagePurpose::ServerAuth,
-        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
-    ];
-    let cert = p.signed_by(&key, &issuer).expect("leaf");
-    Workload {
-        chain_pem: vec![cert.pem()],
-        key_pem: SecretString::new(key.serialize_pem()),
-    }
 }
 
 async fn up(dir: &Path, openbao: bool) -> Stack {
@@ -180,7 +157,8 @@ async fn workloads_of_two_clusters_under_one_root_trust_each_other_and_not_a_for
     .expect("west -> east");
 
     // The same identity from a foreign root is refused.
-    let stranger = foreign(&east_id);
+    let (_, mut strangers) = workloads_of_new_root(&[&east_id]).expect("a foreign root");
+    let stranger = strangers.remove(0);
     let e = handshake(
         &Peer {
             workload: &stranger,
