@@ -27,10 +27,7 @@ impl RunConfig {
             ));
         }
         let root = match (&args.root_ca_cert, &args.root_ca_key) {
-            (Some(c), Some(k)) => RootInput::Given {
-                cert_pem: read(c, "--root-ca-cert")?,
-                key_pem: SecretString::new(read(k, "--root-ca-key")?),
-            },
+            (Some(c), Some(k)) => given_root(c, k, PkiSetup::default().intermediate_ttl)?,
             (None, None) => RootInput::Default,
             _ => {
                 return Err(usage("--root-ca-cert and --root-ca-key go together".into()));
@@ -103,6 +100,7 @@ impl RunConfig {
             vault,
             issuer_vault_server: v.issuer_vault_server.clone(),
             root,
+            replace_root: args.replace_root,
             setup,
             trust_domain: args.trust_domain.clone(),
             namespace: args.namespace.clone(),
@@ -117,6 +115,29 @@ impl RunConfig {
             cluster,
         })
     }
+}
+
+/// `--root-ca-cert` and `--root-ca-key`, read once and preflighted (PEM, a CA, valid now and
+/// for `intermediate_ttl`, the key matching), each failure a usage error naming the file.
+fn given_root(cert: &Path, key: &Path, intermediate_ttl: Duration) -> Result<RootInput> {
+    let cert_what = format!("--root-ca-cert {}", cert.display());
+    let key_what = format!("--root-ca-key {}", key.display());
+    let cert_bytes =
+        std::fs::read(cert).map_err(|e| Error::Usage(format!("cannot read {cert_what}: {e}")))?;
+    let key_pem = read(key, "--root-ca-key")?;
+    crate::preflight::check_root(
+        &cert_bytes,
+        &cert_what,
+        &key_pem,
+        &key_what,
+        intermediate_ttl,
+        std::time::SystemTime::now(),
+    )
+    .map_err(|e| Error::Usage(e.to_string()))?;
+    Ok(RootInput::Given {
+        cert_pem: String::from_utf8_lossy(&cert_bytes).into_owned(),
+        key_pem: SecretString::new(key_pem),
+    })
 }
 
 fn read(path: &Path, what: &str) -> Result<String> {

@@ -97,6 +97,24 @@ pub fn chains_to_for_server(
     )
 }
 
+/// Whether the trust anchor's own validity period contains `now`.
+fn anchor_valid_at(anchor_der: &[u8], now: UnixTime) -> Result<(), CertError> {
+    use x509_parser::prelude::FromDer;
+    let (_, c) = x509_parser::certificate::X509Certificate::from_der(anchor_der)
+        .map_err(|e| invalid("trust anchor", e))?;
+    let t = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    let v = c.validity();
+    if t < v.not_before.timestamp() || t > v.not_after.timestamp() {
+        return Err(CertError::NoPath(format!(
+            "the trust anchor {} is not valid at the time of the check (valid {} to {})",
+            c.subject(),
+            v.not_before,
+            v.not_after
+        )));
+    }
+    Ok(())
+}
+
 /// The path check behind [`chains_to`] and [`chains_to_for_server`], for one extended key usage.
 fn chains_for_usage(
     leaf_pem: &str,
@@ -109,6 +127,9 @@ fn chains_for_usage(
     let anchor_der = der_of(anchor_pem, "trust anchor")?;
     let anchor = webpki::anchor_from_trusted_cert(&anchor_der)
         .map_err(|e| invalid("trust anchor", format!("{e:?}")))?;
+    // webpki does not check a trust anchor's validity; a root that expired makes every
+    // chain to it fail for any other verifier (openssl: "certificate has expired").
+    anchor_valid_at(&anchor_der, now)?;
     let mut inter = Vec::new();
     for (i, p) in intermediates_pem.iter().enumerate() {
         inter.push(der_of(p, &format!("intermediate {i}"))?);

@@ -16,6 +16,7 @@ use crate::observer::Observer;
 use crate::outputs::{Files, Writer};
 use crate::progress::Progress;
 use crate::report::{Check, ErrorRecord, Report, Status, VaultInfo};
+use crate::sink::SecretSink;
 use crate::state::State;
 use crate::vault::{self, RootSource};
 use crate::verify::{self, VerifyInput};
@@ -125,6 +126,8 @@ async fn flow(
     let identity = verify::workload_identity(&cfg.trust_domain);
     let csr_task = (!cfg.dry_run)
         .then(|| tokio::task::spawn_blocking(move || verify::workload_csr(&identity)));
+    let _lock = crate::preflight::before_vault(cfg, out)?;
+    let had_state = out.path(OutDir::STATE).exists();
     let state = State::load(out).map_err(|e| {
         Error::step(
             "read state",
@@ -157,7 +160,11 @@ async fn flow(
     let mut setup = cfg.setup.clone();
     let mut own_root_key = None;
     let root = match root {
-        RootSource::Given(cert, key) => Some((cert, key)),
+        RootSource::Given(cert, key) => {
+            vault::check_root_replacement(&conn.client, &setup.root_mount, &cert, cfg.replace_root)
+                .await?;
+            Some((cert, key))
+        }
         RootSource::OutDir(cert, key) => {
             own_root_key = Some(key.clone());
             Some((cert, key))
@@ -180,8 +187,14 @@ async fn flow(
         setup = setup.with_root_ca(cert, key);
     }
     setup = setup.with_recorded_secret_id(state.secret_id.clone());
+    if setup.secret_id_metadata.is_empty() {
+        setup.secret_id_metadata = secret_id_metadata(out);
+    }
     progress.mark();
-    let vr = match vault::setup(&conn.client, &setup, cfg.dry_run, progress).await {
+    let sink = SecretSink::new(progress, (!cfg.dry_run).then_some(out), &state);
+    let result = vault::setup(&conn.client, &setup, cfg.dry_run, &sink).await;
+    writer.already_written(&sink.written());
+    let vr = match result {
         Ok(r) => r,
         Err(e) => {
             // Secrets Vault made before the failure (the exported intermediate key, a new
@@ -207,6 +220,9 @@ async fn flow(
     state.secret_id = vr.secret_id.clone();
     let files = Files::new(cfg, &conn, istio_operator.as_ref(), own_root_key.as_ref());
     let manifests = files.write(&mut writer, &vr, &state)?;
+    if !cfg.dry_run {
+        check_intermediate_key(out, &vr, had_state, &setup.intermediate_mount, progress)?;
+    }
 
     let (Some(root_pem), Some(int_pem)) =
         (vr.root_ca_pem.clone(), vr.intermediate_cert_pem.clone())
@@ -304,6 +320,57 @@ async fn flow(
         ));
     }
     Ok(())
+}
+
+/// Vault kept its intermediate but `--out` has no `istioca.key`: Vault returned the key once,
+/// so it cannot be written again. With a state file (this folder was set up before) that is a
+/// lost key and an error; without (a Vault set up elsewhere), a note.
+fn check_intermediate_key(
+    out: &OutDir,
+    vr: &vault_pki::SetupReport,
+    had_state: bool,
+    intermediate_mount: &str,
+    progress: &Progress<'_>,
+) -> Result<()> {
+    let unchanged =
+        vr.outcome(vault_pki::Step::Intermediate) == Some(vault_pki::Outcome::Unchanged);
+    if !unchanged || out.path(OutDir::ISTIOCA_KEY).exists() {
+        return Ok(());
+    }
+    if !had_state {
+        progress.note(&format!(
+            "{intermediate_mount} already has an intermediate, made elsewhere: its key is not in --out (istioca.key)"
+        ));
+        return Ok(());
+    }
+    Err(Error::step(
+        "check istioca.key",
+        Cause::File {
+            path: out.path(OutDir::ISTIOCA_KEY),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!(
+                    "missing, although {intermediate_mount}'s intermediate is unchanged: Vault returns its exported key only once"
+                ),
+            ),
+        },
+        format!(
+            "restore istioca.key (and istioca.csr) from a backup, or have a new intermediate made: `bao secrets disable {intermediate_mount}` and re-run"
+        ),
+    ))
+}
+
+/// The metadata of the secret-ids this run makes: the tool and the output folder, so that a
+/// re-run into the same folder finds (and destroys) those a killed run never recorded, and
+/// leaves other folders' alone.
+fn secret_id_metadata(out: &OutDir) -> std::collections::BTreeMap<String, String> {
+    let folder = std::fs::canonicalize(out.root()).unwrap_or_else(|_| out.root().to_path_buf());
+    [
+        ("created_by".to_string(), "e2e".to_string()),
+        ("out".to_string(), folder.display().to_string()),
+    ]
+    .into_iter()
+    .collect()
 }
 
 /// Vault returned no role-id or secret-id where the manifests need them.

@@ -108,6 +108,46 @@ pub async fn has_root(client: &PkiClient, root_mount: &str) -> bool {
     matches!(client.read_issuer(root_mount, "default").await, Ok(Some(_)))
 }
 
+/// Refuses to let a given root replace a different root already in `root_mount`, unless
+/// `replace` (`--replace-root`): replacing a working root is a decision, not a side effect.
+pub async fn check_root_replacement(
+    client: &PkiClient,
+    root_mount: &str,
+    cert_pem: &str,
+    replace: bool,
+) -> Result<()> {
+    if replace {
+        return Ok(());
+    }
+    // A read error (e.g. no mount yet) is left to the setup's own steps.
+    if let Ok(Some(cur)) = client.read_issuer(root_mount, "default").await
+        && !vault_pki::intermediate::same_certificate(&cur.certificate, cert_pem)
+    {
+        return Err(Error::step(
+            "vault: root CA",
+            Cause::build(
+                format!("{root_mount}/issuer/default"),
+                RootDiffers {
+                    mount: root_mount.to_string(),
+                    issuer_id: cur.issuer_id,
+                },
+            ),
+            "give the root Vault has, or pass --replace-root to replace it (a new intermediate is then signed under the new root, and ca.crt, istioca.* and istio-root-ca.yaml are rewritten)",
+        ));
+    }
+    Ok(())
+}
+
+/// The root mount already has another root.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{mount} already has a different root (issuer {issuer_id}); the given --root-ca-cert would replace it"
+)]
+struct RootDiffers {
+    mount: String,
+    issuer_id: String,
+}
+
 /// A new root with `setup`'s common name and TTL, made here so it can be written to the
 /// output folder before Vault sees it; `None` when `setup` imports a root.
 pub fn generate_root(setup: &PkiSetup) -> Result<Option<vault_pki::CaBundlePem>> {
@@ -125,30 +165,33 @@ pub fn generate_root(setup: &PkiSetup) -> Result<Option<vault_pki::CaBundlePem>>
         })
 }
 
-/// Runs `vault-pki`'s setup (or its plan), reporting each step as it ends. On failure the
+/// Runs `vault-pki`'s setup (or its plan), reporting each step as it ends through `sink`,
+/// which also writes each once-only secret as Vault returns it. On failure the
 /// error is `vault-pki`'s, whose [`vault_pki::Error::step`] names the step and whose
 /// [`partial_report`](vault_pki::Error::partial_report) holds secrets made before it.
 pub async fn setup(
     client: &PkiClient,
     setup: &PkiSetup,
     dry_run: bool,
-    progress: &Progress<'_>,
+    sink: &crate::sink::SecretSink<'_, '_>,
 ) -> std::result::Result<SetupReport, vault_pki::Error> {
-    let observe = |s: &StepReport| {
-        progress.step_timed(
-            Phase::Vault,
-            &s.step.to_string(),
-            &s.path,
-            outcome(s.outcome),
-            Duration::from_millis(s.duration_ms),
-            &s.detail,
-        );
-    };
     if dry_run {
-        client.plan_with(setup, &observe).await
+        client.plan_with(setup, sink).await
     } else {
-        client.ensure_with(setup, &observe).await
+        client.ensure_with(setup, sink).await
     }
+}
+
+/// One Vault step as a progress line.
+pub fn show_step(progress: &Progress<'_>, s: &StepReport) {
+    progress.step_timed(
+        Phase::Vault,
+        &s.step.to_string(),
+        &s.path,
+        outcome(s.outcome),
+        Duration::from_millis(s.duration_ms),
+        &s.detail,
+    );
 }
 
 /// The run's error for a failed setup: the step `vault-pki` names, and what to do.

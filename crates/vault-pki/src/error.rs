@@ -100,6 +100,16 @@ pub enum Error {
         /// Why it failed.
         reason: String,
     },
+    /// The caller's [`on_secret`](crate::SetupObserver::on_secret) could not keep a secret
+    /// Vault handed out once; the setup stopped before its next request.
+    #[error("keeping the {what} Vault returned failed: {}; fix it and re-run", crate::client::error_chain(.source.as_ref()))]
+    SecretNotKept {
+        /// Which secret (`exported intermediate key`, `secret-id`).
+        what: &'static str,
+        /// The caller's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The setup cannot proceed as described.
     #[error("setup step {step} cannot proceed: {reason}")]
     Setup {

@@ -50,6 +50,7 @@ pub mod policy;
 pub mod retry;
 pub mod role;
 pub mod secret;
+pub mod secret_id;
 pub mod setup;
 pub mod sign;
 pub mod tls;
@@ -70,8 +71,8 @@ pub use retry::RetryPolicy;
 pub use role::{PkiRole, PkiRoleState};
 pub use secret::SecretString;
 pub use setup::{
-    KeyExport, NoObserver, Outcome, PkiSetup, RootCa, SecretIdRecord, SetupObserver, SetupReport,
-    Step, StepReport,
+    KeyExport, NewSecret, NoObserver, Outcome, PkiSetup, RootCa, SecretIdRecord, SetupObserver,
+    SetupReport, Step, StepReport,
 };
 pub use sign::{SignOptions, SignedCertificate};
 pub use tls::install_ring_provider;
