@@ -190,6 +190,14 @@ pub fn check_out_writable(dir: &Path) -> std::result::Result<(), PreflightError>
     probe.close().map_err(fail)
 }
 
+/// Seconds since the epoch, now.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 /// The folder's lock, held for the run (see [`OutDir::try_lock`]).
 #[derive(Debug)]
 pub struct OutLock {

@@ -154,45 +154,22 @@ async fn flow(
     let conn = vault::connect(&cfg.vault, progress)?;
     found.vault = Some(conn.info.clone());
 
-    // Seed steps 1 to 5, with the root chosen first: a root generated here is written to
-    // --out before Vault sees it, so that its key is never lost.
+    // Seed steps 1 to 5 under the lock on the mounts (not for a plan, which writes nothing):
+    // a concurrent run waits here.
     let mut writer = Writer::new(out, cfg.dry_run, progress);
-    let mut setup = cfg.setup.clone();
-    let mut own_root_key = None;
-    let root = match root {
-        RootSource::Given(cert, key) => {
-            vault::check_root_replacement(&conn.client, &setup.root_mount, &cert, cfg.replace_root)
-                .await?;
-            Some((cert, key))
-        }
-        RootSource::OutDir(cert, key) => {
-            own_root_key = Some(key.clone());
-            Some((cert, key))
-        }
-        RootSource::None if cfg.dry_run => None,
-        RootSource::None if vault::has_root(&conn.client, &setup.root_mount).await => None,
-        RootSource::None => {
-            progress.mark();
-            match vault::generate_root(&setup)? {
-                Some(g) => {
-                    writer.generated_root(&g.cert_pem, &g.key_pem)?;
-                    own_root_key = Some(g.key_pem.clone());
-                    Some((g.cert_pem, g.key_pem))
-                }
-                None => None,
+    let vault_lock = vault::lock(&conn, &cfg.setup, out, cfg.dry_run, progress).await?;
+    let (setup, own_root_key) =
+        match choose_root(cfg, &conn, root, &mut writer, &state, out, progress).await {
+            Ok(c) => c,
+            Err(e) => {
+                vault::unlock(&conn, vault_lock, progress).await;
+                return Err(e);
             }
-        }
-    };
-    if let Some((cert, key)) = root {
-        setup = setup.with_root_ca(cert, key);
-    }
-    setup = setup.with_recorded_secret_id(state.secret_id.clone());
-    if setup.secret_id_metadata.is_empty() {
-        setup.secret_id_metadata = secret_id_metadata(out);
-    }
+        };
     progress.mark();
     let sink = SecretSink::new(progress, (!cfg.dry_run).then_some(out), &state);
     let result = vault::setup(&conn.client, &setup, cfg.dry_run, &sink).await;
+    vault::unlock(&conn, vault_lock, progress).await;
     writer.already_written(&sink.written());
     let vr = match result {
         Ok(r) => r,
@@ -320,6 +297,54 @@ async fn flow(
         ));
     }
     Ok(())
+}
+
+/// The root chosen first: a root generated here is written to --out before Vault sees it,
+/// so that its key is never lost. Returns the setup to ensure, and the root key this tool
+/// generated (now or earlier into --out).
+async fn choose_root(
+    cfg: &RunConfig,
+    conn: &vault::VaultConnection,
+    root: RootSource,
+    writer: &mut Writer<'_, '_>,
+    state: &State,
+    out: &OutDir,
+    progress: &Progress<'_>,
+) -> Result<(vault_pki::PkiSetup, Option<SecretString>)> {
+    let mut setup = cfg.setup.clone();
+    let mut own_root_key = None;
+    let root = match root {
+        RootSource::Given(cert, key) => {
+            vault::check_root_replacement(&conn.client, &setup.root_mount, &cert, cfg.replace_root)
+                .await?;
+            Some((cert, key))
+        }
+        RootSource::OutDir(cert, key) => {
+            own_root_key = Some(key.clone());
+            Some((cert, key))
+        }
+        RootSource::None if cfg.dry_run => None,
+        RootSource::None if vault::has_root(&conn.client, &setup.root_mount).await => None,
+        RootSource::None => {
+            progress.mark();
+            match vault::generate_root(&setup)? {
+                Some(g) => {
+                    writer.generated_root(&g.cert_pem, &g.key_pem)?;
+                    own_root_key = Some(g.key_pem.clone());
+                    Some((g.cert_pem, g.key_pem))
+                }
+                None => None,
+            }
+        }
+    };
+    if let Some((cert, key)) = root {
+        setup = setup.with_root_ca(cert, key);
+    }
+    setup = setup.with_recorded_secret_id(state.secret_id.clone());
+    if setup.secret_id_metadata.is_empty() {
+        setup.secret_id_metadata = secret_id_metadata(out);
+    }
+    Ok((setup, own_root_key))
 }
 
 /// Vault kept its intermediate but `--out` has no `istioca.key`: Vault returned the key once,

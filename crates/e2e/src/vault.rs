@@ -148,6 +148,95 @@ struct RootDiffers {
     issuer_id: String,
 }
 
+/// How long a run waits for another run's lock on the same mounts.
+const LOCK_WAIT: Duration = Duration::from_secs(120);
+/// A lock older than this is a dead run's (the Vault phase takes seconds).
+const LOCK_STALE: Duration = Duration::from_secs(600);
+
+/// The lock's mount path for `setup`'s root and intermediate mounts.
+pub fn lock_path(setup: &PkiSetup) -> String {
+    format!(
+        "e2e-lock/{}/{}",
+        setup.root_mount.trim_matches('/').replace('/', "_"),
+        setup.intermediate_mount.trim_matches('/').replace('/', "_")
+    )
+}
+
+/// This machine's boot id (a process id means something only within one boot).
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Takes the lock on `setup`'s mounts in Vault (see [`vault_pki::lock`]), waiting while
+/// another run holds it; `None` for a plan. A lock left by a dead run (same boot, process
+/// gone, or older than ten minutes) is taken over.
+pub async fn lock(
+    conn: &VaultConnection,
+    setup: &PkiSetup,
+    out: &OutDir,
+    dry_run: bool,
+    progress: &Progress<'_>,
+) -> Result<Option<vault_pki::lock::VaultLock>> {
+    if dry_run {
+        return Ok(None);
+    }
+    let boot = boot_id();
+    let owner = format!(
+        "e2e boot={boot} pid={} out={}",
+        std::process::id(),
+        out.root().display()
+    );
+    let is_stale = |h: &vault_pki::lock::LockHolder| {
+        let age = crate::preflight::unix_now().saturating_sub(h.since);
+        if age > LOCK_STALE.as_secs() {
+            return true;
+        }
+        let mut words = h.owner.split(' ');
+        let (Some("e2e"), Some(b), Some(pid)) = (words.next(), words.next(), words.next()) else {
+            return false;
+        };
+        !boot.is_empty()
+            && b == format!("boot={boot}")
+            && pid
+                .strip_prefix("pid=")
+                .is_some_and(|p| !std::path::Path::new(&format!("/proc/{p}")).exists())
+    };
+    let path = lock_path(setup);
+    progress.waiting(&format!("taking the lock {path} on the mounts"));
+    let lock = conn
+        .client
+        .acquire_lock(&path, &owner, LOCK_WAIT, &is_stale)
+        .await;
+    progress.waited();
+    lock.map(Some).map_err(|e| {
+        let hint = match &e {
+            vault_pki::Error::Locked { .. } => format!(
+                "another e2e run is changing the same mounts ({}, {}): wait for it to end and re-run",
+                setup.root_mount, setup.intermediate_mount
+            ),
+            other => hint_for(other).to_string(),
+        };
+        Error::step("vault: lock", e, hint)
+    })
+}
+
+/// Releases the lock; a failure is a note (the next run takes a dead run's lock over).
+pub async fn unlock(
+    conn: &VaultConnection,
+    lock: Option<vault_pki::lock::VaultLock>,
+    progress: &Progress<'_>,
+) {
+    let Some(lock) = lock else { return };
+    let path = lock.path().to_string();
+    if let Err(e) = conn.client.release_lock(lock).await {
+        progress.note(&format!(
+            "could not release the lock {path}: {e}; the next run takes it over"
+        ));
+    }
+}
+
 /// A new root with `setup`'s common name and TTL, made here so it can be written to the
 /// output folder before Vault sees it; `None` when `setup` imports a root.
 pub fn generate_root(setup: &PkiSetup) -> Result<Option<vault_pki::CaBundlePem>> {
@@ -200,7 +289,14 @@ pub fn setup_error(e: vault_pki::Error, progress: &Progress<'_>) -> Error {
         .step()
         .map(|s| s.to_string())
         .unwrap_or_else(|| "vault setup".into());
-    let hint = match e.cause() {
+    let hint = hint_for(e.cause());
+    progress.step(Phase::Vault, &step, "", Outcome::Failed, "");
+    Error::step(format!("vault: {step}"), e, hint)
+}
+
+/// What to do about a Vault error.
+fn hint_for(cause: &vault_pki::Error) -> &'static str {
+    match cause {
         vault_pki::Error::PermissionDenied { .. } => {
             "use a token allowed to manage mounts, auth methods and policies (e.g. root), via --vault-token or VAULT_TOKEN"
         }
@@ -208,9 +304,7 @@ pub fn setup_error(e: vault_pki::Error, progress: &Progress<'_>) -> Error {
             "check --vault-addr / VAULT_ADDR, that the server runs, and --vault-cacert"
         }
         _ => "fix the cause above and re-run: completed steps are kept and reported unchanged",
-    };
-    progress.step(Phase::Vault, &step, "", Outcome::Failed, "");
-    Error::step(format!("vault: {step}"), e, hint)
+    }
 }
 
 fn outcome(o: vault_pki::Outcome) -> Outcome {

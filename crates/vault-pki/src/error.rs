@@ -110,6 +110,18 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// Another run holds the lock on the same mounts.
+    #[error(
+        "another run is changing the same mounts: it holds the lock {path} (owner {owner}, since {since} s after the epoch); wait for it to end, or if it died, remove the lock with `bao secrets disable {path}`"
+    )]
+    Locked {
+        /// The lock's mount path.
+        path: String,
+        /// Its holder.
+        owner: String,
+        /// When the holder took it (seconds since the epoch).
+        since: u64,
+    },
     /// The setup cannot proceed as described.
     #[error("setup step {step} cannot proceed: {reason}")]
     Setup {
