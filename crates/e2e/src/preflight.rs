@@ -145,7 +145,10 @@ pub fn check_root(
 
 /// The public key (the SubjectPublicKeyInfo's bit string) of a PEM private key: PKCS#8 (any
 /// algorithm rcgen reads) or PKCS#1 RSA.
-fn public_key_bits(key_pem: &str, key_what: &str) -> std::result::Result<Vec<u8>, PreflightError> {
+pub fn public_key_bits(
+    key_pem: &str,
+    key_what: &str,
+) -> std::result::Result<Vec<u8>, PreflightError> {
     let invalid = |reason: String| PreflightError::Invalid {
         what: key_what.to_string(),
         reason,
