@@ -195,6 +195,23 @@ mod tests {
         Ok(())
     }
 
+    proptest::proptest! {
+        /// Arbitrary bytes as `--istio-operator`: a config or a usage error naming the file,
+        /// never a panic.
+        #[test]
+        fn any_istio_operator_bytes_parse_or_name_the_file(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+        ) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("iop.yaml");
+            std::fs::write(&path, &bytes).expect("write");
+            let p = path.display().to_string();
+            if let Err(e) = RunConfig::from_args(&args(&["--istio-operator", &p]), true) {
+                proptest::prop_assert!(e.to_string().contains(&p), "{}", e);
+            }
+        }
+    }
+
     #[test]
     fn usage_errors_come_before_anything_else() {
         for (extra, want) in [

@@ -221,6 +221,42 @@ mod tests {
         Ok((root.pem(), inter.pem(), leaf.pem()))
     }
 
+    /// The case: a root valid 2020-2021 and an intermediate valid until 2031 under
+    /// it; the leaf is valid too. The chain holds while the root was valid, and not after.
+    #[test]
+    fn an_expired_root_is_no_trust_anchor() -> Result<(), Box<dyn std::error::Error>> {
+        let rk = rcgen::KeyPair::generate()?;
+        let mut rp = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        rp.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        rp.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        rp.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        let root = rp.self_signed(&rk)?;
+        let root_issuer = rcgen::Issuer::new(rp, &rk);
+        let ik = rcgen::KeyPair::generate()?;
+        let mut ip = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        ip.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ip.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        ip.not_after = rcgen::date_time_ymd(2031, 1, 1);
+        let inter = ip.signed_by(&ik, &root_issuer)?;
+        let int_issuer = rcgen::Issuer::new(ip, &ik);
+        let lk = rcgen::KeyPair::generate()?;
+        let mut lp = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        lp.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        lp.not_after = rcgen::date_time_ymd(2030, 1, 1);
+        let leaf = lp.signed_by(&lk, &int_issuer)?;
+        // 2020-06-01 and 2025-01-01, fixed.
+        let then = UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_590_969_600));
+        let later = UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_735_689_600));
+        assert_eq!(
+            chains_to(&leaf.pem(), &[&inter.pem()], &root.pem(), then),
+            Ok(())
+        );
+        let e = chains_to(&leaf.pem(), &[&inter.pem()], &root.pem(), later)
+            .expect_err("the root has expired");
+        assert!(e.to_string().contains("not valid at the time"), "{e}");
+        Ok(())
+    }
+
     #[test]
     fn verifies_chains_with_webpki() -> Result<(), Box<dyn std::error::Error>> {
         let (root, inter, leaf) = chain()?;

@@ -365,6 +365,36 @@ mod tests {
         assert_eq!(check(&c, &pkcs1, DAY), Ok(()));
     }
 
+    proptest::proptest! {
+        /// Arbitrary bytes as the root certificate or key file: an error naming it, never a
+        /// panic (nothing random is a valid root and its key).
+        #[test]
+        fn any_bytes_as_root_files_give_an_error_naming_them(
+            cert in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            key in "(-----BEGIN (PRIVATE|RSA PRIVATE|EC PRIVATE) KEY-----\n)?[A-Za-z0-9+/=\n]{0,200}(-----END PRIVATE KEY-----\n)?",
+        ) {
+            let e = check_root(&cert, "--root-ca-cert c.pem", &key, "--root-ca-key k.pem", DAY, UNIX_EPOCH + NOW)
+                .expect_err("random input");
+            let msg = e.to_string();
+            proptest::prop_assert!(msg.contains("c.pem") || msg.contains("k.pem"), "{}", msg);
+        }
+
+        /// A valid certificate with a random key file: the key file is named.
+        #[test]
+        fn any_key_for_a_valid_root_names_the_key(
+            key in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+        ) {
+            let key = String::from_utf8_lossy(&key).into_owned();
+            let e = check_root(VALID.as_bytes(), "--root-ca-cert c.pem", &key, "--root-ca-key k.pem", DAY, UNIX_EPOCH + NOW)
+                .expect_err("random key");
+            proptest::prop_assert!(e.to_string().contains("k.pem"), "{}", e);
+        }
+    }
+
+    /// A root valid 2024 to 2035, made once by `cert` (its key dropped).
+    static VALID: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| cert(2024, 2035, true).0);
+
     #[test]
     fn an_unwritable_out_is_named() {
         let e = check_out_writable(Path::new("/proc/e2e-cannot-be-here")).expect_err("unwritable");
