@@ -27,10 +27,7 @@ impl RunConfig {
             ));
         }
         let root = match (&args.root_ca_cert, &args.root_ca_key) {
-            (Some(c), Some(k)) => RootInput::Given {
-                cert_pem: read(c, "--root-ca-cert")?,
-                key_pem: SecretString::new(read(k, "--root-ca-key")?),
-            },
+            (Some(c), Some(k)) => given_root(c, k, PkiSetup::default().intermediate_ttl)?,
             (None, None) => RootInput::Default,
             _ => {
                 return Err(usage("--root-ca-cert and --root-ca-key go together".into()));
@@ -78,6 +75,7 @@ impl RunConfig {
             vault,
             issuer_vault_server: v.issuer_vault_server.clone(),
             root,
+            replace_root: args.replace_root,
             setup,
             trust_domain: args.trust_domain.clone(),
             namespace: args.namespace.clone(),
@@ -145,6 +143,29 @@ pub(crate) fn vault_spec(v: &VaultArgs, defaults: VaultDefaults) -> Result<Vault
     Ok(VaultSpec::Server { config, ca_pem })
 }
 
+/// `--root-ca-cert` and `--root-ca-key`, read once and preflighted (PEM, a CA, valid now and
+/// for `intermediate_ttl`, the key matching), each failure a usage error naming the file.
+fn given_root(cert: &Path, key: &Path, intermediate_ttl: Duration) -> Result<RootInput> {
+    let cert_what = format!("--root-ca-cert {}", cert.display());
+    let key_what = format!("--root-ca-key {}", key.display());
+    let cert_bytes =
+        std::fs::read(cert).map_err(|e| Error::Usage(format!("cannot read {cert_what}: {e}")))?;
+    let key_pem = read(key, "--root-ca-key")?;
+    crate::preflight::check_root(
+        &cert_bytes,
+        &cert_what,
+        &key_pem,
+        &key_what,
+        intermediate_ttl,
+        std::time::SystemTime::now(),
+    )
+    .map_err(|e| Error::Usage(e.to_string()))?;
+    Ok(RootInput::Given {
+        cert_pem: String::from_utf8_lossy(&cert_bytes).into_owned(),
+        key_pem: SecretString::new(key_pem),
+    })
+}
+
 pub(crate) fn read(path: &Path, what: &str) -> Result<String> {
     std::fs::read_to_string(path)
         .map_err(|e| Error::Usage(format!("cannot read {what} {}: {e}", path.display())))
@@ -198,6 +219,23 @@ mod tests {
         let new = RunConfig::new("o");
         assert_eq!(format!("{from_cli:?}"), format!("{new:?}"));
         Ok(())
+    }
+
+    proptest::proptest! {
+        /// Arbitrary bytes as `--istio-operator`: a config or a usage error naming the file,
+        /// never a panic.
+        #[test]
+        fn any_istio_operator_bytes_parse_or_name_the_file(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+        ) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("iop.yaml");
+            std::fs::write(&path, &bytes).expect("write");
+            let p = path.display().to_string();
+            if let Err(e) = RunConfig::from_args(&args(&["--istio-operator", &p]), true) {
+                proptest::prop_assert!(e.to_string().contains(&p), "{}", e);
+            }
+        }
     }
 
     #[test]

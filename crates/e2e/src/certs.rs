@@ -97,6 +97,24 @@ pub fn chains_to_for_server(
     )
 }
 
+/// Whether the trust anchor's own validity period contains `now`.
+fn anchor_valid_at(anchor_der: &[u8], now: UnixTime) -> Result<(), CertError> {
+    use x509_parser::prelude::FromDer;
+    let (_, c) = x509_parser::certificate::X509Certificate::from_der(anchor_der)
+        .map_err(|e| invalid("trust anchor", e))?;
+    let t = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    let v = c.validity();
+    if t < v.not_before.timestamp() || t > v.not_after.timestamp() {
+        return Err(CertError::NoPath(format!(
+            "the trust anchor {} is not valid at the time of the check (valid {} to {})",
+            c.subject(),
+            v.not_before,
+            v.not_after
+        )));
+    }
+    Ok(())
+}
+
 /// The path check behind [`chains_to`] and [`chains_to_for_server`], for one extended key usage.
 fn chains_for_usage(
     leaf_pem: &str,
@@ -109,6 +127,9 @@ fn chains_for_usage(
     let anchor_der = der_of(anchor_pem, "trust anchor")?;
     let anchor = webpki::anchor_from_trusted_cert(&anchor_der)
         .map_err(|e| invalid("trust anchor", format!("{e:?}")))?;
+    // webpki does not check a trust anchor's validity; a root that expired makes every
+    // chain to it fail for any other verifier (openssl: "certificate has expired").
+    anchor_valid_at(&anchor_der, now)?;
     let mut inter = Vec::new();
     for (i, p) in intermediates_pem.iter().enumerate() {
         inter.push(der_of(p, &format!("intermediate {i}"))?);
@@ -198,6 +219,42 @@ mod tests {
         )?)];
         let leaf = lp.signed_by(&lk, &int_issuer)?;
         Ok((root.pem(), inter.pem(), leaf.pem()))
+    }
+
+    /// The case: a root valid 2020-2021 and an intermediate valid until 2031 under
+    /// it; the leaf is valid too. The chain holds while the root was valid, and not after.
+    #[test]
+    fn an_expired_root_is_no_trust_anchor() -> Result<(), Box<dyn std::error::Error>> {
+        let rk = rcgen::KeyPair::generate()?;
+        let mut rp = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        rp.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        rp.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        rp.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        let root = rp.self_signed(&rk)?;
+        let root_issuer = rcgen::Issuer::new(rp, &rk);
+        let ik = rcgen::KeyPair::generate()?;
+        let mut ip = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        ip.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ip.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        ip.not_after = rcgen::date_time_ymd(2031, 1, 1);
+        let inter = ip.signed_by(&ik, &root_issuer)?;
+        let int_issuer = rcgen::Issuer::new(ip, &ik);
+        let lk = rcgen::KeyPair::generate()?;
+        let mut lp = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        lp.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        lp.not_after = rcgen::date_time_ymd(2030, 1, 1);
+        let leaf = lp.signed_by(&lk, &int_issuer)?;
+        // 2020-06-01 and 2025-01-01, fixed.
+        let then = UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_590_969_600));
+        let later = UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_735_689_600));
+        assert_eq!(
+            chains_to(&leaf.pem(), &[&inter.pem()], &root.pem(), then),
+            Ok(())
+        );
+        let e = chains_to(&leaf.pem(), &[&inter.pem()], &root.pem(), later)
+            .expect_err("the root has expired");
+        assert!(e.to_string().contains("not valid at the time"), "{e}");
+        Ok(())
     }
 
     #[test]

@@ -159,6 +159,10 @@ pub struct RunArgs {
         help_heading = "Root CA"
     )]
     pub root_ca_key: Option<PathBuf>,
+    /// Replace the root already in the root mount with --root-ca-cert (and sign a new
+    /// intermediate under it). Without it, a run refuses to replace a working root.
+    #[arg(long, requires = "root_ca_cert", help_heading = "Root CA")]
+    pub replace_root: bool,
 
     /// PKI mount holding the root CA (seed: `secrets enable pki`).
     #[arg(

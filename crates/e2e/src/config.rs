@@ -20,6 +20,8 @@ pub struct RunConfig {
     pub issuer_vault_server: Option<String>,
     /// Where the root CA comes from.
     pub root: RootInput,
+    /// Whether a given root may replace a different root already in Vault (`--replace-root`).
+    pub replace_root: bool,
     /// Vault's side: mounts, role, AppRole and policy names, trust domain, role key type (the
     /// root and the recorded secret-id are added by the run).
     pub setup: PkiSetup,
@@ -137,6 +139,7 @@ impl RunConfig {
             vault: VaultSpec::DevServer,
             issuer_vault_server: None,
             root: RootInput::Default,
+            replace_root: false,
             setup: PkiSetup::default().with_trust_domain(DEFAULT_TRUST_DOMAIN),
             trust_domain: DEFAULT_TRUST_DOMAIN.into(),
             namespace: certmanager_types::seed::NAMESPACE.into(),

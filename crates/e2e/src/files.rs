@@ -47,6 +47,49 @@ impl OutDir {
     /// What a re-run needs to be idempotent: the recorded secret-id and accessor (mode 0600).
     pub const STATE: &'static str = "e2e-state.json";
 
+    /// The lock a run holds on the folder (exclusive, released when the run ends or dies).
+    pub const LOCK: &'static str = ".e2e.lock";
+
+    /// Takes the folder's lock (creating the folder): `None` when another process holds it.
+    /// The lock is the open file's (`flock`), so a killed run releases it.
+    pub fn try_lock(&self) -> std::io::Result<Option<std::fs::File>> {
+        std::fs::create_dir_all(&self.root)?;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.path(Self::LOCK))?;
+        match f.try_lock() {
+            Ok(()) => Ok(Some(f)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+
+    /// Removes the temporary files an interrupted write left (`.<name>.*.tmp`); call it only
+    /// with the folder's lock held, so that no other run's write is in flight. Returns their
+    /// names.
+    pub fn remove_stale_temporaries(&self) -> std::io::Result<Vec<String>> {
+        let mut removed = Vec::new();
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(removed),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.ends_with(".tmp") && entry.file_type()?.is_file() {
+                std::fs::remove_file(entry.path())?;
+                removed.push(name);
+            }
+        }
+        if !removed.is_empty() {
+            std::fs::File::open(&self.root)?.sync_all()?;
+        }
+        Ok(removed)
+    }
+
     /// An output folder at `root` (not created until something is written).
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }

@@ -16,6 +16,7 @@ use crate::observer::Observer;
 use crate::outputs::{Files, Writer};
 use crate::progress::Progress;
 use crate::report::{Check, ErrorRecord, Report, Status, VaultInfo};
+use crate::sink::SecretSink;
 use crate::state::State;
 use crate::vault::{self, RootSource};
 use crate::verify::{self, VerifyInput};
@@ -140,6 +141,8 @@ async fn flow(
         None => (!cfg.dry_run)
             .then(|| tokio::task::spawn_blocking(move || verify::workload_csr(&identity))),
     };
+    let _lock = crate::preflight::before_vault(cfg, out)?;
+    let had_state = out.path(OutDir::STATE).exists();
     let state = State::load(out).map_err(|e| {
         Error::step(
             "read state",
@@ -170,37 +173,24 @@ async fn flow(
     let conn = vault::connect(&cfg.vault, progress)?;
     found.vault = Some(conn.info.clone());
 
-    // Seed steps 1 to 5, with the root chosen first: a root generated here is written to
-    // --out before Vault sees it, so that its key is never lost.
+    // Seed steps 1 to 5 under the lock on the mounts (not for a plan, which writes nothing):
+    // a concurrent run waits here.
     let mut writer = Writer::new(out, cfg.dry_run, progress);
-    let mut setup = cfg.setup.clone();
-    let mut own_root_key = None;
-    let root = match root {
-        RootSource::Given(cert, key) => Some((cert, key)),
-        RootSource::OutDir(cert, key) => {
-            own_root_key = Some(key.clone());
-            Some((cert, key))
-        }
-        RootSource::None if cfg.dry_run => None,
-        RootSource::None if vault::has_root(&conn.client, &setup.root_mount).await => None,
-        RootSource::None => {
-            progress.mark();
-            match vault::generate_root(&setup)? {
-                Some(g) => {
-                    writer.generated_root(&g.cert_pem, &g.key_pem)?;
-                    own_root_key = Some(g.key_pem.clone());
-                    Some((g.cert_pem, g.key_pem))
-                }
-                None => None,
+    let vault_lock = vault::lock(&conn, &cfg.setup, out, cfg.dry_run, progress).await?;
+    let (setup, own_root_key) =
+        match choose_root(cfg, &conn, root, &mut writer, &state, out, progress).await {
+            Ok(c) => c,
+            Err(e) => {
+                vault::unlock(&conn, vault_lock, progress).await;
+                return Err(e);
             }
-        }
-    };
-    if let Some((cert, key)) = root {
-        setup = setup.with_root_ca(cert, key);
-    }
-    setup = setup.with_recorded_secret_id(state.secret_id.clone());
+        };
     progress.mark();
-    let vr = match vault::setup(&conn.client, &setup, cfg.dry_run, progress).await {
+    let sink = SecretSink::new(progress, (!cfg.dry_run).then_some(out), &state);
+    let result = vault::setup(&conn.client, &setup, cfg.dry_run, &sink).await;
+    vault::unlock(&conn, vault_lock, progress).await;
+    writer.already_written(&sink.written());
+    let vr = match result {
         Ok(r) => r,
         Err(e) => {
             // Secrets Vault made before the failure (the exported intermediate key, a new
@@ -226,6 +216,9 @@ async fn flow(
     state.secret_id = vr.secret_id.clone();
     let files = Files::new(cfg, &conn, istio_operator.as_ref(), own_root_key.as_ref());
     let manifests = files.write(&mut writer, &vr, &state)?;
+    if !cfg.dry_run {
+        check_intermediate_key(out, &vr, had_state, &setup.intermediate_mount, progress)?;
+    }
 
     let (Some(root_pem), Some(int_pem)) =
         (vr.root_ca_pem.clone(), vr.intermediate_cert_pem.clone())
@@ -324,6 +317,105 @@ async fn flow(
         ));
     }
     Ok(())
+}
+
+/// The root chosen first: a root generated here is written to --out before Vault sees it,
+/// so that its key is never lost. Returns the setup to ensure, and the root key this tool
+/// generated (now or earlier into --out).
+async fn choose_root(
+    cfg: &RunConfig,
+    conn: &vault::VaultConnection,
+    root: RootSource,
+    writer: &mut Writer<'_, '_>,
+    state: &State,
+    out: &OutDir,
+    progress: &Progress<'_>,
+) -> Result<(vault_pki::PkiSetup, Option<SecretString>)> {
+    let mut setup = cfg.setup.clone();
+    let mut own_root_key = None;
+    let root = match root {
+        RootSource::Given(cert, key) => {
+            vault::check_root_replacement(&conn.client, &setup.root_mount, &cert, cfg.replace_root)
+                .await?;
+            Some((cert, key))
+        }
+        RootSource::OutDir(cert, key) => {
+            own_root_key = Some(key.clone());
+            Some((cert, key))
+        }
+        RootSource::None if cfg.dry_run => None,
+        RootSource::None if vault::has_root(&conn.client, &setup.root_mount).await => None,
+        RootSource::None => {
+            progress.mark();
+            match vault::generate_root(&setup)? {
+                Some(g) => {
+                    writer.generated_root(&g.cert_pem, &g.key_pem)?;
+                    own_root_key = Some(g.key_pem.clone());
+                    Some((g.cert_pem, g.key_pem))
+                }
+                None => None,
+            }
+        }
+    };
+    if let Some((cert, key)) = root {
+        setup = setup.with_root_ca(cert, key);
+    }
+    setup = setup.with_recorded_secret_id(state.secret_id.clone());
+    if setup.secret_id_metadata.is_empty() {
+        setup.secret_id_metadata = secret_id_metadata(out);
+    }
+    Ok((setup, own_root_key))
+}
+
+/// Vault kept its intermediate but `--out` has no `istioca.key`: Vault returned the key once,
+/// so it cannot be written again. With a state file (this folder was set up before) that is a
+/// lost key and an error; without (a Vault set up elsewhere), a note.
+fn check_intermediate_key(
+    out: &OutDir,
+    vr: &vault_pki::SetupReport,
+    had_state: bool,
+    intermediate_mount: &str,
+    progress: &Progress<'_>,
+) -> Result<()> {
+    let unchanged =
+        vr.outcome(vault_pki::Step::Intermediate) == Some(vault_pki::Outcome::Unchanged);
+    if !unchanged || out.path(OutDir::ISTIOCA_KEY).exists() {
+        return Ok(());
+    }
+    if !had_state {
+        progress.note(&format!(
+            "{intermediate_mount} already has an intermediate, made elsewhere: its key is not in --out (istioca.key)"
+        ));
+        return Ok(());
+    }
+    Err(Error::step(
+        "check istioca.key",
+        Cause::File {
+            path: out.path(OutDir::ISTIOCA_KEY),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!(
+                    "missing, although {intermediate_mount}'s intermediate is unchanged: Vault returns its exported key only once"
+                ),
+            ),
+        },
+        format!(
+            "restore istioca.key (and istioca.csr) from a backup, or have a new intermediate made: `bao secrets disable {intermediate_mount}` and re-run"
+        ),
+    ))
+}
+
+/// The metadata of the secret-ids this run makes: the tool and the output folder, so that a
+/// re-run into the same folder finds (and destroys) those a killed run never recorded, and
+/// leaves other folders' alone.
+fn secret_id_metadata(out: &OutDir) -> std::collections::BTreeMap<String, String> {
+    let folder = std::fs::canonicalize(out.root()).unwrap_or_else(|_| out.root().to_path_buf());
+    [
+        ("created_by".to_string(), "e2e".to_string()),
+        ("out".to_string(), folder.display().to_string()),
+    ]
+    .into_iter()
+    .collect()
 }
 
 /// Vault returned no role-id or secret-id where the manifests need them.

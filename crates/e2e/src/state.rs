@@ -19,10 +19,23 @@ pub struct State {
 impl State {
     /// Reads the state file; a missing file is an empty state.
     pub fn load(out: &OutDir) -> std::io::Result<State> {
-        let Some(text) = out.read(OutDir::STATE)? else {
-            return Ok(State::default());
+        let bytes = match std::fs::read(out.path(OutDir::STATE)) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
+            Err(e) => return Err(e),
         };
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        Self::parse(&bytes)
+    }
+
+    /// Parses the state file's bytes; an error names the file and the problem.
+    pub fn parse(bytes: &[u8]) -> std::io::Result<State> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: not UTF-8 text: {e}", OutDir::STATE),
+            )
+        })?;
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!("{}: {e}", OutDir::STATE),
@@ -63,6 +76,35 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Arbitrary bytes in `e2e-state.json` give a state or an error naming the file,
+        /// never a panic.
+        #[test]
+        fn any_bytes_parse_or_name_the_file(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            if let Err(e) = State::parse(&bytes) {
+                proptest::prop_assert!(e.to_string().contains(OutDir::STATE), "{}", e);
+            }
+        }
+
+        /// JSON of any shape: the same.
+        #[test]
+        fn any_json_parses_or_names_the_file(text in r#"\{("[a-z_]{0,20}": ?("[^"\\]{0,20}"|[0-9]{1,5}|null|true|\[\]|\{\}),? ?){0,4}\}"#) {
+            if let Err(e) = State::parse(text.as_bytes()) {
+                proptest::prop_assert!(e.to_string().contains(OutDir::STATE), "{}", e);
+            }
+        }
+    }
+
+    #[test]
+    fn a_state_of_the_wrong_shape_is_an_error_naming_the_file() {
+        for bad in [&b"[1,2]"[..], b"\xff\xfe", b"{\"secret_id\": 3}"] {
+            match State::parse(bad) {
+                Ok(s) => assert!(s.secret_id.is_none()),
+                Err(e) => assert!(e.to_string().contains(OutDir::STATE), "{e}"),
+            }
+        }
+    }
 
     #[test]
     fn round_trips_and_is_private() -> std::io::Result<()> {

@@ -108,6 +108,135 @@ pub async fn has_root(client: &PkiClient, root_mount: &str) -> bool {
     matches!(client.read_issuer(root_mount, "default").await, Ok(Some(_)))
 }
 
+/// Refuses to let a given root replace a different root already in `root_mount`, unless
+/// `replace` (`--replace-root`): replacing a working root is a decision, not a side effect.
+pub async fn check_root_replacement(
+    client: &PkiClient,
+    root_mount: &str,
+    cert_pem: &str,
+    replace: bool,
+) -> Result<()> {
+    if replace {
+        return Ok(());
+    }
+    // A read error (e.g. no mount yet) is left to the setup's own steps.
+    if let Ok(Some(cur)) = client.read_issuer(root_mount, "default").await
+        && !vault_pki::intermediate::same_certificate(&cur.certificate, cert_pem)
+    {
+        return Err(Error::step(
+            "vault: root CA",
+            Cause::build(
+                format!("{root_mount}/issuer/default"),
+                RootDiffers {
+                    mount: root_mount.to_string(),
+                    issuer_id: cur.issuer_id,
+                },
+            ),
+            "give the root Vault has, or pass --replace-root to replace it (a new intermediate is then signed under the new root, and ca.crt, istioca.* and istio-root-ca.yaml are rewritten)",
+        ));
+    }
+    Ok(())
+}
+
+/// The root mount already has another root.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{mount} already has a different root (issuer {issuer_id}); the given --root-ca-cert would replace it"
+)]
+struct RootDiffers {
+    mount: String,
+    issuer_id: String,
+}
+
+/// How long a run waits for another run's lock on the same mounts.
+const LOCK_WAIT: Duration = Duration::from_secs(120);
+/// A lock older than this is a dead run's (the Vault phase takes seconds).
+const LOCK_STALE: Duration = Duration::from_secs(600);
+
+/// The lock's mount path for `setup`'s root and intermediate mounts.
+pub fn lock_path(setup: &PkiSetup) -> String {
+    format!(
+        "e2e-lock/{}/{}",
+        setup.root_mount.trim_matches('/').replace('/', "_"),
+        setup.intermediate_mount.trim_matches('/').replace('/', "_")
+    )
+}
+
+/// This machine's boot id (a process id means something only within one boot).
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Takes the lock on `setup`'s mounts in Vault (see [`vault_pki::lock`]), waiting while
+/// another run holds it; `None` for a plan. A lock left by a dead run (same boot, process
+/// gone, or older than ten minutes) is taken over.
+pub async fn lock(
+    conn: &VaultConnection,
+    setup: &PkiSetup,
+    out: &OutDir,
+    dry_run: bool,
+    progress: &Progress<'_>,
+) -> Result<Option<vault_pki::lock::VaultLock>> {
+    if dry_run {
+        return Ok(None);
+    }
+    let boot = boot_id();
+    let owner = format!(
+        "e2e boot={boot} pid={} out={}",
+        std::process::id(),
+        out.root().display()
+    );
+    let is_stale = |h: &vault_pki::lock::LockHolder| {
+        let age = crate::preflight::unix_now().saturating_sub(h.since);
+        if age > LOCK_STALE.as_secs() {
+            return true;
+        }
+        let mut words = h.owner.split(' ');
+        let (Some("e2e"), Some(b), Some(pid)) = (words.next(), words.next(), words.next()) else {
+            return false;
+        };
+        !boot.is_empty()
+            && b == format!("boot={boot}")
+            && pid
+                .strip_prefix("pid=")
+                .is_some_and(|p| !std::path::Path::new(&format!("/proc/{p}")).exists())
+    };
+    let path = lock_path(setup);
+    progress.waiting(&format!("taking the lock {path} on the mounts"));
+    let lock = conn
+        .client
+        .acquire_lock(&path, &owner, LOCK_WAIT, &is_stale)
+        .await;
+    progress.waited();
+    lock.map(Some).map_err(|e| {
+        let hint = match &e {
+            vault_pki::Error::Locked { .. } => format!(
+                "another e2e run is changing the same mounts ({}, {}): wait for it to end and re-run",
+                setup.root_mount, setup.intermediate_mount
+            ),
+            other => hint_for(other).to_string(),
+        };
+        Error::step("vault: lock", e, hint)
+    })
+}
+
+/// Releases the lock; a failure is a note (the next run takes a dead run's lock over).
+pub async fn unlock(
+    conn: &VaultConnection,
+    lock: Option<vault_pki::lock::VaultLock>,
+    progress: &Progress<'_>,
+) {
+    let Some(lock) = lock else { return };
+    let path = lock.path().to_string();
+    if let Err(e) = conn.client.release_lock(lock).await {
+        progress.note(&format!(
+            "could not release the lock {path}: {e}; the next run takes it over"
+        ));
+    }
+}
+
 /// A new root with `setup`'s common name and TTL, made here so it can be written to the
 /// output folder before Vault sees it; `None` when `setup` imports a root.
 pub fn generate_root(setup: &PkiSetup) -> Result<Option<vault_pki::CaBundlePem>> {
@@ -125,20 +254,20 @@ pub fn generate_root(setup: &PkiSetup) -> Result<Option<vault_pki::CaBundlePem>>
         })
 }
 
-/// Runs `vault-pki`'s setup (or its plan), reporting each step as it ends. On failure the
+/// Runs `vault-pki`'s setup (or its plan), reporting each step as it ends through `sink`,
+/// which also writes each once-only secret as Vault returns it. On failure the
 /// error is `vault-pki`'s, whose [`vault_pki::Error::step`] names the step and whose
 /// [`partial_report`](vault_pki::Error::partial_report) holds secrets made before it.
 pub async fn setup(
     client: &PkiClient,
     setup: &PkiSetup,
     dry_run: bool,
-    progress: &Progress<'_>,
+    sink: &crate::sink::SecretSink<'_, '_>,
 ) -> std::result::Result<SetupReport, vault_pki::Error> {
-    let observe = |s: &StepReport| reported(progress, s);
     if dry_run {
-        client.plan_with(setup, &observe).await
+        client.plan_with(setup, sink).await
     } else {
-        client.ensure_with(setup, &observe).await
+        client.ensure_with(setup, sink).await
     }
 }
 
@@ -150,7 +279,7 @@ pub async fn setup_shared(
     dry_run: bool,
     progress: &Progress<'_>,
 ) -> std::result::Result<SetupReport, vault_pki::Error> {
-    let observe = |s: &StepReport| reported(progress, s);
+    let observe = |s: &StepReport| show_step(progress, s);
     if dry_run {
         client.plan_shared_with(setup, &observe).await
     } else {
@@ -158,7 +287,8 @@ pub async fn setup_shared(
     }
 }
 
-fn reported(progress: &Progress<'_>, s: &StepReport) {
+/// One Vault step as a progress line.
+pub fn show_step(progress: &Progress<'_>, s: &StepReport) {
     progress.step_timed(
         Phase::Vault,
         &s.step.to_string(),
@@ -175,7 +305,14 @@ pub fn setup_error(e: vault_pki::Error, progress: &Progress<'_>) -> Error {
         .step()
         .map(|s| s.to_string())
         .unwrap_or_else(|| "vault setup".into());
-    let hint = match e.cause() {
+    let hint = hint_for(e.cause());
+    progress.step(Phase::Vault, &step, "", Outcome::Failed, "");
+    Error::step(format!("vault: {step}"), e, hint)
+}
+
+/// What to do about a Vault error.
+fn hint_for(cause: &vault_pki::Error) -> &'static str {
+    match cause {
         vault_pki::Error::PermissionDenied { .. } => {
             "use a token allowed to manage mounts, auth methods and policies (e.g. root), via --vault-token or VAULT_TOKEN"
         }
@@ -183,9 +320,7 @@ pub fn setup_error(e: vault_pki::Error, progress: &Progress<'_>) -> Error {
             "check --vault-addr / VAULT_ADDR, that the server runs, and --vault-cacert"
         }
         _ => "fix the cause above and re-run: completed steps are kept and reported unchanged",
-    };
-    progress.step(Phase::Vault, &step, "", Outcome::Failed, "");
-    Error::step(format!("vault: {step}"), e, hint)
+    }
 }
 
 fn outcome(o: vault_pki::Outcome) -> Outcome {

@@ -176,6 +176,13 @@ impl<'a> Ensurer<'a> {
         }
     }
 
+    /// Hands a once-only secret to the observer before the next request.
+    fn keep(&self, secret: &crate::setup::NewSecret<'_>, what: &'static str) -> Result<()> {
+        self.observer
+            .on_secret(secret)
+            .map_err(|source| Error::SecretNotKept { what, source })
+    }
+
     fn made_secrets(&self) -> bool {
         !self.dry
             && (self.r.root_key_pem.is_some()
@@ -433,6 +440,13 @@ impl<'a> Ensurer<'a> {
         // failure below still hands it to the caller (Error::Incomplete).
         self.r.intermediate_key_pem = g.private_key_pem;
         self.r.intermediate_csr_pem = Some(g.csr_pem.clone());
+        if let Some(key_pem) = &self.r.intermediate_key_pem {
+            let secret = crate::setup::NewSecret::IntermediateKey {
+                key_pem,
+                csr_pem: &g.csr_pem,
+            };
+            self.keep(&secret, "exported intermediate key")?;
+        }
         let signed = self
             .c
             .sign_intermediate(
@@ -609,8 +623,9 @@ impl<'a> Ensurer<'a> {
                     if !info.secret_id_accessor.is_empty() {
                         rec.accessor = info.secret_id_accessor;
                     }
-                    let d = format!("recorded secret-id (accessor {}) is valid", rec.accessor);
-                    self.push(Step::SecretId, path, Outcome::Unchanged, d);
+                    let mut d = format!("recorded secret-id (accessor {}) is valid", rec.accessor);
+                    let outcome = self.destroy_unrecorded(&rec.accessor, &mut d).await?;
+                    self.push(Step::SecretId, path, outcome, d);
                     self.r.secret_id = Some(rec);
                     return Ok(());
                 }
@@ -625,15 +640,60 @@ impl<'a> Ensurer<'a> {
         } else {
             (Outcome::Created, "new secret-id")
         };
+        let mut detail = detail.to_string();
         if !self.dry {
-            let rec = self
-                .c
-                .create_secret_id(&s.approle_mount, &s.approle_role)
-                .await?;
-            self.r.secret_id = Some(rec);
+            let rec = if s.secret_id_metadata.is_empty() {
+                self.c
+                    .create_secret_id(&s.approle_mount, &s.approle_role)
+                    .await?
+            } else {
+                self.c
+                    .create_tagged_secret_id(
+                        &s.approle_mount,
+                        &s.approle_role,
+                        &s.secret_id_metadata,
+                    )
+                    .await?
+            };
             self.r.secret_id_created = true;
+            let secret = crate::setup::NewSecret::SecretId {
+                role_id: self.r.role_id.as_deref(),
+                record: &rec,
+            };
+            let kept = self.keep(&secret, "secret-id");
+            let accessor = rec.accessor.clone();
+            self.r.secret_id = Some(rec);
+            kept?;
+            self.destroy_unrecorded(&accessor, &mut detail).await?;
         }
         self.push(Step::SecretId, path, outcome, detail);
         Ok(())
+    }
+
+    /// Destroys the secret-ids a killed earlier run made with this setup's metadata and never
+    /// recorded (all but `keep`); says so in `detail`. `Updated` when it destroyed any.
+    async fn destroy_unrecorded(&mut self, keep: &str, detail: &mut String) -> Result<Outcome> {
+        let s = self.s;
+        if self.dry || s.secret_id_metadata.is_empty() {
+            return Ok(Outcome::Unchanged);
+        }
+        let gone = self
+            .c
+            .destroy_unrecorded_secret_ids(
+                &s.approle_mount,
+                &s.approle_role,
+                &s.secret_id_metadata,
+                keep,
+            )
+            .await?;
+        if gone.is_empty() {
+            return Ok(Outcome::Unchanged);
+        }
+        detail.push_str(&format!(
+            "; destroyed {} unrecorded secret-id(s) of an interrupted run (accessors {})",
+            gone.len(),
+            gone.join(", ")
+        ));
+        Ok(Outcome::Updated)
     }
 }

@@ -100,6 +100,28 @@ pub enum Error {
         /// Why it failed.
         reason: String,
     },
+    /// The caller's [`on_secret`](crate::SetupObserver::on_secret) could not keep a secret
+    /// Vault handed out once; the setup stopped before its next request.
+    #[error("keeping the {what} Vault returned failed: {}; fix it and re-run", crate::client::error_chain(.source.as_ref()))]
+    SecretNotKept {
+        /// Which secret (`exported intermediate key`, `secret-id`).
+        what: &'static str,
+        /// The caller's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Another run holds the lock on the same mounts.
+    #[error(
+        "another run is changing the same mounts: it holds the lock {path} (owner {owner}, since {since} s after the epoch); wait for it to end, or if it died, remove the lock with `bao secrets disable {path}`"
+    )]
+    Locked {
+        /// The lock's mount path.
+        path: String,
+        /// Its holder.
+        owner: String,
+        /// When the holder took it (seconds since the epoch).
+        since: u64,
+    },
     /// The setup cannot proceed as described.
     #[error("setup step {step} cannot proceed: {reason}")]
     Setup {

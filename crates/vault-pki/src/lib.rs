@@ -44,12 +44,14 @@ pub mod ensure;
 pub mod error;
 pub mod health;
 pub mod intermediate;
+pub mod lock;
 pub mod mount;
 pub mod pem;
 pub mod policy;
 pub mod retry;
 pub mod role;
 pub mod secret;
+pub mod secret_id;
 pub mod setup;
 pub mod sign;
 pub mod tls;
@@ -70,8 +72,8 @@ pub use retry::RetryPolicy;
 pub use role::{PkiRole, PkiRoleState};
 pub use secret::SecretString;
 pub use setup::{
-    KeyExport, NoObserver, Outcome, PkiSetup, RootCa, SecretIdRecord, SetupObserver, SetupReport,
-    Step, StepReport,
+    KeyExport, NewSecret, NoObserver, Outcome, PkiSetup, RootCa, SecretIdRecord, SetupObserver,
+    SetupReport, Step, StepReport,
 };
 pub use sign::{SignOptions, SignedCertificate};
 pub use tls::install_ring_provider;

@@ -90,6 +90,11 @@ pub struct PkiSetup {
     pub token_max_ttl: Duration,
     /// The secret-id recorded by a previous run, kept while Vault says it is valid.
     pub recorded_secret_id: Option<SecretIdRecord>,
+    /// Metadata every secret-id made by this setup carries (e.g. the tool and its output
+    /// folder). When not empty, a run destroys the role's other secret-ids whose metadata has
+    /// all of these pairs and that it did not record: secret-ids a killed run made and never
+    /// persisted.
+    pub secret_id_metadata: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for PkiSetup {
@@ -113,6 +118,7 @@ impl Default for PkiSetup {
             token_ttl: Duration::from_secs(HOUR),
             token_max_ttl: Duration::from_secs(4 * HOUR),
             recorded_secret_id: None,
+            secret_id_metadata: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -256,6 +262,38 @@ pub struct StepReport {
 pub trait SetupObserver: Sync {
     /// One step is done.
     fn on_step(&self, step: &StepReport);
+
+    /// Vault has just handed out a secret it never returns again; called before the setup's
+    /// next request, so that a caller that persists it here (a 0600 file, fsynced) loses
+    /// nothing if the process dies right after. An error stops the setup at once
+    /// ([`Error::SecretNotKept`](crate::Error::SecretNotKept)). By default, nothing is done:
+    /// the secret is in the report.
+    fn on_secret(
+        &self,
+        _secret: &NewSecret<'_>,
+    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Ok(())
+    }
+}
+
+/// A secret Vault returned once, as [`SetupObserver::on_secret`] receives it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum NewSecret<'a> {
+    /// `intermediate/generate/exported`'s key and CSR (before the CSR is signed).
+    IntermediateKey {
+        /// The private key, PEM.
+        key_pem: &'a SecretString,
+        /// The CSR, PEM.
+        csr_pem: &'a str,
+    },
+    /// A new secret-id (before anything else is asked), with the role's role-id.
+    SecretId {
+        /// The role-id read in the step before.
+        role_id: Option<&'a str>,
+        /// The secret-id and its accessor.
+        record: &'a SecretIdRecord,
+    },
 }
 
 impl<F: Fn(&StepReport) + Sync> SetupObserver for F {

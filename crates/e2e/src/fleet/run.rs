@@ -133,6 +133,40 @@ async fn flow(
     let Some(first) = fleet.clusters.first() else {
         return Err(Error::Usage("the fleet has no cluster".into()));
     };
+    // Before anything is changed: the given root (for the longest intermediate asked for) and
+    // a writable output folder.
+    if let RootInput::Given { cert_pem, key_pem } = &fleet.root.input {
+        let ttl = fleet
+            .clusters
+            .iter()
+            .map(|c| c.config.setup.intermediate_ttl)
+            .max()
+            .unwrap_or_default();
+        crate::preflight::check_root(
+            cert_pem.as_bytes(),
+            "the fleet's root.cert",
+            key_pem.expose_secret(),
+            "the fleet's root.key",
+            ttl,
+            std::time::SystemTime::now(),
+        )
+        .map_err(|e| {
+            Error::step(
+                "fleet: preflight",
+                Cause::build("the root", e),
+                "give a valid, self-signed root CA and its own key (root.cert, root.key)",
+            )
+        })?;
+    }
+    if !fleet.dry_run {
+        crate::preflight::check_out_writable(out.root()).map_err(|e| {
+            Error::step(
+                "fleet: preflight",
+                Cause::build("the output folder", e),
+                "choose a writable --out, or fix its permissions",
+            )
+        })?;
+    }
     let record = FleetRecord::load(out).map_err(|e| {
         Error::step(
             "fleet: read record",

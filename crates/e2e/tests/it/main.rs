@@ -12,4 +12,5 @@ mod istio_csr;
 mod kubelet;
 mod library;
 mod operator_step;
+mod robustness;
 mod run;

@@ -440,13 +440,14 @@ fn a_wrong_token_fails_with_exit_1_naming_the_step_and_what_to_do() {
         .expect("run");
     assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
     let err = text(&o.stderr);
-    assert!(err.contains("step `vault: root mount` failed"), "{err}");
+    // The first request that needs the token is the lock on the mounts.
+    assert!(err.contains("step `vault: lock` failed"), "{err}");
     assert!(err.contains("permission denied"), "{err}");
     assert!(err.contains("what to do"), "{err}");
     assert!(!err.contains(wrong), "the token is printed");
     let r = report(&out);
     assert_eq!(r["status"], "failed");
-    assert_eq!(r["error"]["step"], "vault: root mount");
+    assert_eq!(r["error"]["step"], "vault: lock");
     assert!(
         !std::fs::read_to_string(out.join("report.json"))
             .expect("report")
