@@ -45,9 +45,9 @@ impl RunConfig {
             Some(kubeconfig) => Some(ClusterTarget {
                 kubeconfig: kubeconfig.clone(),
                 context: args.context.clone(),
-                wait_timeout: Duration::from_secs(args.wait_timeout.max(1)),
-                helm: args.helm.clone(),
-                istio_csr_chart: args.istio_csr_chart.clone(),
+                wait_timeout: Duration::from_secs(args.tools.wait_timeout.max(1)),
+                helm: args.tools.helm.clone(),
+                istio_csr_chart: args.tools.istio_csr_chart.clone(),
                 istio_ca: match &args.istio_ca_addr {
                     None => None,
                     Some(addr) => Some(IstioCaTarget {

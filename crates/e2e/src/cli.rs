@@ -327,29 +327,9 @@ pub struct RunArgs {
     /// PEM bundle the Istio CA's serving certificate chains to (default: ca.crt).
     #[arg(long, value_name = "FILE", help_heading = "Cluster")]
     pub istio_ca_cacert: Option<PathBuf>,
-    /// The helm binary that installs istio-csr (default: `helm` on PATH; without one the exact
-    /// command is printed instead).
-    #[arg(long, env = "E2E_HELM", value_name = "FILE", help_heading = "Cluster")]
-    pub helm: Option<PathBuf>,
-    /// istio-csr's Helm chart: a repository reference (after `helm repo add jetstack
-    /// https://charts.jetstack.io`) or the chart's folder. After the install the run waits for
-    /// the istiod Certificate the chart creates to be Ready (issued through the Vault Issuer).
-    #[arg(
-        long,
-        env = "E2E_ISTIO_CSR_CHART",
-        default_value = crate::kube::ISTIO_CSR_CHART,
-        value_name = "CHART",
-        help_heading = "Cluster"
-    )]
-    pub istio_csr_chart: String,
-    /// Bound, in seconds, on each wait in the cluster (e.g. the Issuer becoming Ready).
-    #[arg(
-        long,
-        default_value_t = 120,
-        value_name = "SECS",
-        help_heading = "Cluster"
-    )]
-    pub wait_timeout: u64,
+    /// helm, istio-csr's chart, and the bound on waits.
+    #[command(flatten)]
+    pub tools: ToolArgs,
 }
 
 #[cfg(test)]
@@ -421,26 +401,9 @@ pub struct FleetArgs {
     #[arg(long)]
     pub prune: bool,
 
-    /// The helm binary for istio-csr's chart (default: `helm` on PATH).
-    #[arg(long, env = "E2E_HELM", value_name = "FILE", help_heading = "Cluster")]
-    pub helm: Option<PathBuf>,
-    /// istio-csr's chart: a repository reference or the chart's folder.
-    #[arg(
-        long,
-        env = "E2E_ISTIO_CSR_CHART",
-        default_value = crate::kube::ISTIO_CSR_CHART,
-        value_name = "CHART",
-        help_heading = "Cluster"
-    )]
-    pub istio_csr_chart: String,
-    /// Bound on each wait on a cluster (e.g. the Issuer becoming Ready), in seconds.
-    #[arg(
-        long,
-        default_value_t = 120,
-        value_name = "SECS",
-        help_heading = "Cluster"
-    )]
-    pub wait_timeout: u64,
+    /// helm, istio-csr's chart, and the bound on waits (for clusters with a kubeconfig).
+    #[command(flatten)]
+    pub tools: ToolArgs,
 }
 
 /// The arguments of `e2e doctor`: those of `e2e run` (which Vault, which names, which cluster,
@@ -457,4 +420,32 @@ pub struct DoctorArgs {
     /// `<out>/<name>/`); the names flags are then the file's.
     #[arg(long, value_name = "FILE")]
     pub fleet: Option<PathBuf>,
+}
+
+/// What a cluster is applied with: helm, istio-csr's chart, and the bound on each wait.
+#[derive(Debug, Clone, Args)]
+pub struct ToolArgs {
+    /// The helm binary that installs istio-csr (default: `helm` on PATH; without one the exact
+    /// command is printed instead).
+    #[arg(long, env = "E2E_HELM", value_name = "FILE", help_heading = "Cluster")]
+    pub helm: Option<PathBuf>,
+    /// istio-csr's Helm chart: a repository reference (after `helm repo add jetstack
+    /// https://charts.jetstack.io`) or the chart's folder. After the install the run waits for
+    /// the istiod Certificate the chart creates to be Ready (issued through the Vault Issuer).
+    #[arg(
+        long,
+        env = "E2E_ISTIO_CSR_CHART",
+        default_value = crate::kube::ISTIO_CSR_CHART,
+        value_name = "CHART",
+        help_heading = "Cluster"
+    )]
+    pub istio_csr_chart: String,
+    /// Bound, in seconds, on each wait in the cluster (e.g. the Issuer becoming Ready).
+    #[arg(
+        long,
+        default_value_t = 120,
+        value_name = "SECS",
+        help_heading = "Cluster"
+    )]
+    pub wait_timeout: u64,
 }

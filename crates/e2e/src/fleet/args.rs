@@ -18,9 +18,9 @@ impl Fleet {
             return Err(Error::Usage("--concurrency must be at least 1".into()));
         }
         let tools = ClusterTools {
-            helm: args.helm.clone(),
-            istio_csr_chart: args.istio_csr_chart.clone(),
-            wait_timeout: Duration::from_secs(args.wait_timeout.max(1)),
+            helm: args.tools.helm.clone(),
+            istio_csr_chart: args.tools.istio_csr_chart.clone(),
+            wait_timeout: Duration::from_secs(args.tools.wait_timeout.max(1)),
         };
         let mut fleet =
             Fleet::read(&args.fleet, &args.vault, &args.out, &tools)?.with_dry_run(dry_run);
