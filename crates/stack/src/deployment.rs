@@ -72,30 +72,6 @@ impl Stack {
         // Longest mount path first, so nested mounts win.
         mounts.sort_by_key(|m| std::cmp::Reverse(m.0.len()));
 
-        let serving = free_port("istio-csr")?;
-        let metrics = free_port("istio-csr-metrics")?;
-        let readiness = free_port("istio-csr-readiness")?;
-        let mut dns_name = format!("cert-manager-istio-csr.{namespace}.svc");
-        let mut args = Vec::new();
-        for a in container.args.clone().unwrap_or_default() {
-            let a = if a.starts_with("--serving-address=") {
-                format!("--serving-address=127.0.0.1:{serving}")
-            } else if a.starts_with("--metrics-port=") {
-                format!("--metrics-port={metrics}")
-            } else if a.starts_with("--readiness-probe-port=") {
-                format!("--readiness-probe-port={readiness}")
-            } else if a.starts_with("--kubeconfig") {
-                continue;
-            } else {
-                local_paths(&a, &mounts)
-            };
-            if let Some(names) = a.strip_prefix("--serving-certificate-dns-names=")
-                && let Some(first) = names.split(',').next()
-            {
-                dns_name = first.to_string();
-            }
-            args.push(a);
-        }
         let sa = pod
             .service_account_name
             .clone()
@@ -103,10 +79,50 @@ impl Stack {
         let kubeconfig = self
             .service_account_kubeconfig(namespace, &sa, &pod_dir)
             .await?;
-        args.push(format!("--kubeconfig={}", kubeconfig.display()));
+        // A port found free can be taken before istio-csr binds it (an outgoing connection's
+        // source port is drawn from the same range): then it starts again on other ports.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let serving = free_port("istio-csr")?;
+            let metrics = free_port("istio-csr-metrics")?;
+            let readiness = free_port("istio-csr-readiness")?;
+            let mut dns_name = format!("cert-manager-istio-csr.{namespace}.svc");
+            let mut args = Vec::new();
+            for a in container.args.clone().unwrap_or_default() {
+                let a = if a.starts_with("--serving-address=") {
+                    format!("--serving-address=127.0.0.1:{serving}")
+                } else if a.starts_with("--metrics-port=") {
+                    format!("--metrics-port={metrics}")
+                } else if a.starts_with("--readiness-probe-port=") {
+                    format!("--readiness-probe-port={readiness}")
+                } else if a.starts_with("--kubeconfig") {
+                    continue;
+                } else {
+                    local_paths(&a, &mounts)
+                };
+                if let Some(names) = a.strip_prefix("--serving-certificate-dns-names=")
+                    && let Some(first) = names.split(',').next()
+                {
+                    dns_name = first.to_string();
+                }
+                args.push(a);
+            }
+            args.push(format!("--kubeconfig={}", kubeconfig.display()));
+            match self
+                .spawn_istio_csr(&bin, &args, [serving, metrics, readiness], dns_name)
+                .await
+            {
+                Err(_) if attempt < 3 && self.port_was_taken("istio-csr") => {}
+                other => return other,
+            }
+        }
+    }
 
-        self.spawn_istio_csr(&bin, &args, [serving, metrics, readiness], dns_name)
-            .await
+    /// Whether `component`'s log says it could not bind a port.
+    fn port_was_taken(&self, component: &str) -> bool {
+        std::fs::read_to_string(self.log_path(component))
+            .is_ok_and(|l| l.contains("address already in use"))
     }
 
     /// Writes a `secret`, `configMap` or `emptyDir` volume into `local`.
