@@ -127,7 +127,6 @@ async fn flow(
     let csr_task = (!cfg.dry_run)
         .then(|| tokio::task::spawn_blocking(move || verify::workload_csr(&identity)));
     let _lock = crate::preflight::before_vault(cfg, out)?;
-    let had_state = out.path(OutDir::STATE).exists();
     let state = State::load(out).map_err(|e| {
         Error::step(
             "read state",
@@ -198,7 +197,7 @@ async fn flow(
     let files = Files::new(cfg, &conn, istio_operator.as_ref(), own_root_key.as_ref());
     let manifests = files.write(&mut writer, &vr, &state)?;
     if !cfg.dry_run {
-        check_intermediate_key(out, &vr, had_state, &setup.intermediate_mount, progress)?;
+        check_intermediate_key(out, &vr, &setup.intermediate_mount, progress)?;
     }
 
     let (Some(root_pem), Some(int_pem)) =
@@ -348,12 +347,12 @@ async fn choose_root(
 }
 
 /// Vault kept its intermediate but `--out` has no `istioca.key`: Vault returned the key once,
-/// so it cannot be written again. With a state file (this folder was set up before) that is a
-/// lost key and an error; without (a Vault set up elsewhere), a note.
+/// so it cannot be written again. With `istioca.csr` (written with the key by the run that
+/// made the intermediate) that is a lost key and an error; without (an intermediate made
+/// elsewhere, e.g. by a run into another folder), a note.
 fn check_intermediate_key(
     out: &OutDir,
     vr: &vault_pki::SetupReport,
-    had_state: bool,
     intermediate_mount: &str,
     progress: &Progress<'_>,
 ) -> Result<()> {
@@ -362,7 +361,7 @@ fn check_intermediate_key(
     if !unchanged || out.path(OutDir::ISTIOCA_KEY).exists() {
         return Ok(());
     }
-    if !had_state {
+    if !out.path(OutDir::ISTIOCA_CSR).exists() {
         progress.note(&format!(
             "{intermediate_mount} already has an intermediate, made elsewhere: its key is not in --out (istioca.key)"
         ));
