@@ -156,7 +156,8 @@ async fn flow(
     // Seed steps 1 to 5 under the lock on the mounts (not for a plan, which writes nothing):
     // a concurrent run waits here.
     let mut writer = Writer::new(out, cfg.dry_run, progress);
-    let vault_lock = vault::lock(&conn, &cfg.setup, out, cfg.dry_run, progress).await?;
+    let vault_lock =
+        vault::lock(&conn, &cfg.setup, out, cfg.dry_run, cfg.lock_wait, progress).await?;
     let (setup, own_root_key) =
         match choose_root(cfg, &conn, root, &mut writer, &state, out, progress).await {
             Ok(c) => c,

@@ -94,3 +94,45 @@ async fn the_library_entry_point_runs_the_preflight_before_vault() {
         "Vault was changed"
     );
 }
+
+#[tokio::test]
+async fn a_run_fails_saying_another_run_changes_the_mounts_while_it_holds_their_lock() {
+    let server = dev_server();
+    let c = vault_pki::PkiClient::new(
+        VaultConfig::new(server.addr()).with_token(server.root_token().clone()),
+    )
+    .expect("client");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = RunConfig::new(dir.path().join("out"));
+    cfg.vault = VaultSpec::Server {
+        config: VaultConfig::new(server.addr()).with_token(server.root_token().clone()),
+        ca_pem: None,
+    };
+    cfg.lock_wait = std::time::Duration::ZERO;
+    // Another (live) run holds the lock on the mounts.
+    let never = |_: &vault_pki::lock::LockHolder| false;
+    let held = c
+        .acquire_lock(
+            &e2e::vault::lock_path(&cfg.setup),
+            "another run",
+            std::time::Duration::ZERO,
+            &never,
+        )
+        .await
+        .expect("lock");
+    let e = e2e::run(&cfg, &NoObserver).await.error.expect("refused");
+    assert_eq!(e.step_name(), Some("vault: lock"), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("another run is changing the same mounts"),
+        "{msg}"
+    );
+    assert!(msg.contains("(pki, istioca)"), "{msg}");
+    assert!(
+        c.read_mount("pki").await.expect("mounts").is_none(),
+        "Vault was changed"
+    );
+    c.release_lock(held).await.expect("release");
+    let output = e2e::run(&cfg, &NoObserver).await;
+    assert!(output.error.is_none(), "{:?}", output.error);
+}
