@@ -76,6 +76,7 @@ impl RunConfig {
             issuer_vault_server: v.issuer_vault_server.clone(),
             root,
             replace_root: args.replace_root,
+            lock_wait: crate::config::DEFAULT_LOCK_WAIT,
             setup,
             trust_domain: args.trust_domain.clone(),
             namespace: args.namespace.clone(),

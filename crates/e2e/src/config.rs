@@ -22,6 +22,8 @@ pub struct RunConfig {
     pub root: RootInput,
     /// Whether a given root may replace a different root already in Vault (`--replace-root`).
     pub replace_root: bool,
+    /// How long a run waits for another run's lock on the same mounts in Vault.
+    pub lock_wait: Duration,
     /// Vault's side: mounts, role, AppRole and policy names, trust domain, role key type (the
     /// root and the recorded secret-id are added by the run).
     pub setup: PkiSetup,
@@ -110,6 +112,9 @@ pub struct IstioCaTarget {
     pub ca_pem: Option<String>,
 }
 
+/// How long a run waits for another run's lock on the same mounts: the Vault phase takes
+/// seconds.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(120);
 /// The default SPIFFE trust domain (Istio's).
 pub const DEFAULT_TRUST_DOMAIN: &str = "cluster.local";
 /// The default Istio cluster ID (Istio's).
@@ -140,6 +145,7 @@ impl RunConfig {
             issuer_vault_server: None,
             root: RootInput::Default,
             replace_root: false,
+            lock_wait: DEFAULT_LOCK_WAIT,
             setup: PkiSetup::default().with_trust_domain(DEFAULT_TRUST_DOMAIN),
             trust_domain: DEFAULT_TRUST_DOMAIN.into(),
             namespace: certmanager_types::seed::NAMESPACE.into(),

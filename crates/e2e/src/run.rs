@@ -142,7 +142,6 @@ async fn flow(
             .then(|| tokio::task::spawn_blocking(move || verify::workload_csr(&identity))),
     };
     let _lock = crate::preflight::before_vault(cfg, out)?;
-    let had_state = out.path(OutDir::STATE).exists();
     let state = State::load(out).map_err(|e| {
         Error::step(
             "read state",
@@ -176,7 +175,8 @@ async fn flow(
     // Seed steps 1 to 5 under the lock on the mounts (not for a plan, which writes nothing):
     // a concurrent run waits here.
     let mut writer = Writer::new(out, cfg.dry_run, progress);
-    let vault_lock = vault::lock(&conn, &cfg.setup, out, cfg.dry_run, progress).await?;
+    let vault_lock =
+        vault::lock(&conn, &cfg.setup, out, cfg.dry_run, cfg.lock_wait, progress).await?;
     let (setup, own_root_key) =
         match choose_root(cfg, &conn, root, &mut writer, &state, out, progress).await {
             Ok(c) => c,
@@ -217,7 +217,7 @@ async fn flow(
     let files = Files::new(cfg, &conn, istio_operator.as_ref(), own_root_key.as_ref());
     let manifests = files.write(&mut writer, &vr, &state)?;
     if !cfg.dry_run {
-        check_intermediate_key(out, &vr, had_state, &setup.intermediate_mount, progress)?;
+        check_intermediate_key(out, &vr, &setup.intermediate_mount, progress)?;
     }
 
     let (Some(root_pem), Some(int_pem)) =
@@ -368,12 +368,12 @@ async fn choose_root(
 }
 
 /// Vault kept its intermediate but `--out` has no `istioca.key`: Vault returned the key once,
-/// so it cannot be written again. With a state file (this folder was set up before) that is a
-/// lost key and an error; without (a Vault set up elsewhere), a note.
+/// so it cannot be written again. With `istioca.csr` (written with the key by the run that
+/// made the intermediate) that is a lost key and an error; without (an intermediate made
+/// elsewhere, e.g. by a run into another folder), a note.
 fn check_intermediate_key(
     out: &OutDir,
     vr: &vault_pki::SetupReport,
-    had_state: bool,
     intermediate_mount: &str,
     progress: &Progress<'_>,
 ) -> Result<()> {
@@ -382,7 +382,7 @@ fn check_intermediate_key(
     if !unchanged || out.path(OutDir::ISTIOCA_KEY).exists() {
         return Ok(());
     }
-    if !had_state {
+    if !out.path(OutDir::ISTIOCA_CSR).exists() {
         progress.note(&format!(
             "{intermediate_mount} already has an intermediate, made elsewhere: its key is not in --out (istioca.key)"
         ));

@@ -148,8 +148,6 @@ struct RootDiffers {
     issuer_id: String,
 }
 
-/// How long a run waits for another run's lock on the same mounts.
-const LOCK_WAIT: Duration = Duration::from_secs(120);
 /// A lock older than this is a dead run's (the Vault phase takes seconds).
 const LOCK_STALE: Duration = Duration::from_secs(600);
 
@@ -177,6 +175,7 @@ pub async fn lock(
     setup: &PkiSetup,
     out: &OutDir,
     dry_run: bool,
+    wait: Duration,
     progress: &Progress<'_>,
 ) -> Result<Option<vault_pki::lock::VaultLock>> {
     if dry_run {
@@ -207,7 +206,7 @@ pub async fn lock(
     progress.waiting(&format!("taking the lock {path} on the mounts"));
     let lock = conn
         .client
-        .acquire_lock(&path, &owner, LOCK_WAIT, &is_stale)
+        .acquire_lock(&path, &owner, wait, &is_stale)
         .await;
     progress.waited();
     lock.map(Some).map_err(|e| {

@@ -61,3 +61,78 @@ async fn a_failing_vault_step_is_named_in_the_error_and_the_report() {
     let key = std::fs::read_to_string(dir.path().join("out/istioca.key")).expect("istioca.key");
     assert!(key.contains("PRIVATE KEY"));
 }
+
+#[tokio::test]
+async fn the_library_entry_point_runs_the_preflight_before_vault() {
+    let server = dev_server();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Fixture: a root valid 2020 to 2021 only (rcgen), with its key.
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    p.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    let cert = p.self_signed(&key).expect("root");
+    let mut cfg = RunConfig::new(dir.path().join("out"));
+    cfg.root = e2e::config::RootInput::Given {
+        cert_pem: cert.pem(),
+        key_pem: vault_pki::SecretString::new(key.serialize_pem()),
+    };
+    cfg.vault = VaultSpec::Server {
+        config: VaultConfig::new(server.addr()).with_token(server.root_token().clone()),
+        ca_pem: None,
+    };
+    let e = e2e::run(&cfg, &NoObserver).await.error.expect("refused");
+    assert_eq!(e.step_name(), Some("preflight"), "{e}");
+    assert!(e.to_string().contains("certificate has expired"), "{e}");
+    let c = vault_pki::PkiClient::new(
+        VaultConfig::new(server.addr()).with_token(server.root_token().clone()),
+    )
+    .expect("client");
+    assert!(
+        c.read_mount("pki").await.expect("mounts").is_none(),
+        "Vault was changed"
+    );
+}
+
+#[tokio::test]
+async fn a_run_fails_saying_another_run_changes_the_mounts_while_it_holds_their_lock() {
+    let server = dev_server();
+    let c = vault_pki::PkiClient::new(
+        VaultConfig::new(server.addr()).with_token(server.root_token().clone()),
+    )
+    .expect("client");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = RunConfig::new(dir.path().join("out"));
+    cfg.vault = VaultSpec::Server {
+        config: VaultConfig::new(server.addr()).with_token(server.root_token().clone()),
+        ca_pem: None,
+    };
+    cfg.lock_wait = std::time::Duration::ZERO;
+    // Another (live) run holds the lock on the mounts.
+    let never = |_: &vault_pki::lock::LockHolder| false;
+    let held = c
+        .acquire_lock(
+            &e2e::vault::lock_path(&cfg.setup),
+            "another run",
+            std::time::Duration::ZERO,
+            &never,
+        )
+        .await
+        .expect("lock");
+    let e = e2e::run(&cfg, &NoObserver).await.error.expect("refused");
+    assert_eq!(e.step_name(), Some("vault: lock"), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("another run is changing the same mounts"),
+        "{msg}"
+    );
+    assert!(msg.contains("(pki, istioca)"), "{msg}");
+    assert!(
+        c.read_mount("pki").await.expect("mounts").is_none(),
+        "Vault was changed"
+    );
+    c.release_lock(held).await.expect("release");
+    let output = e2e::run(&cfg, &NoObserver).await;
+    assert!(output.error.is_none(), "{:?}", output.error);
+}

@@ -468,5 +468,15 @@ async fn two_runs_at_once_end_with_one_intermediate() {
             !has_mount(&server, "e2e-lock/pki/istioca").await,
             "trial {trial}: the lock was left"
         );
+        // Each folder's re-run then succeeds, the one without the intermediate's key too.
+        for o in &outs {
+            let again = run(&server, o, &[]);
+            assert_eq!(
+                again.status.code(),
+                Some(0),
+                "trial {trial}: {}",
+                describe(&again)
+            );
+        }
     }
 }

@@ -402,6 +402,7 @@ fn bad_usage_exits_2() {
         "--vault-namespace",
         "--root-ca-cert",
         "--root-ca-key",
+        "--replace-root",
         "--root-mount",
         "--intermediate-mount",
         "--role",

@@ -4,6 +4,7 @@
 mod common;
 mod errors;
 mod faults;
+mod lock;
 mod lost_answer;
 mod setup;
 mod signing;
