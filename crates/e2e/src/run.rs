@@ -49,13 +49,27 @@ pub async fn run(cfg: &RunConfig, observer: &dyn Observer) -> RunOutput {
     run_with_csr(cfg, observer, None).await
 }
 
-/// [`run`], verifying with `csr` (the workload CSR for the run's trust domain,
-/// [`verify::workload_csr`]) instead of making one: a fleet makes it once for all its clusters,
-/// as its RSA key is the costliest thing a run computes.
+/// A workload CSR being made elsewhere, awaited by every run that shares it (`None`: it could
+/// not be made).
+pub type SharedCsr = futures::future::Shared<futures::future::BoxFuture<'static, Option<String>>>;
+
+/// Starts making the workload CSR for `trust_domain` ([`verify::workload_csr`], an RSA 2048
+/// key: the costliest thing a run computes) on a blocking thread, for runs to share.
+pub fn shared_csr(trust_domain: &str) -> SharedCsr {
+    use futures::FutureExt;
+    let identity = verify::workload_identity(trust_domain);
+    let task = tokio::task::spawn_blocking(move || verify::workload_csr(&identity));
+    async move { task.await.ok().and_then(Result::ok) }
+        .boxed()
+        .shared()
+}
+
+/// [`run`], verifying with `csr` (the workload CSR for the run's trust domain, see
+/// [`shared_csr`]) instead of making one: a fleet makes it once for all its clusters.
 pub async fn run_with_csr(
     cfg: &RunConfig,
     observer: &dyn Observer,
-    csr: Option<String>,
+    csr: Option<SharedCsr>,
 ) -> RunOutput {
     let started = Instant::now();
     let progress = Progress::new(observer);
@@ -131,7 +145,7 @@ async fn flow(
     out: &OutDir,
     progress: &Progress<'_>,
     found: &mut Found,
-    given_csr: Option<String>,
+    given_csr: Option<SharedCsr>,
 ) -> Result<()> {
     // The workload CSR's RSA key takes a while to generate (100 ms to over 500 ms): it is made
     // first, on its own thread, while everything up to the verification runs.
@@ -273,7 +287,9 @@ async fn flow(
     };
     let started = Instant::now();
     let csr = match (given_csr, csr_task) {
-        (Some(csr), _) => Ok(csr),
+        (Some(shared), _) => shared
+            .await
+            .ok_or_else(|| Cause::build("making the workload CSR", CsrNotMade)),
         (None, Some(task)) => task
             .await
             .map_err(|e| Cause::build("making the workload CSR", e))
@@ -417,6 +433,11 @@ fn secret_id_metadata(out: &OutDir) -> std::collections::BTreeMap<String, String
     .into_iter()
     .collect()
 }
+
+/// The shared workload CSR could not be made (its RSA key generation failed).
+#[derive(Debug, thiserror::Error)]
+#[error("the shared workload CSR could not be made")]
+struct CsrNotMade;
 
 /// Vault returned no role-id or secret-id where the manifests need them.
 #[derive(Debug, thiserror::Error)]

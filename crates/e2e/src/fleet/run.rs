@@ -178,23 +178,22 @@ async fn flow(
         )
     })?;
     // One workload CSR per trust domain for every cluster's verification, made (RSA 2048, the
-    // costliest thing a run computes) while the shared steps run.
-    let domains: BTreeSet<String> = fleet
-        .clusters
-        .iter()
-        .map(|c| c.config.trust_domain.clone())
-        .collect();
-    let csr_task = (!fleet.dry_run).then(|| {
-        tokio::task::spawn_blocking(move || {
-            domains
-                .into_iter()
-                .map(|td| {
-                    let csr = crate::verify::workload_csr(&crate::verify::workload_identity(&td));
-                    (td, csr)
-                })
-                .collect::<Vec<_>>()
-        })
-    });
+    // costliest thing a run computes) while the clusters' Vault steps run.
+    let csrs: HashMap<String, crate::run::SharedCsr> = if fleet.dry_run {
+        HashMap::new()
+    } else {
+        fleet
+            .clusters
+            .iter()
+            .map(|c| c.config.trust_domain.clone())
+            .collect::<BTreeSet<String>>()
+            .into_iter()
+            .map(|td| {
+                let csr = crate::run::shared_csr(&td);
+                (td, csr)
+            })
+            .collect()
+    };
     let conn = vault::connect(&fleet.vault, progress)?;
     found.vault = Some(conn.info.clone());
 
@@ -234,21 +233,6 @@ async fn flow(
     let root_input = match root_key {
         Some((cert_pem, key_pem)) => RootInput::Given { cert_pem, key_pem },
         None => RootInput::Default,
-    };
-    let csrs: HashMap<String, String> = match csr_task {
-        Some(task) => task
-            .await
-            .map_err(|e| {
-                Error::step(
-                    "fleet: workload CSR",
-                    Cause::build("making the workload CSR", e),
-                    "report this as a bug",
-                )
-            })?
-            .into_iter()
-            .filter_map(|(td, csr)| csr.ok().map(|c| (td, c)))
-            .collect(),
-        None => HashMap::new(),
     };
     let configs: Vec<RunConfig> = fleet
         .clusters
