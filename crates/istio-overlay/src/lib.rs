@@ -75,11 +75,12 @@ mod patch;
 mod path;
 mod prepared;
 mod value;
+mod yaml;
 
-pub use documents::{parse_document, parse_documents, to_yaml_documents};
+pub use documents::{parse_document, parse_document_with, parse_documents, to_yaml_documents};
 pub use error::{Error, Errors, Result};
 pub use json_patch;
-pub use lint::{Finding, Rewrite, Severity, lint};
+pub use lint::{Finding, Rewrite, Severity, lint, lint_yaml};
 pub use nested::{COMPONENTS, ComponentOverlays, apply_nested, component_overlays};
 pub use overlay::{K8sObjectOverlay, Patch, apply_overlays, object_id, object_label};
 pub use patch::{
@@ -87,3 +88,7 @@ pub use patch::{
 };
 pub use path::{Segment, SegmentKind, TreePath};
 pub use value::{string_to_map, structpb_value};
+pub use yaml::{
+    Ambiguous, YamlVersion, ambiguous_scalars, parse_documents_with, resolve_plain_1_1,
+    resolve_plain_1_2,
+};
