@@ -49,14 +49,15 @@ pub fn parse_document_with(
     })
 }
 
-/// Writes documents as multi-document YAML (`---` between documents).
+/// Writes documents as multi-document YAML (`---` between documents), quoting every string
+/// that YAML 1.1 or 1.2 would read as something else (`"yes"`, `"017"`).
 pub fn to_yaml_documents(docs: &[Value]) -> String {
     let mut out = String::new();
     for (i, d) in docs.iter().enumerate() {
         if i > 0 {
             out.push_str("---\n");
         }
-        out.push_str(&serde_yaml::to_string(d).unwrap_or_default());
+        out.push_str(&crate::emit::to_yaml(d));
     }
     out
 }

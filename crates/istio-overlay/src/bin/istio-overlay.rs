@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use istio_overlay::{
     Error, K8sObjectOverlay, Patch, Severity, YamlVersion, apply_overlays,
     apply_patches_keep_going, component_overlays, explain, lint, lint_yaml, parse_document_with,
-    parse_documents_with, to_yaml_documents,
+    parse_documents_with, to_yaml, to_yaml_documents,
 };
 use serde_json::{Value, json};
 
@@ -297,7 +297,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .collect();
             let text = match output {
                 Format::Json => format!("{}\n", serde_json::to_string_pretty(&out)?),
-                Format::Yaml => serde_yaml::to_string(&out)?,
+                Format::Yaml => to_yaml(&serde_json::to_value(&out)?),
             };
             std::io::stdout().lock().write_all(text.as_bytes())?;
             for e in explained.iter().filter_map(|e| e.error.as_ref()) {

@@ -172,3 +172,26 @@ fn lint_warns_where_1_1_and_1_2_differ_with_the_quoted_rewrite() {
         findings[1].message
     );
 }
+
+#[test]
+fn output_reads_back_the_same_under_1_1_and_1_2() {
+    let mut strings: Vec<String> = table().into_iter().map(|(t, _, _)| t.to_string()).collect();
+    strings.extend(
+        [
+            "--tlsCertFile=/etc/cert-manager/tls/tls.crt",
+            "a: b",
+            "line one\nline two",
+            "two\nlines\n",
+            "  indented\nblock",
+            "",
+            "#comment",
+        ]
+        .map(String::from),
+    );
+    let v = json!({"s": strings, "yes": {"on": strings}, "n": [1, 2.5, true, null, {}, []]});
+    let text = istio_overlay::to_yaml(&v);
+    for version in [YamlVersion::V1_1, YamlVersion::V1_2] {
+        let back = parse_documents_with("out", &text, version).expect("parses");
+        assert_eq!(back[0], v, "{version:?}\n{text}");
+    }
+}
