@@ -332,10 +332,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             Severity::Error => "error",
                             Severity::Warning => "warning",
                         };
-                        s.push_str(&format!(
-                            "{sev}[{}] {} ({})\n",
-                            f.code, f.location, f.target
-                        ));
+                        s.push_str(&format!("{sev}[{}] {}", f.code, f.location));
+                        if !f.target.is_empty() {
+                            s.push_str(&format!(" ({})", f.target));
+                        }
+                        s.push('\n');
                         if let Some(p) = &f.path {
                             s.push_str(&format!("  path:    {p}\n"));
                         }
