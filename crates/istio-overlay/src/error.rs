@@ -170,6 +170,15 @@ pub enum Error {
         #[source]
         source: serde_yaml::Error,
     },
+    /// Input that is not well-formed YAML (read as YAML 1.1).
+    #[error("{what}: cannot parse as YAML or JSON: {source}")]
+    Yaml {
+        /// What was being read.
+        what: String,
+        /// The parser's error, with line and column.
+        #[source]
+        source: yaml_rust2::ScanError,
+    },
     /// A state the engine should never reach; please report it with the patch.
     #[error("patch `{path}`: internal error ({detail}); please report this patch")]
     Internal {

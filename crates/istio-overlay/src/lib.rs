@@ -60,13 +60,37 @@
 //!   objects. Each matching overlay is applied to the object as rendered and the last result
 //!   kept, so two overlays for one object do not add up ([`lint`] flags it).
 //!
+//! # Reading YAML (as kubectl and Istio read it)
+//! Input files ([`parse_documents`], the CLI) and the strings Istio re-parses as YAML are read
+//! with YAML 1.1 scalar resolution, as gopkg.in/yaml.v2's `resolve.go` does it (Istio's
+//! re-parse; `sigs.k8s.io/yaml`, behind kubectl, uses the same code in `go.yaml.in/yaml/v2`).
+//! Only plain scalars are resolved: quoted and block scalars, and `!!str`, are strings.
+//!
+//! | plain scalar | value |
+//! | --- | --- |
+//! | `y Y yes Yes YES true True TRUE on On ON` | `true` |
+//! | `n N no No NO false False FALSE off Off OFF` | `false` |
+//! | empty, `~ null Null NULL` | `null` |
+//! | `0x1F`, `0o17`, `017`, `-017`, `0b101`, `+12` (Go `ParseInt(s, 0, 64)`) | integer |
+//! | `1_000`, `1_0.5` (every `_` removed first) | 1000, 10.5 |
+//! | `08`, `1e3`, `1.`, `.5`, `-.5` (yaml.v2's float pattern) | float |
+//! | beyond int64: up to 2^64-1 unsigned, then float | number |
+//! | `190:20:30` (no sexagesimal in yaml.v2), `2001-12-14` (timestamps stay text for `interface{}`), `yES`, `0x` | string |
+//! | `.inf`, `.nan` (floats to yaml.v2, which JSON cannot hold) | string |
+//!
+//! Map keys are resolved too and written as `sigs.k8s.io/yaml` writes JSON keys (`on: 1` is
+//! `{"true": 1}`). [`parse_documents_with`] and the CLI's `--yaml 1.2` read YAML 1.2 instead;
+//! [`lint_yaml`] warns at each plain scalar the two read differently. Output
+//! ([`to_yaml_documents`]) quotes every string either reading could take for something else.
+//!
 //! Known differences: regular expressions run on Rust's `regex` (RE2 syntax like Go, but
-//! `\d`, `\w` are Unicode-aware); YAML is parsed as YAML 1.2 (`on`/`yes` stay strings, yaml.v2
-//! reads them as booleans); where Istio picks a random root key of a multi-key string map, the
-//! first one is taken; where Istio panics, an error is returned.
+//! `\d`, `\w` are Unicode-aware); `.inf`/`.nan` are read as strings (kubectl fails on them);
+//! where Istio picks a random root key of a multi-key string map, the first one is taken; where
+//! Istio panics, an error is returned.
 #![forbid(unsafe_code)]
 
 mod documents;
+mod emit;
 mod error;
 mod lint;
 mod nested;
@@ -75,11 +99,13 @@ mod patch;
 mod path;
 mod prepared;
 mod value;
+mod yaml;
 
-pub use documents::{parse_document, parse_documents, to_yaml_documents};
+pub use documents::{parse_document, parse_document_with, parse_documents, to_yaml_documents};
+pub use emit::to_yaml;
 pub use error::{Error, Errors, Result};
 pub use json_patch;
-pub use lint::{Finding, Rewrite, Severity, lint};
+pub use lint::{Finding, Rewrite, Severity, lint, lint_yaml};
 pub use nested::{COMPONENTS, ComponentOverlays, apply_nested, component_overlays};
 pub use overlay::{K8sObjectOverlay, Patch, apply_overlays, object_id, object_label};
 pub use patch::{
@@ -87,3 +113,7 @@ pub use patch::{
 };
 pub use path::{Segment, SegmentKind, TreePath};
 pub use value::{string_to_map, structpb_value};
+pub use yaml::{
+    Ambiguous, YamlVersion, ambiguous_scalars, parse_documents_with, resolve_plain_1_1,
+    resolve_plain_1_2,
+};

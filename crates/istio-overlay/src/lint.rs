@@ -14,7 +14,8 @@
 //! `empty-path` (warnings); `selector-on-map` (a bracket segment meets a map: Istio creates a
 //! literal key), `patch-fails`, `overlay-matches-nothing`, `overlay-matches-several`,
 //! `overlays-same-target` (Istio keeps only the last overlay's result),
-//! `invalid-nested-overlays` (errors).
+//! `invalid-nested-overlays` (errors). [`lint_yaml`], on the overlay file's text:
+//! `yaml-1-1-differs` (warning: a plain scalar that YAML 1.1 and 1.2 read differently).
 
 use std::collections::HashMap;
 
@@ -76,6 +77,43 @@ pub fn lint(overlays: &[K8sObjectOverlay], manifests: Option<&[Value]>) -> Vec<F
     let mut out = Vec::new();
     lint_list(overlays, manifests, "overlays", &mut out);
     out
+}
+
+/// Lints an overlay file's text: every plain scalar that reads differently under YAML 1.1
+/// (kubectl, Istio) and YAML 1.2, directly or inside a string Istio re-parses as YAML, with the
+/// quoted rewrite that keeps it a string.
+///
+/// ```
+/// let findings = istio_overlay::lint_yaml("o.yaml", "- path: a.b\n  value: on\n")?;
+/// assert_eq!(findings[0].code, "yaml-1-1-differs");
+/// assert_eq!(findings[0].location, "o.yaml:2:10");
+/// # Ok::<(), istio_overlay::Error>(())
+/// ```
+pub fn lint_yaml(what: &str, text: &str) -> crate::Result<Vec<Finding>> {
+    Ok(crate::yaml::ambiguous_scalars(what, text)?
+        .into_iter()
+        .map(|a| {
+            let quoted = serde_json::to_string(&a.text).unwrap_or_default();
+            let inside = a
+                .within
+                .as_ref()
+                .map(|w| format!(" inside the string {w:?}, which Istio re-parses as YAML,"))
+                .unwrap_or_default();
+            Finding {
+                severity: Severity::Warning,
+                code: "yaml-1-1-differs",
+                message: format!(
+                    "plain `{}`{inside} is {} to kubectl and Istio (YAML 1.1) but {} in YAML 1.2: \
+                     write {quoted} for the string, or {} for the YAML 1.1 value",
+                    a.text, a.v1_1, a.v1_2, a.v1_1
+                ),
+                location: format!("{what}:{}:{}", a.line, a.column),
+                target: String::new(),
+                path: None,
+                rewrite: None,
+            }
+        })
+        .collect())
 }
 
 struct Ctx<'a> {

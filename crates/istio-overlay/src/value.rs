@@ -61,21 +61,32 @@ pub fn string_to_map(v: Value) -> (Value, bool) {
     let Value::String(s) = &v else {
         return (v, false);
     };
-    let multi = s.contains('\n');
-    let candidate = (!multi && s.contains(": ")) || (multi && s.contains(':'));
-    if !candidate {
+    if !reparsed_as_yaml(s) {
         return (v, false);
     }
-    if serde_json::from_str::<Map<String, Value>>(s).is_ok() {
-        // Istio treats a JSON object as a string.
-        return (v, false);
-    }
-    match serde_yaml::from_str::<Value>(s) {
+    // Istio re-parses with yaml.v2: YAML 1.1 scalars (`a: yes` is `{"a": true}`).
+    match crate::yaml::parse_documents_with("value", s, crate::yaml::YamlVersion::V1_1).map(
+        |mut d| {
+            if d.len() == 1 {
+                d.remove(0)
+            } else {
+                Value::Array(d)
+            }
+        },
+    ) {
         Ok(Value::Object(m)) => (structpb_value(&Value::Object(m)), true),
         // sigs.k8s.io/yaml leaves the target map empty for a null document, without error.
-        Ok(Value::Null) => (Value::Object(Map::new()), true),
+        Ok(Value::Array(a)) if a.is_empty() => (Value::Object(Map::new()), true),
         _ => (v, false),
     }
+}
+
+/// Whether Istio re-parses this string value as YAML: one line with `": "` or several lines
+/// with `:`, and not a JSON object (which Istio keeps as a string).
+pub(crate) fn reparsed_as_yaml(s: &str) -> bool {
+    let multi = s.contains('\n');
+    let candidate = (!multi && s.contains(": ")) || (multi && s.contains(':'));
+    candidate && serde_json::from_str::<Map<String, Value>>(s).is_err()
 }
 
 /// Whether `v` holds a map anywhere (maps inserted by a patch are Go `map[string]interface{}`

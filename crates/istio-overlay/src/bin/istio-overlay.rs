@@ -10,8 +10,9 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use istio_overlay::{
-    Error, K8sObjectOverlay, Patch, Severity, apply_overlays, apply_patches_keep_going,
-    component_overlays, explain, lint, parse_document, parse_documents, to_yaml_documents,
+    Error, K8sObjectOverlay, Patch, Severity, YamlVersion, apply_overlays,
+    apply_patches_keep_going, component_overlays, explain, lint, lint_yaml, parse_document_with,
+    parse_documents_with, to_yaml, to_yaml_documents,
 };
 use serde_json::{Value, json};
 
@@ -24,6 +25,28 @@ use serde_json::{Value, json};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How plain scalars in input files read: `1.1` as kubectl and Istio read them (`yes`,
+    /// `on`, `y` are booleans, `017` octal), or `1.2` (only `true`/`false` are booleans).
+    /// Strings Istio re-parses as YAML are always read as 1.1, as Istio does.
+    #[arg(long, global = true, value_enum, default_value = "1.1")]
+    yaml: Yaml,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Yaml {
+    #[value(name = "1.1")]
+    V11,
+    #[value(name = "1.2")]
+    V12,
+}
+
+impl From<Yaml> for YamlVersion {
+    fn from(y: Yaml) -> Self {
+        match y {
+            Yaml::V11 => YamlVersion::V1_1,
+            Yaml::V12 => YamlVersion::V1_2,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -136,8 +159,8 @@ fn read(name: &str, stdin_used: &mut bool) -> anyhow::Result<String> {
     }
 }
 
-fn read_patches(name: &str, stdin: &mut bool) -> anyhow::Result<Vec<Patch>> {
-    let v = parse_document(name, &read(name, stdin)?)?;
+fn read_patches(name: &str, stdin: &mut bool, yaml: YamlVersion) -> anyhow::Result<Vec<Patch>> {
+    let v = parse_document_with(name, &read(name, stdin)?, yaml)?;
     // A list of patches; or one overlay (its `patches`), alone or as a one-element list.
     let list = match &v {
         Value::Array(items) if items.len() == 1 && items[0].get("path").is_none() => {
@@ -153,8 +176,12 @@ fn read_patches(name: &str, stdin: &mut bool) -> anyhow::Result<Vec<Patch>> {
         .with_context(|| format!("{name}: not a list of patches ({{path, value}})"))
 }
 
-fn read_overlays(name: &str, stdin: &mut bool) -> anyhow::Result<Vec<K8sObjectOverlay>> {
-    let v = parse_document(name, &read(name, stdin)?)?;
+fn read_overlays(
+    name: &str,
+    text: &str,
+    yaml: YamlVersion,
+) -> anyhow::Result<Vec<K8sObjectOverlay>> {
+    let v = parse_document_with(name, text, yaml)?;
     Ok(K8sObjectOverlay::list_from_value(name, &v)?)
 }
 
@@ -184,6 +211,7 @@ fn report(errors: &[Error]) {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut stdin = false;
+    let yaml = YamlVersion::from(cli.yaml);
     match cli.command {
         Command::Patch {
             object,
@@ -191,8 +219,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             output,
             keep_going,
         } => {
-            let mut obj = parse_document(&object, &read(&object, &mut stdin)?)?;
-            let patches = read_patches(&patches, &mut stdin)?;
+            let mut obj = parse_document_with(&object, &read(&object, &mut stdin)?, yaml)?;
+            let patches = read_patches(&patches, &mut stdin, yaml)?;
             match apply_patches_keep_going(&mut obj, &patches) {
                 Ok(()) => {
                     print(std::slice::from_ref(&obj), output, true)?;
@@ -214,8 +242,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             keep_going,
             nested,
         } => {
-            let mut docs = parse_documents(&manifests, &read(&manifests, &mut stdin)?)?;
-            let overlays = read_overlays(&overlays, &mut stdin)?;
+            let mut docs = parse_documents_with(&manifests, &read(&manifests, &mut stdin)?, yaml)?;
+            let overlays = read_overlays(&overlays, &read(&overlays, &mut stdin)?, yaml)?;
             let mut errors: Vec<Error> = apply_overlays(&mut docs, &overlays)
                 .err()
                 .map(|e| e.0)
@@ -252,8 +280,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             patches,
             output,
         } => {
-            let obj = parse_document(&object, &read(&object, &mut stdin)?)?;
-            let patches = read_patches(&patches, &mut stdin)?;
+            let obj = parse_document_with(&object, &read(&object, &mut stdin)?, yaml)?;
+            let patches = read_patches(&patches, &mut stdin, yaml)?;
             let explained = explain(&obj, &patches);
             let failed = explained.iter().any(|e| e.error.is_some());
             let out: Vec<Value> = explained
@@ -269,7 +297,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .collect();
             let text = match output {
                 Format::Json => format!("{}\n", serde_json::to_string_pretty(&out)?),
-                Format::Yaml => serde_yaml::to_string(&out)?,
+                Format::Yaml => to_yaml(&serde_json::to_value(&out)?),
             };
             std::io::stdout().lock().write_all(text.as_bytes())?;
             for e in explained.iter().filter_map(|e| e.error.as_ref()) {
@@ -286,12 +314,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             manifests,
             output,
         } => {
-            let overlays = read_overlays(&overlays, &mut stdin)?;
+            let overlays_text = read(&overlays, &mut stdin)?;
+            let parsed = read_overlays(&overlays, &overlays_text, yaml)?;
             let docs = match &manifests {
-                Some(m) => Some(parse_documents(m, &read(m, &mut stdin)?)?),
+                Some(m) => Some(parse_documents_with(m, &read(m, &mut stdin)?, yaml)?),
                 None => None,
             };
-            let findings = lint(&overlays, docs.as_deref());
+            let mut findings = lint_yaml(&overlays, &overlays_text)?;
+            findings.extend(lint(&parsed, docs.as_deref()));
             let text = match output {
                 LintFormat::Json => format!("{}\n", serde_json::to_string_pretty(&findings)?),
                 LintFormat::Yaml => serde_yaml::to_string(&findings)?,
@@ -302,10 +332,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             Severity::Error => "error",
                             Severity::Warning => "warning",
                         };
-                        s.push_str(&format!(
-                            "{sev}[{}] {} ({})\n",
-                            f.code, f.location, f.target
-                        ));
+                        s.push_str(&format!("{sev}[{}] {}", f.code, f.location));
+                        if !f.target.is_empty() {
+                            s.push_str(&format!(" ({})", f.target));
+                        }
+                        s.push('\n');
                         if let Some(p) = &f.path {
                             s.push_str(&format!("  path:    {p}\n"));
                         }

@@ -529,9 +529,10 @@ fn cases() -> Vec<Case> {
         Case {
             name: "[key:value] compares the printed value (bool)",
             source: "tree.go stringsEqual",
-            base: "l: [{on: true, n: 1}]",
+            // Keys quoted: plain `on` and `n` are the booleans true and false in YAML 1.1.
+            base: "l: [{'on': true, 'n': 1}]",
             patches: &[("l.[on:true].n", Some("2"))],
-            want: Yaml("l: [{on: true, n: 2}]"),
+            want: Yaml("l: [{'on': true, 'n': 2}]"),
         },
         Case {
             name: "[key:<nil>] matches an element without the key",

@@ -5,6 +5,7 @@ mod conformance;
 mod fuzz;
 mod lint;
 mod reference;
+mod yaml;
 
 use serde_json::Value;
 
