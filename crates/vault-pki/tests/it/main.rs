@@ -5,6 +5,7 @@ mod common;
 mod errors;
 mod faults;
 mod lost_answer;
+mod matrix;
 mod setup;
 mod signing;
 mod tls;
