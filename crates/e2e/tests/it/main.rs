@@ -10,3 +10,4 @@ mod kubelet;
 mod library;
 mod operator_step;
 mod run;
+mod vault_matrix;
