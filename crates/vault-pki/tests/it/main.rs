@@ -4,6 +4,7 @@
 mod common;
 mod errors;
 mod faults;
+mod ha;
 mod lost_answer;
 mod matrix;
 mod setup;
