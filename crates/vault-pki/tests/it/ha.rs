@@ -153,6 +153,31 @@ impl RaftCluster {
             self.unseal(i, &key);
             self.wait_state(i);
         }
+        self.wait_voters();
+    }
+
+    /// Waits until the raft configuration has three voters: autopilot promotes a joined node
+    /// only after it has been stable (10 s by default), and killing the leader before that
+    /// leaves no quorum.
+    fn wait_voters(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let mut c = bao_env(&self.bao, &self.addr(0), Some(&self.root));
+            c.args(["operator", "raft", "list-peers", "-format=json"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null());
+            let out = c.output().expect("bao");
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            let voters = v["data"]["config"]["servers"]
+                .as_array()
+                .map(|a| a.iter().filter(|s| s["voter"] == true).count())
+                .unwrap_or(0);
+            if voters == 3 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "raft voters: {voters} of 3");
+            std::thread::sleep(Duration::from_millis(500));
+        }
     }
 
     fn unseal(&self, i: usize, key: &SecretString) {
@@ -312,4 +337,59 @@ async fn ensure_through_a_standby_then_through_the_leader_changes_nothing() {
         issuers.len() <= 1 + failures.len(),
         "at most one intermediate per attempt: {issuers:?}"
     );
+}
+
+#[tokio::test]
+async fn leader_killed_mid_ensure_the_rerun_completes_on_the_new_leader() {
+    let mut cluster = RaftCluster::start();
+    let old = cluster.leader();
+    let setup = PkiSetup::with_prefix("hakill");
+    let c = cluster.client(old);
+    let s2 = setup.clone();
+    let run = tokio::spawn(async move { c.ensure(&s2).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    cluster.kill(old);
+    let first = run.await.expect("task");
+    let t0 = Instant::now();
+    let new = cluster.leader();
+    assert_ne!(new, old, "a new leader");
+    eprintln!(
+        "leader node{old} killed; node{new} leads after {:?}; the interrupted run: {}",
+        t0.elapsed(),
+        match &first {
+            Ok(_) => "completed".to_string(),
+            Err(e) => e.to_string(),
+        }
+    );
+    // The re-run against the new leader (bounded retries while it settles).
+    let mut last = None;
+    let mut done = None;
+    for _ in 0..10 {
+        match cluster.client(new).ensure(&setup).await {
+            Ok(r) => {
+                done = Some(r);
+                break;
+            }
+            Err(e) => {
+                last = Some(e.to_string());
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+    let done = done.unwrap_or_else(|| panic!("the re-run never completed: {last:?}"));
+    let rec = done.secret_id.clone().expect("secret-id");
+    let again = setup.clone().with_recorded_secret_id(Some(rec));
+    let third = cluster.client(new).ensure(&again).await.expect("third run");
+    assert!(!third.changed(), "after recovery:\n{}", third.summary());
+    let issuers = cluster
+        .client(new)
+        .list_issuers(&setup.intermediate_mount)
+        .await
+        .expect("issuers")
+        .keys;
+    eprintln!(
+        "intermediate issuers after the kill and re-run: {}",
+        issuers.len()
+    );
+    assert!(!issuers.is_empty() && issuers.len() <= 2, "{issuers:?}");
 }
