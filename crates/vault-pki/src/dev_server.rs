@@ -17,6 +17,11 @@
 //!
 //! The binary is found as `BAO_BIN`, then `bao` on `PATH`, then
 //! `~/.cache/vault-mesh-ca/openbao-2.7.2/bao` (where `scripts/install-openbao.sh` puts it).
+//!
+//! The same type starts HashiCorp Vault's dev server (`vault server -dev`, same flag shapes) with
+//! [`DevServerOptions::server`] = [`Server::HashiCorpVault`]; its binary is found as `VAULT_BIN`,
+//! then `~/.cache/vault-mesh-ca/stack/bin/vault` (where `crates/stack/build-stack.sh`, i.e.
+//! `make stack-build`, builds Vault v1.21.0 from the Go module proxy).
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -38,6 +43,14 @@ pub enum DevServerError {
         /// The cache path that was looked at.
         cache: String,
     },
+    /// No HashiCorp Vault `vault` binary was found.
+    #[error(
+        "the HashiCorp Vault `vault` binary was not found (looked at $VAULT_BIN and {cache}): run `make stack-build` (crates/stack/build-stack.sh builds github.com/hashicorp/vault v1.21.0 from the Go module proxy, ~13 CPU-minutes) or set VAULT_BIN"
+    )]
+    VaultNotFound {
+        /// The cache path that was looked at.
+        cache: String,
+    },
     /// An I/O error while preparing or running the server.
     #[error("{what}: {source}")]
     Io {
@@ -52,9 +65,11 @@ pub enum DevServerError {
     NoFreePorts(usize),
     /// The server did not become ready in time.
     #[error(
-        "OpenBao dev server at {addr} was not ready within {timeout:?}; last lines of its log ({log}):\n{tail}"
+        "{server} dev server at {addr} was not ready within {timeout:?}; last lines of its log ({log}):\n{tail}"
     )]
     NotReady {
+        /// Which server.
+        server: Server,
         /// Its address.
         addr: String,
         /// How long was waited.
@@ -80,6 +95,63 @@ pub enum DevServerError {
 /// `-dev-root-token-id` flag, which any user can read in `ps`).
 pub const DEV_ROOT_TOKEN_ENV: &str = "BAO_DEV_ROOT_TOKEN_ID";
 
+/// Which Vault-compatible server a [`DevServer`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Server {
+    /// OpenBao (`bao`), the default.
+    #[default]
+    OpenBao,
+    /// HashiCorp Vault (`vault`), built from source by the stack build.
+    HashiCorpVault,
+}
+
+impl Server {
+    /// Both servers, in matrix order.
+    pub const ALL: [Server; 2] = [Server::OpenBao, Server::HashiCorpVault];
+
+    /// A short name for messages: `openbao` or `vault`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Server::OpenBao => "openbao",
+            Server::HashiCorpVault => "vault",
+        }
+    }
+
+    /// Finds this server's binary ([`find_bao`] or [`find_vault`]).
+    pub fn find_bin(self) -> DevResult<PathBuf> {
+        match self {
+            Server::OpenBao => find_bao(),
+            Server::HashiCorpVault => find_vault(),
+        }
+    }
+
+    /// The environment variable its dev mode reads the root token from.
+    pub fn dev_root_token_env(self) -> &'static str {
+        match self {
+            Server::OpenBao => DEV_ROOT_TOKEN_ENV,
+            Server::HashiCorpVault => "VAULT_DEV_ROOT_TOKEN_ID",
+        }
+    }
+
+    /// The CLI's environment prefix: `BAO` or `VAULT` (`<P>_ADDR`, `<P>_TOKEN`, `<P>_CACERT`).
+    fn env_prefix(self) -> &'static str {
+        match self {
+            Server::OpenBao => "BAO",
+            Server::HashiCorpVault => "VAULT",
+        }
+    }
+}
+
+impl std::fmt::Display for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Server::OpenBao => "OpenBao",
+            Server::HashiCorpVault => "HashiCorp Vault",
+        })
+    }
+}
+
 /// Result of dev-server operations.
 pub type DevResult<T> = std::result::Result<T, DevServerError>;
 
@@ -91,7 +163,9 @@ pub struct DevServerOptions {
     pub tls: bool,
     /// How long to wait for readiness (default 20 s).
     pub ready_timeout: Duration,
-    /// An explicit `bao` binary; default: `BAO_BIN`, `PATH`, then the install cache.
+    /// Which server to run (default OpenBao).
+    pub server: Server,
+    /// An explicit server binary; default: [`Server::find_bin`].
     pub bao_bin: Option<PathBuf>,
     /// A fixed port (its `+1` must be free too); default: a free pair is picked.
     pub port: Option<u16>,
@@ -105,6 +179,7 @@ impl Default for DevServerOptions {
         Self {
             tls: false,
             ready_timeout: Duration::from_secs(20),
+            server: Server::OpenBao,
             bao_bin: None,
             port: None,
             extra_config_hcl: None,
@@ -120,10 +195,19 @@ impl DevServerOptions {
             ..Self::default()
         }
     }
+
+    /// Options for a plain-HTTP dev server of `server`.
+    pub fn for_server(server: Server) -> Self {
+        Self {
+            server,
+            ..Self::default()
+        }
+    }
 }
 
 /// A running `bao server -dev`; killed on drop.
 pub struct DevServer {
+    kind: Server,
     bao: PathBuf,
     port: u16,
     tls: bool,
@@ -138,6 +222,7 @@ pub struct DevServer {
 impl std::fmt::Debug for DevServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DevServer")
+            .field("server", &self.kind)
             .field("addr", &self.addr())
             .field("root_token", &self.token)
             .field("running", &self.child.is_some())
@@ -161,17 +246,39 @@ pub fn find_bao() -> DevResult<PathBuf> {
             }
         }
     }
-    let cache = std::env::var_os("VMC_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/vault-mesh-ca")))
-        .unwrap_or_else(|| PathBuf::from(".cache/vault-mesh-ca"))
-        .join("openbao-2.7.2/bao");
+    let cache = cache_dir().join("openbao-2.7.2/bao");
     if cache.is_file() {
         return Ok(cache);
     }
     Err(DevServerError::BaoNotFound {
         cache: cache.display().to_string(),
     })
+}
+
+/// Finds HashiCorp Vault's `vault` binary: `VAULT_BIN`, then the stack build's cache
+/// (`$VMC_CACHE/stack/bin/vault`, default `~/.cache/vault-mesh-ca`). Not `PATH`: a `vault` there
+/// is often a CLI of another version.
+pub fn find_vault() -> DevResult<PathBuf> {
+    if let Some(p) = std::env::var_os("VAULT_BIN").filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    let cache = cache_dir().join("stack/bin/vault");
+    if cache.is_file() {
+        return Ok(cache);
+    }
+    Err(DevServerError::VaultNotFound {
+        cache: cache.display().to_string(),
+    })
+}
+
+fn cache_dir() -> PathBuf {
+    std::env::var_os("VMC_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/vault-mesh-ca")))
+        .unwrap_or_else(|| PathBuf::from(".cache/vault-mesh-ca"))
 }
 
 /// `bytes` random bytes from the kernel (`/dev/urandom`) as lowercase hex: for root tokens of
@@ -213,7 +320,7 @@ impl DevServer {
     pub fn start(opts: DevServerOptions) -> DevResult<DevServer> {
         let bao = match opts.bao_bin {
             Some(b) => b,
-            None => find_bao()?,
+            None => opts.server.find_bin()?,
         };
         let port = match opts.port {
             Some(p) => p,
@@ -227,6 +334,7 @@ impl DevServer {
                 source: e,
             })?;
         let mut server = DevServer {
+            kind: opts.server,
             bao,
             port,
             tls: opts.tls,
@@ -276,7 +384,7 @@ impl DevServer {
         // The root token goes through the environment, not the command line (visible in `ps`).
         cmd.arg("server")
             .arg("-dev")
-            .env(DEV_ROOT_TOKEN_ENV, self.token.expose_secret())
+            .env(self.kind.dev_root_token_env(), self.token.expose_secret())
             .arg(format!("-dev-listen-address=127.0.0.1:{}", self.port));
         if let Some(extra) = &self.extra_config {
             cmd.arg(format!("-config={}", extra.display()));
@@ -343,6 +451,7 @@ impl DevServer {
             tail = format!("{why}\n{tail}");
         }
         DevServerError::NotReady {
+            server: self.kind,
             addr: self.addr(),
             timeout: self.ready_timeout,
             log: self.log_path().display().to_string(),
@@ -379,6 +488,11 @@ impl DevServer {
         buf.starts_with("HTTP/1.1 200")
     }
 
+    /// Which server this is.
+    pub fn server(&self) -> Server {
+        self.kind
+    }
+
     /// The server's address, e.g. `http://127.0.0.1:38211` (`https://` with TLS).
     pub fn addr(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
@@ -405,7 +519,7 @@ impl DevServer {
         self.dir.path()
     }
 
-    /// The `bao` binary used.
+    /// The server binary used (`bao` or `vault`).
     pub fn bao_bin(&self) -> &Path {
         &self.bao
     }
@@ -437,17 +551,21 @@ impl DevServer {
         }
     }
 
-    /// A `bao` CLI command pointed at this server (address, token, CA set; own HOME).
+    /// A CLI command (`bao` or `vault`) pointed at this server (address, token, CA set; own HOME).
     pub fn bao_command(&self) -> Command {
+        let p = self.kind.env_prefix();
         let mut cmd = Command::new(&self.bao);
-        cmd.env("BAO_ADDR", self.addr())
-            .env("BAO_TOKEN", self.token.expose_secret())
+        for other in ["BAO", "VAULT"] {
+            cmd.env_remove(format!("{other}_ADDR"))
+                .env_remove(format!("{other}_TOKEN"))
+                .env_remove(format!("{other}_CACERT"));
+        }
+        cmd.env(format!("{p}_ADDR"), self.addr())
+            .env(format!("{p}_TOKEN"), self.token.expose_secret())
             .env("HOME", self.dir.path().join("home"))
-            .env_remove("VAULT_ADDR")
-            .env_remove("VAULT_TOKEN")
             .stdin(Stdio::null());
         if let Some(ca) = self.ca_cert_path() {
-            cmd.env("BAO_CACERT", ca);
+            cmd.env(format!("{p}_CACERT"), ca);
         }
         cmd
     }

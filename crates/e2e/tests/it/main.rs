@@ -14,3 +14,4 @@ mod library;
 mod operator_step;
 mod robustness;
 mod run;
+mod vault_matrix;

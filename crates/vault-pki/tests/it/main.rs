@@ -4,8 +4,10 @@
 mod common;
 mod errors;
 mod faults;
+mod ha;
 mod lock;
 mod lost_answer;
+mod matrix;
 mod setup;
 mod signing;
 mod tls;
