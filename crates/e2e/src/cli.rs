@@ -1,5 +1,8 @@
 //! The command line: `e2e run`, `e2e plan` and `e2e stack`, with every flag and its
 //! environment variable. Names are a stable interface: scripts depend on them.
+//!
+//! Long because it is the whole command-line surface: every flag with its help text and
+//! environment variable (clap derive), which is what `--help` prints. No logic lives here.
 
 use std::path::PathBuf;
 

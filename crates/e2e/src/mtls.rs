@@ -13,6 +13,10 @@
 //! handshake(&client, &server)?;
 //! # Ok(()) }
 //! ```
+//!
+//! Long because rustls needs both verifier traits (server and client side), each with its three
+//! signature callbacks, on the one SPIFFE check; the unit tests and the test-certificate maker
+//! ([`workloads_of_new_root`]) are the rest.
 
 use std::sync::Arc;
 

@@ -2,6 +2,9 @@
 //! valid now and for the intermediate's TTL, its key matching it) and the output folder
 //! (writable). [`RunConfig::from_args`](crate::RunConfig::from_args) runs them on the files as
 //! usage errors naming each file; [`run`](crate::run()) runs them again for library callers.
+//!
+//! Long because it is every check made before Vault is touched (root PEM/DER, CA, validity,
+//! key match, output folder, locks), each with an error naming the file, plus their unit tests.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -2,6 +2,9 @@
 //! ([`crate::vault`]) -> `SetupReport`; files ([`crate::outputs`]) -> the manifests;
 //! cluster ([`crate::cluster`]) -> `ClusterReport`; verification ([`crate::verify`],
 //! [`crate::mesh_ca`]) -> checks. The report is assembled from what they return.
+//!
+//! Long because the order of the phases, and what each hands the next, is read here in one
+//! place; each phase's work is in its own module.
 
 use std::time::Instant;
 

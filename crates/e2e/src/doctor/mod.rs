@@ -14,6 +14,8 @@
 pub mod cert_facts;
 pub mod cluster_checks;
 pub mod finding;
+pub mod mesh_checks;
+pub mod policy_check;
 pub mod vault_checks;
 
 use std::time::Duration;

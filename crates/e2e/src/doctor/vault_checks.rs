@@ -1,13 +1,18 @@
 //! The doctor's Vault side, read-only: the server, the root, the intermediate, the role, the
 //! policy, the AppRole and its recorded secret-id, and one test signature made with the
 //! cert-manager credentials (never the admin token).
+//!
+//! Long because it is one sequence: each Vault object checked in the order the flow sets it up,
+//! and each finding carries its own message and fix text (most of the lines). The policy rules
+//! are in [`super::policy_check`], certificate facts and times in [`super::cert_facts`].
 
 use std::time::Duration;
 
 use vault_pki::{PkiClient, SignOptions};
 
-use super::cert_facts::{CertFacts, unix_now};
+use super::cert_facts::{CertFacts, expiration_left, unix_now};
 use super::finding::{DoctorReport, Finding, Gauge};
+use super::policy_check::least_privilege;
 use crate::config::RunConfig;
 use crate::state::State;
 
@@ -413,78 +418,6 @@ async fn test_signature(as_cm: &PkiClient, cfg: &RunConfig, r: &mut DoctorReport
     }
 }
 
-/// A policy grants `update` on the sign path and nothing wider.
-fn least_privilege(hcl: &str, sign_path: &str, subject: &str) -> Finding {
-    let rules = policy_rules(hcl);
-    let grants_sign = rules
-        .iter()
-        .any(|(p, caps)| p == sign_path && caps.iter().any(|c| c == "update" || c == "create"));
-    let wider: Vec<String> = rules
-        .iter()
-        .filter(|(p, caps)| p != sign_path || caps.iter().any(|c| c != "update" && c != "create"))
-        .filter(|(_, caps)| !caps.iter().all(|c| c == "deny"))
-        .map(|(p, caps)| format!("{p} {caps:?}"))
-        .collect();
-    if !grants_sign {
-        Finding::error(
-            "policy.least-privilege",
-            subject,
-            format!("no update on {sign_path}: cert-manager cannot sign"),
-            "run e2e run to rewrite the policy",
-        )
-    } else if !wider.is_empty() {
-        Finding::error(
-            "policy.least-privilege",
-            subject,
-            format!(
-                "grants more than update on {sign_path}: {}",
-                wider.join("; ")
-            ),
-            format!(
-                "reduce it to path \"{sign_path}\" {{ capabilities = [\"update\"] }} (e2e run writes exactly that)"
-            ),
-        )
-    } else {
-        Finding::ok(
-            "policy.least-privilege",
-            subject,
-            format!("update on {sign_path} only"),
-        )
-    }
-}
-
-/// `(path, capabilities)` of each `path "…" { capabilities = [...] }` block.
-fn policy_rules(hcl: &str) -> Vec<(String, Vec<String>)> {
-    let mut out = Vec::new();
-    let mut rest = hcl;
-    while let Some(i) = rest.find("path") {
-        rest = &rest[i + 4..];
-        let Some(q1) = rest.find('"') else { break };
-        let after = &rest[q1 + 1..];
-        let Some(q2) = after.find('"') else { break };
-        let path = after[..q2].to_string();
-        let body_start = after[q2..].find('{').map(|b| q2 + b);
-        let body_end = after[q2..].find('}').map(|b| q2 + b);
-        let (Some(b0), Some(b1)) = (body_start, body_end) else {
-            break;
-        };
-        let body = &after[b0..b1];
-        let caps = body
-            .split_once('[')
-            .and_then(|(_, r)| r.split_once(']'))
-            .map(|(list, _)| {
-                list.split(',')
-                    .map(|c| c.trim().trim_matches('"').to_string())
-                    .filter(|c| !c.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
-        out.push((path, caps));
-        rest = &after[b1..];
-    }
-    out
-}
-
 fn expiry(
     id: &'static str,
     which: &str,
@@ -539,77 +472,4 @@ fn read_failed(id: &'static str, subject: &str, e: &vault_pki::Error) -> Finding
         format!("cannot read it: {}", vault_pki::error_chain(e)),
         "use a token that may read mounts, issuers, roles, policies and AppRole roles",
     )
-}
-
-/// Seconds from `now` to an RFC 3339 expiration time (Vault's `expiration_time`).
-fn expiration_left(text: &str, now: i64) -> Option<i64> {
-    if text.is_empty() || text.starts_with("0001-01-01") {
-        return None;
-    }
-    let t = time_of_rfc3339(text)?;
-    Some(t - now)
-}
-
-/// Unix seconds of `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.
-fn time_of_rfc3339(s: &str) -> Option<i64> {
-    let num = |a: usize, b: usize| s.get(a..b)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, se) = (
-        num(0, 4)?,
-        num(5, 7)?,
-        num(8, 10)?,
-        num(11, 13)?,
-        num(14, 16)?,
-        num(17, 19)?,
-    );
-    let tz = &s[19..];
-    let tz = tz.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
-    let offset = match tz {
-        "Z" | "" => 0,
-        t if t.len() == 6 => {
-            let sign = if t.starts_with('-') { -1 } else { 1 };
-            sign * (t[1..3].parse::<i64>().ok()? * 3600 + t[4..6].parse::<i64>().ok()? * 60)
-        }
-        _ => return None,
-    };
-    // Days from the civil date (proleptic Gregorian), Howard Hinnant's algorithm.
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + mi * 60 + se - offset)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_least_privilege_policy_passes_and_a_wider_one_is_named() {
-        let ok = "path \"istioca/sign/cluster-local\" {\n  capabilities = [\"update\"]\n}\n";
-        let f = least_privilege(ok, "istioca/sign/cluster-local", "p");
-        assert_eq!(f.severity, super::super::finding::Severity::Ok, "{f:?}");
-        let wide =
-            format!("{ok}\npath \"istioca/*\" {{ capabilities = [\"read\", \"update\"] }}\n");
-        let f = least_privilege(&wide, "istioca/sign/cluster-local", "p");
-        assert!(f.message.contains("istioca/*"), "{f:?}");
-        let none = "path \"other/sign/x\" { capabilities = [\"update\"] }";
-        let f = least_privilege(none, "istioca/sign/cluster-local", "p");
-        assert!(f.message.contains("no update"), "{f:?}");
-    }
-
-    #[test]
-    fn rfc3339_times_are_read_with_their_offset() {
-        assert_eq!(time_of_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            time_of_rfc3339("2026-12-02T12:00:00.123456789Z"),
-            Some(1_796_212_800)
-        );
-        assert_eq!(
-            time_of_rfc3339("2026-12-02T13:00:00+01:00"),
-            Some(1_796_212_800)
-        );
-    }
 }

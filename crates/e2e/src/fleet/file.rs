@@ -1,6 +1,9 @@
 //! The fleet file: its YAML shape ([`FleetFile`]), read strictly (unknown fields are errors),
 //! and the checks that need the whole file (names unique across clusters, valid Vault paths).
 //! Errors name the file, the cluster and the field ([`FleetFileError`]).
+//!
+//! Long because it is the fleet file's whole schema (documented field by field for users) and the
+//! cross-cluster checks with their rule-by-rule unit tests.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
