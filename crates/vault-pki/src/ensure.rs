@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::intermediate::{chains_to, same_certificate};
 use crate::mount::check_kind;
 use crate::policy::same_policy_text;
+use crate::secret::SecretString;
 use crate::setup::{
     NoObserver, Outcome, PkiSetup, RootCa, SetupObserver, SetupReport, Step, StepReport,
 };
@@ -424,57 +425,42 @@ impl<'a> Ensurer<'a> {
             self.push(Step::Intermediate, path, outcome, detail);
             return Ok(());
         }
-        let root = root_pem.ok_or_else(|| Error::Setup {
-            step: Step::Intermediate,
-            reason: "the root CA is unknown".into(),
-        })?;
-        let g = self
-            .c
-            .generate_intermediate(
-                &s.intermediate_mount,
-                &s.intermediate_common_name,
-                s.intermediate_key,
-            )
-            .await?;
-        // The exported key exists only in this answer: keep it in the report at once, so a
-        // failure below still hands it to the caller (Error::Incomplete).
-        self.r.intermediate_key_pem = g.private_key_pem;
-        self.r.intermediate_csr_pem = Some(g.csr_pem.clone());
-        if let Some(key_pem) = &self.r.intermediate_key_pem {
-            let secret = crate::setup::NewSecret::IntermediateKey {
-                key_pem,
-                csr_pem: &g.csr_pem,
-            };
-            self.keep(&secret, "exported intermediate key")?;
+        if root_pem.is_none() {
+            return Err(Error::Setup {
+                step: Step::Intermediate,
+                reason: "the root CA is unknown".into(),
+            });
         }
-        let signed = self
+        let new = crate::issuer::NewIntermediate {
+            mount: &s.intermediate_mount,
+            root_mount: &s.root_mount,
+            root_issuer_ref: "default",
+            common_name: &s.intermediate_common_name,
+            ttl: s.intermediate_ttl,
+            key: s.intermediate_key,
+        };
+        // The exported key exists only in Vault's answer: the observer gets it before the
+        // next request, and the report keeps it too, so a failure below still hands it to
+        // the caller (Error::Incomplete).
+        let observer = self.observer;
+        let mut kept: Option<(SecretString, String)> = None;
+        let installed = self
             .c
-            .sign_intermediate(
-                &s.root_mount,
-                &g.csr_pem,
-                &s.intermediate_common_name,
-                s.intermediate_ttl,
-            )
-            .await?;
-        // The pem_bundle holds the intermediate and its issuer; make sure the root is in it,
-        // so the mount's chain (and cert-manager's ca.crt) reaches the root.
-        let mut certs =
-            crate::pem::split_certificates(&signed.certificate_pem, "signed intermediate")?;
-        let leaf = certs
-            .first()
-            .cloned()
-            .ok_or_else(|| Error::pem("signed intermediate", "empty"))?;
-        if !certs.iter().any(|c| same_certificate(c, root)) {
-            certs.push(crate::pem::split_certificates(root, "root CA")?.concat());
+            .install_intermediate(&new, &mut |secret| {
+                if let crate::setup::NewSecret::IntermediateKey { key_pem, csr_pem } = secret {
+                    kept = Some(((*key_pem).clone(), csr_pem.to_string()));
+                }
+                observer.on_secret(secret)
+            })
+            .await;
+        if let Some((key, csr)) = kept {
+            self.r.intermediate_key_pem = Some(key);
+            self.r.intermediate_csr_pem = Some(csr);
         }
-        self.c
-            .set_signed_intermediate(&s.intermediate_mount, &certs.concat())
-            .await?;
-        self.make_default(Step::Intermediate, &s.intermediate_mount, &leaf)
-            .await?;
-        let now = self.c.read_issuer(&s.intermediate_mount, "default").await?;
-        self.r.intermediate_cert_pem = Some(leaf);
-        self.r.ca_chain_pem = now.map(|i| i.ca_chain.join(""));
+        let installed = installed?;
+        self.r.intermediate_csr_pem = Some(installed.csr_pem);
+        self.r.intermediate_cert_pem = Some(installed.certificate_pem);
+        self.r.ca_chain_pem = Some(installed.ca_chain_pem);
         self.push(Step::Intermediate, path, outcome, detail);
         Ok(())
     }

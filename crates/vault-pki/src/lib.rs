@@ -44,6 +44,7 @@ pub mod ensure;
 pub mod error;
 pub mod health;
 pub mod intermediate;
+pub mod issuer;
 pub mod lock;
 pub mod mount;
 pub mod pem;
