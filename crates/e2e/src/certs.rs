@@ -189,6 +189,36 @@ pub fn same_cert(a: &str, b: &str) -> bool {
     }
 }
 
+/// The certificates of a PEM bundle, each as its own PEM block (other blocks skipped).
+pub fn split_bundle(bundle_pem: &str) -> Vec<String> {
+    pem::parse_many(bundle_pem)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.tag() == "CERTIFICATE")
+        .map(|p| pem::encode(&p))
+        .collect()
+}
+
+/// Whether a PEM bundle holds `cert_pem`'s (first) certificate.
+pub fn bundle_contains(bundle_pem: &str, cert_pem: &str) -> bool {
+    split_bundle(bundle_pem)
+        .iter()
+        .any(|c| same_cert(c, cert_pem))
+}
+
+/// The PEM bundle of `certs`, in order, without duplicates.
+pub fn join_bundle<'a>(certs: impl IntoIterator<Item = &'a str>) -> String {
+    let mut kept: Vec<String> = Vec::new();
+    for c in certs {
+        for one in split_bundle(c) {
+            if !kept.iter().any(|k| same_cert(k, &one)) {
+                kept.push(one);
+            }
+        }
+    }
+    kept.concat()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

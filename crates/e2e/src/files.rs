@@ -38,6 +38,15 @@ impl OutDir {
     pub const VAULT_ISSUER: &'static str = "vault-issuer.yaml";
     /// Secret `cert-manager/istio-root-ca`, key `ca.cert.pem` holding the root.
     pub const ISTIO_ROOT_CA: &'static str = "istio-root-ca.yaml";
+    /// During a root rotation's overlap only: every root workloads are to trust (the old and
+    /// the new), PEM. While it exists, `istio-root-ca` holds it instead of `ca.crt` alone.
+    pub const TRUST_BUNDLE: &'static str = "trust-bundle.pem";
+    /// A root rotation's progress: the phases done, so a killed rotation resumes.
+    pub const ROTATION: &'static str = "rotation.json";
+    /// During a root rotation: the new root, PEM, before it signs the intermediate.
+    pub const NEXT_CA_CRT: &'static str = "ca-next.crt";
+    /// Its key (mode 0600), when this tool generated it.
+    pub const NEXT_CA_KEY: &'static str = "ca-next.key";
     /// istio-csr's Helm values.
     pub const ISTIO_CSR_VALUES: &'static str = "istio-csr-values.yaml";
     /// ControlPlane `<ns>/controlplane`.

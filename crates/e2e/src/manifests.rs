@@ -35,6 +35,9 @@ pub struct ManifestInput<'a> {
     pub secret_id: vault_pki::SecretString,
     /// The root CA, PEM.
     pub root_pem: String,
+    /// What `istio-root-ca` holds instead of the root alone: during a root rotation's overlap,
+    /// the old and the new root.
+    pub trust_bundle_pem: Option<String>,
 }
 
 /// The namespace istio-csr and the `istio-root-ca` Secret live in.
@@ -100,7 +103,14 @@ pub fn build(input: &ManifestInput<'_>) -> Result<Manifests, Cause> {
         type_: Some("Opaque".into()),
         data: Some(BTreeMap::from([(
             root_mount.key.clone(),
-            ByteString(input.root_pem.as_bytes().to_vec()),
+            ByteString(
+                input
+                    .trust_bundle_pem
+                    .as_deref()
+                    .unwrap_or(&input.root_pem)
+                    .as_bytes()
+                    .to_vec(),
+            ),
         )])),
         ..Secret::default()
     };

@@ -310,6 +310,7 @@ impl<'a> Files<'a> {
             role_id: role_id.to_string(),
             secret_id: secret_id.clone(),
             root_pem: root_pem.to_string(),
+            trust_bundle_pem: self.trust_bundle(root_pem)?,
         };
         manifests::build(&input).map_err(|e| {
             Error::step(
@@ -320,6 +321,41 @@ impl<'a> Files<'a> {
         })
     }
 }
+
+impl Files<'_> {
+    /// The output folder's `trust-bundle.pem` (a root rotation's overlap), which must hold
+    /// the root; `None` when there is none.
+    fn trust_bundle(&self, root_pem: &str) -> Result<Option<String>> {
+        let out = crate::files::OutDir::new(&self.cfg.out);
+        let name = crate::files::OutDir::TRUST_BUNDLE;
+        let bundle = out.read(name).map_err(|e| {
+            Error::step(
+                "read the trust bundle",
+                Cause::File {
+                    path: out.path(name),
+                    source: e,
+                },
+                "check the output folder's permissions",
+            )
+        })?;
+        let Some(bundle) = bundle else {
+            return Ok(None);
+        };
+        if !crate::certs::bundle_contains(&bundle, root_pem) {
+            return Err(Error::step(
+                "read the trust bundle",
+                Cause::build(out.path(name).display().to_string(), BundleWithoutRoot),
+                "finish the root rotation with `e2e rotate root` (it keeps this file consistent), or remove the file",
+            ));
+        }
+        Ok(Some(bundle))
+    }
+}
+
+/// A trust bundle without the root.
+#[derive(Debug, thiserror::Error)]
+#[error("the trust bundle does not hold ca.crt's root")]
+struct BundleWithoutRoot;
 
 /// The intermediate's CSR: the one Vault generated, from the run that generated it; else (an
 /// `--out` that lost the file) one made again from the exported key and the certificate's

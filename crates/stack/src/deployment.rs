@@ -6,8 +6,9 @@
 //! `--readiness-probe-port` move to free 127.0.0.1 ports; the process talks to the API server as
 //! the pod's service account (a TokenRequest token in a kubeconfig, so the chart's RBAC is what
 //! it gets). Not emulated: the image (the stack's own istio-csr build runs), resources, probes
-//! other than the readiness wait at start, restarts when the Deployment or its Secrets change,
-//! and more than one replica.
+//! other than the readiness wait at start, and more than one replica. Updating the mounted
+//! files when a Secret or ConfigMap changes is [`Stack::sync_istio_csr_volumes`] (the kubelet
+//! loop calls it; tests running the Deployment in-process call it themselves).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -133,60 +134,17 @@ impl Stack {
         local: &Path,
         what: &str,
     ) -> Result<()> {
-        create_dir(local)?;
-        let files: Vec<(String, Vec<u8>)> = if let Some(s) = &v.secret {
-            let sname = s.secret_name.clone().unwrap_or_default();
-            let secret = Api::<Secret>::namespaced(self.client(), namespace)
-                .get(&sname)
-                .await
-                .map_err(|e| {
-                    StackError::kube(format!("reading Secret {namespace}/{sname} ({what})"), e)
-                })?;
-            let data = secret.data.unwrap_or_default();
-            select(
-                data.into_iter().map(|(k, v)| (k, v.0)).collect(),
-                s.items
-                    .as_deref()
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|i| (i.key.clone(), i.path.clone())),
-            )
-        } else if let Some(c) = &v.config_map {
-            let cname = c.name.clone();
-            let cm = Api::<ConfigMap>::namespaced(self.client(), namespace)
-                .get(&cname)
-                .await
-                .map_err(|e| {
-                    StackError::kube(format!("reading ConfigMap {namespace}/{cname} ({what})"), e)
-                })?;
-            let data = cm.data.unwrap_or_default();
-            select(
-                data.into_iter().map(|(k, v)| (k, v.into_bytes())).collect(),
-                c.items
-                    .as_deref()
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|i| (i.key.clone(), i.path.clone())),
-            )
-        } else if v.empty_dir.is_some() {
-            Vec::new()
-        } else {
-            return Err(unsupported(
-                what,
-                &format!(
-                    "volume {} is neither a secret, a configMap nor an emptyDir",
-                    v.name
-                ),
-            ));
-        };
-        for (path, bytes) in files {
-            let file = local.join(&path);
-            if let Some(parent) = file.parent() {
-                create_dir(parent)?;
-            }
-            write_secret(&file, &bytes)?;
-        }
+        materialize(&self.client(), namespace, v, local, what).await?;
         Ok(())
+    }
+
+    /// Updates the files of the running istio-csr Deployment `namespace/name`'s `secret` and
+    /// `configMap` volumes in place, as a kubelet does when a mounted object changes (each file
+    /// replaced by a rename, so a reader never sees half of it, and a file watcher sees it
+    /// removed and created: istio-csr then reloads its root file without a restart). Returns
+    /// whether any file changed.
+    pub async fn sync_istio_csr_volumes(&self, namespace: &str, name: &str) -> Result<bool> {
+        sync_volumes(&self.client(), &self.state.dir, namespace, name).await
     }
 
     /// A kubeconfig for the stack's API server authenticating as `namespace/sa` (a TokenRequest
@@ -234,6 +192,107 @@ impl Stack {
 }
 
 /// The files of a volume: every key, or only `items` (key -> path) when the volume lists them.
+/// Writes a `secret`, `configMap` or `emptyDir` volume into `local` (each file by a rename);
+/// returns whether any file changed.
+async fn materialize(
+    client: &kube::Client,
+    namespace: &str,
+    v: &Volume,
+    local: &Path,
+    what: &str,
+) -> Result<bool> {
+    create_dir(local)?;
+    let files: Vec<(String, Vec<u8>)> = if let Some(s) = &v.secret {
+        let sname = s.secret_name.clone().unwrap_or_default();
+        let secret = Api::<Secret>::namespaced(client.clone(), namespace)
+            .get(&sname)
+            .await
+            .map_err(|e| {
+                StackError::kube(format!("reading Secret {namespace}/{sname} ({what})"), e)
+            })?;
+        let data = secret.data.unwrap_or_default();
+        select(
+            data.into_iter().map(|(k, v)| (k, v.0)).collect(),
+            s.items
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .map(|i| (i.key.clone(), i.path.clone())),
+        )
+    } else if let Some(c) = &v.config_map {
+        let cname = c.name.clone();
+        let cm = Api::<ConfigMap>::namespaced(client.clone(), namespace)
+            .get(&cname)
+            .await
+            .map_err(|e| {
+                StackError::kube(format!("reading ConfigMap {namespace}/{cname} ({what})"), e)
+            })?;
+        let data = cm.data.unwrap_or_default();
+        select(
+            data.into_iter().map(|(k, v)| (k, v.into_bytes())).collect(),
+            c.items
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .map(|i| (i.key.clone(), i.path.clone())),
+        )
+    } else if v.empty_dir.is_some() {
+        Vec::new()
+    } else {
+        return Err(unsupported(
+            what,
+            &format!(
+                "volume {} is neither a secret, a configMap nor an emptyDir",
+                v.name
+            ),
+        ));
+    };
+    let mut changed = false;
+    for (path, bytes) in files {
+        let file = local.join(&path);
+        if let Some(parent) = file.parent() {
+            create_dir(parent)?;
+        }
+        if std::fs::read(&file).ok().as_deref() == Some(bytes.as_slice()) {
+            continue;
+        }
+        let tmp = file.with_extension("kubelet-tmp");
+        write_secret(&tmp, &bytes)?;
+        std::fs::rename(&tmp, &file)
+            .map_err(|e| StackError::io(format!("replacing {}", file.display()), e))?;
+        changed = true;
+    }
+    Ok(changed)
+}
+
+/// [`Stack::sync_istio_csr_volumes`] with a client and the stack's folder.
+pub(crate) async fn sync_volumes(
+    client: &kube::Client,
+    stack_dir: &Path,
+    namespace: &str,
+    name: &str,
+) -> Result<bool> {
+    let what = format!("Deployment {namespace}/{name}");
+    let d = Api::<Deployment>::namespaced(client.clone(), namespace)
+        .get(name)
+        .await
+        .map_err(|e| StackError::kube(format!("reading {what}"), e))?;
+    let pod_dir = stack_dir.join("pods").join(format!("{namespace}.{name}"));
+    let mut changed = false;
+    for v in d
+        .spec
+        .template
+        .spec
+        .and_then(|p| p.volumes)
+        .unwrap_or_default()
+    {
+        if v.secret.is_some() || v.config_map.is_some() {
+            changed |= materialize(client, namespace, &v, &pod_dir.join(&v.name), &what).await?;
+        }
+    }
+    Ok(changed)
+}
+
 fn select(
     data: Vec<(String, Vec<u8>)>,
     items: impl Iterator<Item = (String, String)>,

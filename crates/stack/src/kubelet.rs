@@ -1,8 +1,10 @@
 //! The stack's stand-in for a kubelet, for the one Deployment it knows how to run: istio-csr's,
 //! as its chart creates it (`cert-manager/cert-manager-istio-csr`). Every second it looks at
 //! the Deployment and the Secrets and ConfigMaps its pod mounts; when they appear it starts
-//! the process ([`Stack::run_istio_csr_deployment`]), when any of them changes (or the process
-//! exits) it restarts it, and when the Deployment is deleted it stops it. `e2e stack up` runs
+//! the process ([`Stack::run_istio_csr_deployment`]); when the Deployment changes (or the
+//! process exits) it restarts it; when only a mounted Secret or ConfigMap changes it updates the
+//! files in place, as a kubelet does ([`Stack::sync_istio_csr_volumes`]: istio-csr reloads its
+//! root file by itself); and when the Deployment is deleted it stops it. `e2e stack up` runs
 //! it as a process of the stack (`e2e stack kubelet`), so `e2e stack down` stops it and what it
 //! started.
 
@@ -76,7 +78,20 @@ impl Stack {
             match fingerprint(&self.client(), ns, name).await {
                 Ok(Some(fp)) => {
                     let exited = running.is_some() && !self.runs("istio-csr");
-                    if running.as_deref() != Some(fp.as_str()) || exited {
+                    let same_deployment = running
+                        .as_deref()
+                        .is_some_and(|r| r.split(',').next() == fp.split(',').next());
+                    if same_deployment && !exited && running.as_deref() != Some(fp.as_str()) {
+                        match self.sync_istio_csr_volumes(ns, name).await {
+                            Ok(changed) => {
+                                if changed {
+                                    eprintln!("kubelet: updated the mounted files of {ns}/{name}");
+                                }
+                                running = Some(fp);
+                            }
+                            Err(e) => eprintln!("kubelet: cannot update {ns}/{name}'s files: {e}"),
+                        }
+                    } else if running.as_deref() != Some(fp.as_str()) || exited {
                         if running.is_some() {
                             eprintln!("kubelet: {ns}/{name} changed or exited: restarting it");
                             self.stop_process("istio-csr").await;
