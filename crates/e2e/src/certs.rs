@@ -195,7 +195,12 @@ pub fn split_bundle(bundle_pem: &str) -> Vec<String> {
         .unwrap_or_default()
         .into_iter()
         .filter(|p| p.tag() == "CERTIFICATE")
-        .map(|p| pem::encode(&p))
+        .map(|p| {
+            pem::encode_config(
+                &p,
+                pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+            )
+        })
         .collect()
 }
 

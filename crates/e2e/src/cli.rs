@@ -47,6 +47,11 @@ pub enum Command {
     /// Many clusters under one root: `fleet run` and `fleet plan` of a fleet file.
     #[command(subcommand)]
     Fleet(FleetCommand),
+    /// Rotate without breaking a handshake: the intermediate, the root (through a trust
+    /// overlap, resumable), or cert-manager's AppRole secret-id. Same Vault, naming, --out and
+    /// cluster flags as `run`; each ends with an `e2e run`, so a later `run` changes nothing.
+    #[command(subcommand)]
+    Rotate(RotateCommand),
     /// Start, stop and inspect the local cluster stack (etcd, kube-apiserver, cert-manager,
     /// OpenBao, istio-csr) built from Go sources.
     #[command(subcommand)]
@@ -407,6 +412,95 @@ pub struct FleetArgs {
     /// helm, istio-csr's chart, and the bound on waits (for clusters with a kubeconfig).
     #[command(flatten)]
     pub tools: ToolArgs,
+}
+
+/// `e2e rotate …`.
+#[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
+pub enum RotateCommand {
+    /// A new intermediate in the same mount, signed by the current root, made the default
+    /// issuer; the old one stays for verification. istioca.* and the report are updated and
+    /// istiod's certificate is re-issued (as `cmctl renew` does). For cron:
+    /// `--if-expiring-within 720h` does nothing unless needed.
+    Intermediate(RotateIntermediateArgs),
+    /// A new root through a trust overlap, one phase at a time, each recorded in
+    /// `<out>/rotation.json` (a killed rotation resumes): 1 new-root (R2 beside R1),
+    /// 2 trust-both (bundle R1+R2 in istio-root-ca, waited for in every namespace's
+    /// istio-ca-root-cert), 3 new-intermediate (signed by R2, default; istiod re-issued),
+    /// 4 wait-workloads (until --workload-cert-bound has passed since 3), 5 retire (bundle R2
+    /// only; R1's issuers removed). Run it again to continue; `--plan` shows what is left.
+    Root(RotateRootArgs),
+    /// A new AppRole secret-id: recorded (0600) first, written to the Kubernetes Secret, the
+    /// Issuer Ready again, then the old one destroyed (and shown to no longer log in).
+    /// Schedule it with cron or a Kubernetes CronJob (see the README).
+    SecretId(RotateSecretIdArgs),
+}
+
+/// Arguments of `e2e rotate intermediate`.
+#[derive(Debug, Clone, Args)]
+pub struct RotateIntermediateArgs {
+    /// The same flags as `e2e run`.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Rotate only when the current intermediate expires within this window (e.g. `720h`);
+    /// otherwise change nothing and exit 0 (status `not_needed`).
+    #[arg(long, value_name = "DURATION", help_heading = "Rotation")]
+    pub if_expiring_within: Option<crate::fleet::FleetDuration>,
+    /// Remove the mount's older issuers once no stored, unexpired, unrevoked certificate
+    /// chains to them (the others are named, with the date their last certificate expires).
+    #[arg(long, help_heading = "Rotation")]
+    pub retire_old: bool,
+}
+
+/// Arguments of `e2e rotate root`.
+#[derive(Debug, Clone, Args)]
+pub struct RotateRootArgs {
+    /// The same flags as `e2e run`.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// The new root (PEM) to import as R2. Needs --new-root-ca-key. Without both, R2 is
+    /// generated (rcgen, ECDSA P-256) into <out>/ca-next.crt and ca-next.key.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "new_root_ca_key",
+        help_heading = "Rotation"
+    )]
+    pub new_root_ca_cert: Option<PathBuf>,
+    /// The private key (PEM) of --new-root-ca-cert.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "new_root_ca_cert",
+        help_heading = "Rotation"
+    )]
+    pub new_root_ca_key: Option<PathBuf>,
+    /// Stop after this phase; running the command again continues from there.
+    #[arg(long, value_enum, value_name = "PHASE", help_heading = "Rotation")]
+    pub until: Option<crate::rotate::RootPhase>,
+    /// Show the phases done and left (from <out>/rotation.json); change nothing.
+    #[arg(long, help_heading = "Rotation")]
+    pub plan: bool,
+    /// The longest a workload certificate lives (Istio's default is 24h; istio-csr caps it at
+    /// its --max-client-certificate-duration): phase 4 ends this long after phase 3.
+    #[arg(
+        long,
+        default_value = "24h",
+        value_name = "DURATION",
+        help_heading = "Rotation"
+    )]
+    pub workload_cert_bound: crate::fleet::FleetDuration,
+    /// In phase 4, sleep until the bound has passed instead of stopping there.
+    #[arg(long, help_heading = "Rotation")]
+    pub wait: bool,
+}
+
+/// Arguments of `e2e rotate secret-id`.
+#[derive(Debug, Clone, Args)]
+pub struct RotateSecretIdArgs {
+    /// The same flags as `e2e run`.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// The arguments of `e2e doctor`: those of `e2e run` (which Vault, which names, which cluster,

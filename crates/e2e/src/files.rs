@@ -47,6 +47,8 @@ impl OutDir {
     pub const NEXT_CA_CRT: &'static str = "ca-next.crt";
     /// Its key (mode 0600), when this tool generated it.
     pub const NEXT_CA_KEY: &'static str = "ca-next.key";
+    /// The last rotation's report (no secrets).
+    pub const ROTATE_REPORT: &'static str = "rotate-report.json";
     /// istio-csr's Helm values.
     pub const ISTIO_CSR_VALUES: &'static str = "istio-csr-values.yaml";
     /// ControlPlane `<ns>/controlplane`.

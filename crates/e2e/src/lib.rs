@@ -50,6 +50,7 @@ pub mod progress;
 pub mod readiness;
 pub mod render;
 pub mod report;
+pub mod rotate;
 pub mod run;
 pub mod sink;
 pub mod state;

@@ -3,7 +3,9 @@
 use std::io::IsTerminal;
 
 use clap::Parser;
-use e2e::cli::{Cli, Command, DoctorArgs, FleetArgs, FleetCommand, OutputFormat, RunArgs};
+use e2e::cli::{
+    Cli, Command, DoctorArgs, FleetArgs, FleetCommand, OutputFormat, RotateCommand, RunArgs,
+};
 use e2e::fleet::Fleet;
 use e2e::fleet::render::{FleetRenderer, summary_table};
 use e2e::render::TextRenderer;
@@ -20,6 +22,7 @@ async fn main() {
         Command::Doctor(args) => doctor(args).await,
         Command::Fleet(FleetCommand::Run(args)) => fleet(args, false).await,
         Command::Fleet(FleetCommand::Plan(args)) => fleet(args, true).await,
+        Command::Rotate(cmd) => rotate(cmd).await,
         Command::Stack(cmd) => match stack::cli(cmd).await {
             Ok(()) => 0,
             Err(e) => {
@@ -160,6 +163,67 @@ fn summary(report: &Report, args: &RunArgs) -> String {
 /// Log lines on stderr for people debugging, filtered by `E2E_LOG` (default: warnings, without
 /// vaultrs'/rustify's own lines, whose failures come back as errors anyway); colours only on
 /// a terminal. No program reads them.
+async fn rotate(cmd: RotateCommand) -> i32 {
+    init_tracing();
+    let run = match &cmd {
+        RotateCommand::Intermediate(a) => &a.run,
+        RotateCommand::Root(a) => &a.run,
+        RotateCommand::SecretId(a) => &a.run,
+    };
+    if run.output == OutputFormat::Prometheus {
+        eprintln!("error: bad usage: --output prometheus is for e2e doctor");
+        return 2;
+    }
+    let cfg = match RunConfig::from_args(run, false) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return e.exit_code();
+        }
+    };
+    let json = run.output == OutputFormat::Json;
+    let text = TextRenderer::new(false);
+    let observer: &dyn e2e::Observer = if json { &NoObserver } else { &text };
+    let output = match &cmd {
+        RotateCommand::Intermediate(a) => {
+            let opts = e2e::rotate::IntermediateOptions::from_args(a);
+            e2e::rotate::intermediate(&cfg, &opts, observer).await
+        }
+        RotateCommand::Root(a) => match e2e::rotate::RootOptions::from_args(a) {
+            Ok(opts) => e2e::rotate::root(&cfg, &opts, observer).await,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return e.exit_code();
+            }
+        },
+        RotateCommand::SecretId(_) => e2e::rotate::secret_id(&cfg, observer).await,
+    };
+    if json {
+        print!("{}", output.report.to_json());
+    }
+    match output.error {
+        None => {
+            if !json {
+                let r = &output.report;
+                let status = serde_json::to_value(r.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let mut line = format!("{}: {status}, {} ms", r.command, r.duration_ms);
+                if !r.pending.is_empty() {
+                    line.push_str(&format!("; left: {}", r.pending.join(", ")));
+                }
+                eprintln!("{line}");
+            }
+            0
+        }
+        Some(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("E2E_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,vaultrs=off,rustify=off"));

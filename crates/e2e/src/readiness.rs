@@ -164,7 +164,7 @@ pub async fn wait_istiod_certificate(
 
 /// Calls `probe` every half second until it answers `Ok` or `bound` has passed; the error is
 /// what the last call saw.
-async fn poll<T, F, Fut>(bound: Duration, mut probe: F) -> std::result::Result<T, String>
+pub(crate) async fn poll<T, F, Fut>(bound: Duration, mut probe: F) -> std::result::Result<T, String>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = std::result::Result<T, String>>,

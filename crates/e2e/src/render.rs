@@ -69,6 +69,7 @@ pub fn step_line(rec: &StepRecord, dry_run: bool) -> String {
         Phase::Files => "file",
         Phase::Cluster => "cluster",
         Phase::Verify => "verify",
+        Phase::Rotate => "rotate",
     };
     let mut s = format!(
         "{:<12} {:<7} {:<25} {:<44} {:>6} ms",

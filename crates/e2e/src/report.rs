@@ -47,6 +47,8 @@ pub enum Phase {
     Cluster,
     /// The verification (seed step 9).
     Verify,
+    /// A rotation's own phases (`e2e rotate`).
+    Rotate,
 }
 
 /// One step's record.

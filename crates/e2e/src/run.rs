@@ -427,7 +427,7 @@ fn check_intermediate_key(
 /// The metadata of the secret-ids this run makes: the tool and the output folder, so that a
 /// re-run into the same folder finds (and destroys) those a killed run never recorded, and
 /// leaves other folders' alone.
-fn secret_id_metadata(out: &OutDir) -> std::collections::BTreeMap<String, String> {
+pub(crate) fn secret_id_metadata(out: &OutDir) -> std::collections::BTreeMap<String, String> {
     let folder = std::fs::canonicalize(out.root()).unwrap_or_else(|_| out.root().to_path_buf());
     [
         ("created_by".to_string(), "e2e".to_string()),

@@ -663,13 +663,15 @@ impl<'a> Ensurer<'a> {
         if self.dry || s.secret_id_metadata.is_empty() {
             return Ok(Outcome::Unchanged);
         }
+        let mut spared: Vec<&str> = vec![keep];
+        spared.extend(s.spared_secret_id_accessors.iter().map(String::as_str));
         let gone = self
             .c
             .destroy_unrecorded_secret_ids(
                 &s.approle_mount,
                 &s.approle_role,
                 &s.secret_id_metadata,
-                keep,
+                &spared,
             )
             .await?;
         if gone.is_empty() {

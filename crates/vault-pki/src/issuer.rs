@@ -35,7 +35,7 @@ use serde::Deserialize;
 use crate::ca::{CaBundlePem, IssuerInfo};
 use crate::client::PkiClient;
 use crate::error::{Error, Result};
-use crate::intermediate::same_certificate;
+use crate::intermediate::{chains_to, same_certificate};
 use crate::mount::ttl_str;
 use crate::secret::SecretString;
 use crate::setup::{KeyExport, NewSecret};
@@ -331,6 +331,70 @@ impl PkiClient {
             csr_pem: g.csr_pem,
             key_pem: g.private_key_pem,
         })
+    }
+}
+
+/// What [`PkiClient::valid_certificates_issued_by`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IssuedByIssuer {
+    /// Certificates the mount stored that this issuer signed, not expired and not revoked.
+    pub valid: usize,
+    /// The latest `notAfter` among them (Unix seconds).
+    pub last_not_after: Option<u64>,
+}
+
+impl PkiClient {
+    /// Counts the certificates `mount` stored (every leaf its roles signed, unless a role has
+    /// `no_store`) that `issuer_pem` signed and that are still valid at `now` (Unix seconds):
+    /// not expired, not revoked. An issuer with none is safe to remove.
+    ///
+    /// * Paths: `{mount}/certs` (LIST), `{mount}/cert/{serial}` (GET) per certificate
+    /// * Reference: <https://developer.hashicorp.com/vault/api-docs/secret/pki#list-certificates>
+    pub async fn valid_certificates_issued_by(
+        &self,
+        mount: &str,
+        issuer_pem: &str,
+        now: u64,
+    ) -> Result<IssuedByIssuer> {
+        let p = format!("{mount}/certs");
+        let serials = match self.call(&p, |c| vaultrs::pki::cert::list(c, mount)).await {
+            Ok(s) => s,
+            Err(Error::NotFound { .. }) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let mut found = IssuedByIssuer::default();
+        for serial in serials {
+            let cp = format!("{mount}/cert/{serial}");
+            let cert = match self
+                .call(&cp, |c| vaultrs::pki::cert::read(c, mount, &serial))
+                .await
+            {
+                Ok(c) => c,
+                Err(Error::NotFound { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            if cert.revocation_time > 0 || cert.certificate.trim().is_empty() {
+                continue;
+            }
+            let Ok(der) = crate::pem::parse_certificate(&cert.certificate, "stored certificate")
+            else {
+                continue;
+            };
+            let Ok((_, x)) = x509_parser::parse_x509_certificate(&der) else {
+                continue;
+            };
+            if x.is_ca() {
+                continue;
+            }
+            let not_after = u64::try_from(x.validity().not_after.timestamp()).unwrap_or(0);
+            if not_after <= now || !chains_to(&cert.certificate, issuer_pem).unwrap_or(false) {
+                continue;
+            }
+            found.valid += 1;
+            found.last_not_after = Some(found.last_not_after.unwrap_or(0).max(not_after));
+        }
+        Ok(found)
     }
 }
 

@@ -145,21 +145,22 @@ impl PkiClient {
         }
     }
 
-    /// Destroys the role's secret-ids whose metadata has every pair of `tag`, except `keep`
-    /// (the recorded one); returns their accessors. Does nothing for an empty `tag`.
+    /// Destroys the role's secret-ids whose metadata has every pair of `tag`, except those of
+    /// the accessors in `keep` (the recorded one, and any being rotated out); returns their
+    /// accessors. Does nothing for an empty `tag`.
     pub async fn destroy_unrecorded_secret_ids(
         &self,
         mount: &str,
         role: &str,
         tag: &BTreeMap<String, String>,
-        keep: &str,
+        keep: &[&str],
     ) -> Result<Vec<String>> {
         let mut destroyed = Vec::new();
         if tag.is_empty() {
             return Ok(destroyed);
         }
         for accessor in self.list_secret_id_accessors(mount, role).await? {
-            if accessor == keep {
+            if keep.contains(&accessor.as_str()) {
                 continue;
             }
             let Some(info) = self

@@ -95,6 +95,9 @@ pub struct PkiSetup {
     /// all of these pairs and that it did not record: secret-ids a killed run made and never
     /// persisted.
     pub secret_id_metadata: std::collections::BTreeMap<String, String>,
+    /// Accessors of secret-ids being rotated out: not destroyed by the rule above although
+    /// unrecorded (the rotation destroys them once the new one is in use).
+    pub spared_secret_id_accessors: Vec<String>,
 }
 
 impl Default for PkiSetup {
@@ -119,6 +122,7 @@ impl Default for PkiSetup {
             token_max_ttl: Duration::from_secs(4 * HOUR),
             recorded_secret_id: None,
             secret_id_metadata: std::collections::BTreeMap::new(),
+            spared_secret_id_accessors: Vec::new(),
         }
     }
 }
