@@ -208,3 +208,32 @@ mod tests {
         assert_eq!(super::rfc3339_utc(1_796_224_445), "2026-12-02T15:14:05Z");
     }
 }
+
+/// Restarts istio-csr's Deployment (`<cert-manager ns>/cert-manager-istio-csr`) the way
+/// `kubectl rollout restart` does (the pod template's `kubectl.kubernetes.io/restartedAt`
+/// annotation), so that it fetches a serving certificate from the new intermediate: istio-csr
+/// renews its own only late in that certificate's life. `false` when there is no such
+/// Deployment (istio-csr installed otherwise).
+pub async fn restart_istio_csr(kube: &Client) -> Result<bool> {
+    use k8s_openapi::api::apps::v1::Deployment;
+    let ns = crate::manifests::CERT_MANAGER_NAMESPACE;
+    let name = crate::kube::ISTIO_CSR_RELEASE;
+    let api: Api<Deployment> = Api::namespaced(kube.clone(), ns);
+    let step = |e: kube::Error| {
+        Error::step(
+            "rotate: restart istio-csr",
+            Cause::kube(format!("restarting Deployment {ns}/{name}"), e),
+            "restart istio-csr yourself (kubectl rollout restart), so that its serving certificate comes from the new intermediate",
+        )
+    };
+    if api.get_opt(name).await.map_err(step)?.is_none() {
+        return Ok(false);
+    }
+    let patch = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {
+        "kubectl.kubernetes.io/restartedAt": rfc3339_utc(crate::preflight::unix_now())
+    }}}}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .map_err(step)?;
+    Ok(true)
+}

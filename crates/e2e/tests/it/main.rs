@@ -13,5 +13,6 @@ mod kubelet;
 mod library;
 mod operator_step;
 mod robustness;
+mod rotation;
 mod run;
 mod vault_matrix;
