@@ -14,5 +14,6 @@ mod library;
 mod operator_step;
 mod robustness;
 mod rotation;
+mod rotation_resume;
 mod run;
 mod vault_matrix;

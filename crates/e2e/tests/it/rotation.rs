@@ -231,6 +231,7 @@ async fn probing(
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);
     let child = cmd.spawn().expect("start e2e");
+    prober.probe(stack, k, phase).await;
     let mut done = Box::pin(child.wait_with_output());
     let started = Instant::now();
     loop {
@@ -374,7 +375,7 @@ async fn intermediate_and_root_rotations_keep_every_handshake_and_a_one_step_roo
     // The failure this prevents: the root swapped in one step (a new root given with
     // --replace-root, so bundle and signer change at once).
     let (r3, k3) = {
-        let g = vault_pki::generate_root_ca("one step", Duration::from_secs(86400)).expect("R3");
+        let g = vault_pki::generate_root_ca("one step", Duration::from_secs(87600 * 3600)).expect("R3");
         (g.cert_pem, g.key_pem)
     };
     std::fs::write(dir.path().join("r3.crt"), &r3).expect("r3");
