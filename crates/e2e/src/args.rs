@@ -70,6 +70,7 @@ impl RunConfig {
         setup.approle_mount = args.approle_mount.clone();
         setup.policy_name = args.policy.clone();
         setup.approle_role = args.approle_role.clone();
+        setup.secret_id_ttl = args.secret_id_ttl.map(|d| d.0);
         Ok(RunConfig {
             dry_run,
             vault,

@@ -220,6 +220,12 @@ pub struct RunArgs {
         help_heading = "Names"
     )]
     pub policy: String,
+    /// How long each new AppRole secret-id is valid (the role's `secret_id_ttl`, e.g. `720h`;
+    /// `0` for no expiry). Unset: the role's is left as it is (Vault's default: no expiry).
+    /// A run replaces an expired recorded secret-id; `e2e rotate secret-id` replaces it
+    /// before. Existing secret-ids keep the lifetime they were made with.
+    #[arg(long, value_name = "DURATION", help_heading = "Names")]
+    pub secret_id_ttl: Option<crate::fleet::FleetDuration>,
     /// Key type of the CSRs the signing role accepts. `any` lets workloads use RSA or ECDSA
     /// keys; `rsa` is what the seed's role gets (it sets none, so Vault's default applies).
     #[arg(long, value_enum, default_value_t = KeyTypeArg::Any, help_heading = "Names")]

@@ -21,6 +21,9 @@ pub struct AppRoleSpec {
     pub token_ttl: Duration,
     /// `token_max_ttl`.
     pub token_max_ttl: Duration,
+    /// `secret_id_ttl`, the lifetime of each secret-id made from now on (zero: no expiry);
+    /// `None` leaves the role's as it is.
+    pub secret_id_ttl: Option<Duration>,
 }
 
 impl AppRoleSpec {
@@ -30,6 +33,7 @@ impl AppRoleSpec {
             token_policies: policies,
             token_ttl,
             token_max_ttl,
+            secret_id_ttl: None,
         }
     }
 
@@ -57,6 +61,15 @@ impl AppRoleSpec {
                 self.token_max_ttl.as_secs()
             ));
         }
+        if let Some(want) = self.secret_id_ttl
+            && want.as_secs() != have.secret_id_ttl
+        {
+            d.push(format!(
+                "secret_id_ttl {}s -> {}s",
+                have.secret_id_ttl,
+                want.as_secs()
+            ));
+        }
         d
     }
 }
@@ -74,6 +87,9 @@ pub struct AppRoleState {
     /// `token_max_ttl` in seconds.
     #[serde(default)]
     pub token_max_ttl: u64,
+    /// `secret_id_ttl` in seconds (0: no expiry).
+    #[serde(default)]
+    pub secret_id_ttl: u64,
 }
 
 /// ## Read AppRole role
@@ -220,6 +236,9 @@ impl PkiClient {
             b.token_policies(spec.token_policies.clone())
                 .token_ttl(ttl_str(spec.token_ttl))
                 .token_max_ttl(ttl_str(spec.token_max_ttl));
+            if let Some(t) = spec.secret_id_ttl {
+                b.secret_id_ttl(ttl_str(t));
+            }
             async move { vaultrs::auth::approle::role::set(c, mount, role, Some(&mut b)).await }
         })
         .await

@@ -88,6 +88,9 @@ pub struct PkiSetup {
     pub token_ttl: Duration,
     /// The AppRole tokens' max TTL.
     pub token_max_ttl: Duration,
+    /// The AppRole role's `secret_id_ttl` (how long each new secret-id is valid; zero: no
+    /// expiry); `None` leaves the role's as it is (Vault's default: no expiry).
+    pub secret_id_ttl: Option<Duration>,
     /// The secret-id recorded by a previous run, kept while Vault says it is valid.
     pub recorded_secret_id: Option<SecretIdRecord>,
     /// Metadata every secret-id made by this setup carries (e.g. the tool and its output
@@ -120,6 +123,7 @@ impl Default for PkiSetup {
             approle_role: "cert-manager".into(),
             token_ttl: Duration::from_secs(HOUR),
             token_max_ttl: Duration::from_secs(4 * HOUR),
+            secret_id_ttl: None,
             recorded_secret_id: None,
             secret_id_metadata: std::collections::BTreeMap::new(),
             spared_secret_id_accessors: Vec::new(),

@@ -15,5 +15,6 @@ mod operator_step;
 mod robustness;
 mod rotation;
 mod rotation_resume;
+mod rotation_secret_id;
 mod run;
 mod vault_matrix;
