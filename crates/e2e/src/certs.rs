@@ -211,6 +211,14 @@ pub fn bundle_contains(bundle_pem: &str, cert_pem: &str) -> bool {
         .any(|c| same_cert(c, cert_pem))
 }
 
+/// Whether two PEM bundles hold the same certificates (in any order).
+pub fn same_bundle(a: &str, b: &str) -> bool {
+    let (x, y) = (split_bundle(a), split_bundle(b));
+    !x.is_empty()
+        && x.iter().all(|c| bundle_contains(b, c))
+        && y.iter().all(|c| bundle_contains(a, c))
+}
+
 /// The PEM bundle of `certs`, in order, without duplicates.
 pub fn join_bundle<'a>(certs: impl IntoIterator<Item = &'a str>) -> String {
     let mut kept: Vec<String> = Vec::new();

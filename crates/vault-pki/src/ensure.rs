@@ -538,8 +538,7 @@ impl<'a> Ensurer<'a> {
     async fn approle_role(&mut self, auth_exists: bool) -> Result<Outcome> {
         let s = self.s;
         let path = format!("auth/{}/role/{}", s.approle_mount, s.approle_role);
-        let mut spec =
-            AppRoleSpec::new(vec![s.policy_name.clone()], s.token_ttl, s.token_max_ttl);
+        let mut spec = AppRoleSpec::new(vec![s.policy_name.clone()], s.token_ttl, s.token_max_ttl);
         spec.secret_id_ttl = s.secret_id_ttl;
         let have = if auth_exists {
             self.c

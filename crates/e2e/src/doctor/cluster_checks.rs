@@ -27,10 +27,24 @@ pub async fn check(
     let Some(root_pem) = root_pem else {
         return;
     };
-    root_secret(client, root_pem, r).await;
+    // During a root rotation's overlap workloads are to trust the old and the new root.
+    let overlap = crate::files::OutDir::new(&cfg.out)
+        .read(crate::files::OutDir::TRUST_BUNDLE)
+        .ok()
+        .flatten()
+        .filter(|b| crate::certs::bundle_contains(b, root_pem));
+    let trust = Trust {
+        pem: overlap.as_deref().unwrap_or(root_pem),
+        words: if overlap.is_some() {
+            "the rotation's trust bundle (trust-bundle.pem: the old and the new root)"
+        } else {
+            "Vault's root"
+        },
+    };
+    root_secret(client, &trust, r).await;
     super::mesh_checks::istio_csr_deployment(client, cfg, r).await;
     super::mesh_checks::control_plane(client, cfg, r).await;
-    root_configmaps(client, root_pem, r).await;
+    root_configmaps(client, &trust, r).await;
     istiod_tls(client, cfg, root_pem, r).await;
 }
 
@@ -133,7 +147,13 @@ async fn issuer(
     }
 }
 
-async fn root_secret(client: &Client, root_pem: &str, r: &mut DoctorReport) {
+/// What workloads are to trust now, and how findings name it.
+struct Trust<'a> {
+    pem: &'a str,
+    words: &'static str,
+}
+
+async fn root_secret(client: &Client, trust: &Trust<'_>, r: &mut DoctorReport) {
     let mount = RootCaMount::seed_flow();
     let subject = format!(
         "Secret {}/{}",
@@ -172,7 +192,7 @@ async fn root_secret(client: &Client, root_pem: &str, r: &mut DoctorReport) {
         return;
     };
     let facts = CertFacts::of(&pem);
-    if !crate::verify::same_cert(&pem, root_pem) {
+    if !crate::certs::same_bundle(&pem, trust.pem) {
         let what = match facts {
             Ok(f) if !f.self_signed => {
                 format!("{} (not self-signed: the intermediate?)", f.subject)
@@ -183,19 +203,22 @@ async fn root_secret(client: &Client, root_pem: &str, r: &mut DoctorReport) {
         r.push(Finding::error(
             "root-file.is-root",
             &subject,
-            format!("holds {what}, not Vault's root: workloads would trust the wrong CA"),
+            format!(
+                "holds {what}, not {}: workloads would trust the wrong CA",
+                trust.words
+            ),
             "put the root (ca.crt) in it: e2e run --kubeconfig does",
         ));
     } else {
         r.push(Finding::ok(
             "root-file.is-root",
             &subject,
-            "holds Vault's root",
+            format!("holds {}", trust.words),
         ));
     }
 }
 
-async fn root_configmaps(client: &Client, root_pem: &str, r: &mut DoctorReport) {
+async fn root_configmaps(client: &Client, trust: &Trust<'_>, r: &mut DoctorReport) {
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let Ok(list) = namespaces.list(&ListParams::default()).await else {
         r.push(Finding::warning(
@@ -217,7 +240,7 @@ async fn root_configmaps(client: &Client, root_pem: &str, r: &mut DoctorReport) 
                     .get("root-cert.pem")
                     .cloned()
                     .unwrap_or_default();
-                if crate::verify::same_cert(&pem, root_pem) {
+                if crate::certs::same_bundle(&pem, trust.pem) {
                     good += 1;
                 } else {
                     wrong.push(ns);
@@ -231,7 +254,7 @@ async fn root_configmaps(client: &Client, root_pem: &str, r: &mut DoctorReport) 
         r.push(Finding::error(
             "root-configmap.matches",
             &subject,
-            format!("in {} it does not hold Vault's root", wrong.join(", ")),
+            format!("in {} it does not hold {}", wrong.join(", "), trust.words),
             "check istio-csr's root file (Secret istio-root-ca) and restart istio-csr",
         ));
     } else if good == 0 {
@@ -246,7 +269,8 @@ async fn root_configmaps(client: &Client, root_pem: &str, r: &mut DoctorReport) 
             "root-configmap.matches",
             &subject,
             format!(
-                "{good} namespaces hold Vault's root ({} without the ConfigMap)",
+                "{good} namespaces hold {} ({} without the ConfigMap)",
+                trust.words,
                 missing.len()
             ),
         ));

@@ -481,7 +481,9 @@ async fn new_intermediate(
         .await?;
         detail.push_str("; istiod's certificate re-issued under it");
         if crate::rotate::mesh::restart_istio_csr(&kube).await? {
-            detail.push_str("; istio-csr restarted (its serving certificate from the new intermediate)");
+            detail.push_str(
+                "; istio-csr restarted (its serving certificate from the new intermediate)",
+            );
         }
     }
     Ok(detail)

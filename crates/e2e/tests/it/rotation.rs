@@ -291,7 +291,7 @@ fn helm() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intermediate_and_root_rotations_keep_every_handshake_and_a_one_step_root_swap_breaks_them()
- {
+{
     let dir = tempfile::tempdir().expect("tempdir");
     let mut stack = stack_up(dir.path()).await;
     let out = dir.path().join("out");
@@ -344,6 +344,21 @@ async fn intermediate_and_root_rotations_keep_every_handshake_and_a_one_step_roo
             k.tick(&mut stack).await;
             prober.probe(&stack, &k, &format!("after {phase}")).await;
         }
+        if phase == "trust-both" {
+            // Mid-rotation the doctor expects the overlap bundle, not the root alone.
+            let o = crate::common::on_stack(&stack, "doctor", &out, &tool_args);
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "doctor mid-rotation: {}",
+                describe(&o)
+            );
+            assert!(
+                describe(&o).contains("trust-bundle.pem"),
+                "{}",
+                describe(&o)
+            );
+        }
     }
     eprintln!("phases: {}", phase_secs.join(", "));
     eprintln!("handshakes:\n{}", prober.summary());
@@ -375,7 +390,8 @@ async fn intermediate_and_root_rotations_keep_every_handshake_and_a_one_step_roo
     // The failure this prevents: the root swapped in one step (a new root given with
     // --replace-root, so bundle and signer change at once).
     let (r3, k3) = {
-        let g = vault_pki::generate_root_ca("one step", Duration::from_secs(87600 * 3600)).expect("R3");
+        let g =
+            vault_pki::generate_root_ca("one step", Duration::from_secs(87600 * 3600)).expect("R3");
         (g.cert_pem, g.key_pem)
     };
     std::fs::write(dir.path().join("r3.crt"), &r3).expect("r3");
@@ -438,10 +454,22 @@ async fn a_secret_id_rotation_keeps_the_issuer_ready_and_the_old_secret_id_no_lo
         let vault = vault.clone();
         let sid = vault_pki::SecretString::new(sid);
         let role_id = role_id.to_string();
-        async move { vault.approle_login(seed::APPROLE_MOUNT, &role_id, &sid).await }
+        async move {
+            vault
+                .approle_login(seed::APPROLE_MOUNT, &role_id, &sid)
+                .await
+        }
     };
-    assert!(login(before["secret_id"].as_str().expect("old")).await.is_err());
-    assert!(login(after["secret_id"].as_str().expect("new")).await.is_ok());
+    assert!(
+        login(before["secret_id"].as_str().expect("old"))
+            .await
+            .is_err()
+    );
+    assert!(
+        login(after["secret_id"].as_str().expect("new"))
+            .await
+            .is_ok()
+    );
 
     // The Issuer is Ready, and the Secret in the cluster holds the new secret-id.
     let issuers: Api<certmanager_types::Issuer> = Api::namespaced(stack.client(), seed::NAMESPACE);

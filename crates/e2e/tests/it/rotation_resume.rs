@@ -83,12 +83,22 @@ fn a_root_rotation_killed_in_each_phase_resumes_and_completes() {
         assert_eq!(o.status.code(), Some(0), "{what}: {}", describe(&o));
         let r1 = std::fs::read_to_string(out.join("ca.crt")).expect("ca.crt");
 
-        assert!(kill_after(&server, &out, i, marker, *n), "{what}: line not seen");
+        assert!(
+            kill_after(&server, &out, i, marker, *n),
+            "{what}: line not seen"
+        );
         let o = command(
             &server,
             &out,
             i,
-            &["rotate", "root", "--workload-cert-bound", "0s", "--output", "json"],
+            &[
+                "rotate",
+                "root",
+                "--workload-cert-bound",
+                "0s",
+                "--output",
+                "json",
+            ],
         )
         .output()
         .expect("resume");

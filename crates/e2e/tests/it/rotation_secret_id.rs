@@ -47,12 +47,21 @@ fn a_secret_id_ttl_given_at_setup_is_the_roles_and_a_rotation_replaces_the_secre
     assert_eq!(role.secret_id_ttl, 3600);
 
     let o = e2e(&["rotate", "secret-id"]);
-    assert!(text(&o.stderr).contains("a login with it is refused"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("a login with it is refused"),
+        "{}",
+        text(&o.stderr)
+    );
     let after = state();
     assert_ne!(before["secret_id_accessor"], after["secret_id_accessor"]);
-    assert!(lookup(before["secret_id"].as_str().unwrap()).is_none(), "old one destroyed");
+    assert!(
+        lookup(before["secret_id"].as_str().unwrap()).is_none(),
+        "old one destroyed"
+    );
     assert_eq!(
-        lookup(after["secret_id"].as_str().unwrap()).expect("new one").secret_id_ttl,
+        lookup(after["secret_id"].as_str().unwrap())
+            .expect("new one")
+            .secret_id_ttl,
         3600
     );
     let report: serde_json::Value = serde_json::from_str(
@@ -60,11 +69,20 @@ fn a_secret_id_ttl_given_at_setup_is_the_roles_and_a_rotation_replaces_the_secre
     )
     .expect("JSON");
     assert_eq!(report["status"], "done", "{report}");
-    assert!(!report.to_string().contains(after["secret_id"].as_str().unwrap()), "no secret in the report");
+    assert!(
+        !report
+            .to_string()
+            .contains(after["secret_id"].as_str().unwrap()),
+        "no secret in the report"
+    );
 
     // A run afterwards keeps the new one.
     let o = e2e(&["run"]);
-    assert!(text(&o.stderr).contains(" 0 changed"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains(" 0 changed"),
+        "{}",
+        text(&o.stderr)
+    );
     assert_eq!(state()["secret_id_accessor"], after["secret_id_accessor"]);
 }
 
@@ -77,7 +95,11 @@ fn rotate_refuses_a_throwaway_dev_server_and_an_empty_folder() {
         .output()
         .expect("e2e");
     assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
-    assert!(text(&o.stderr).contains("--vault-addr"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("--vault-addr"),
+        "{}",
+        text(&o.stderr)
+    );
     let server = dev_server();
     for what in ["intermediate", "secret-id"] {
         let o = e2e_against(&server)
@@ -86,6 +108,10 @@ fn rotate_refuses_a_throwaway_dev_server_and_an_empty_folder() {
             .output()
             .expect("e2e");
         assert_eq!(o.status.code(), Some(2), "{what}: {}", describe(&o));
-        assert!(text(&o.stderr).contains("e2e run"), "{what}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains("e2e run"),
+            "{what}: {}",
+            text(&o.stderr)
+        );
     }
 }
