@@ -59,6 +59,8 @@ pub struct RotateOutput {
 /// What every rotation works with: the run's configuration, its output folder, progress, one
 /// Vault client and (with a cluster) one Kubernetes client.
 pub(crate) struct Ctx<'a, 'p> {
+    /// The cluster's name in a fleet (empty for one cluster).
+    pub name: String,
     pub cfg: &'a RunConfig,
     pub out: OutDir,
     pub progress: &'a Progress<'p>,
@@ -100,6 +102,7 @@ impl<'a, 'p> Ctx<'a, 'p> {
         };
         let conn = crate::vault::connect(&cfg.vault, progress)?;
         Ok(Ctx {
+            name: String::new(),
             cfg,
             out: OutDir::new(&cfg.out),
             progress,
@@ -141,6 +144,15 @@ impl<'a, 'p> Ctx<'a, 'p> {
         match output.error {
             None => Ok(()),
             Some(e) => Err(e),
+        }
+    }
+
+    /// `<name>: ` in a fleet, nothing for one cluster.
+    pub fn label(&self) -> String {
+        if self.name.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", self.name)
         }
     }
 

@@ -81,8 +81,8 @@ pub struct RootRotation {
     pub new_root_issuer: Option<String>,
     /// Whether this tool generated R2 (its key is `ca-next.key`).
     pub new_root_generated: bool,
-    /// The intermediate mount's issuers before the rotation (signed by R1).
-    pub old_intermediate_issuers: Vec<String>,
+    /// Per intermediate mount, its issuers before the rotation (R1-signed intermediates, R1).
+    pub old_intermediate_issuers: std::collections::BTreeMap<String, Vec<String>>,
     /// When phase 3 switched signing to R2 (Unix seconds).
     pub switched_at: Option<u64>,
     /// The workload certificate bound given when phase 3 ran (for the record: the run doing

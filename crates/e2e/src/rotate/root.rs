@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use vault_pki::SecretString;
 use vault_pki::issuer::NewIntermediate;
 
+use super::report::PhaseRecord;
 use super::{Ctx, RotateOutput, RotateStatus, finish};
 use crate::config::{RootInput, RunConfig};
 use crate::error::{Cause, Error, Result};
@@ -59,49 +60,45 @@ impl Default for RootOptions {
 pub async fn root(cfg: &RunConfig, opts: &RootOptions, observer: &dyn Observer) -> RotateOutput {
     let started = Instant::now();
     let progress = Progress::new(observer);
-    let record = match RootRotation::load(&crate::files::OutDir::new(&cfg.out)) {
+    let root_dir = OutDir::new(&cfg.out);
+    let record = match load(&root_dir) {
         Ok(r) => r,
-        Err(e) => {
-            let err = Error::step(
-                "rotate: read rotation.json",
-                Cause::File {
-                    path: cfg.out.join(OutDir::ROTATION),
-                    source: e,
-                },
-                "the file is written by e2e rotate root; restore it (or remove it only if no rotation is under way)",
-            );
-            return finish("rotate root", cfg, started, None, Err(err), vec![], None);
-        }
+        Err(e) => return finish("rotate root", cfg, started, None, Err(e), vec![], None),
     };
     if opts.plan {
         return plan(cfg, record, started, &progress);
     }
-    let mut ctx = match Ctx::connect(cfg, &progress, observer).await {
+    let ctx = match Ctx::connect(cfg, &progress, observer).await {
         Ok(c) => c,
         Err(e) => return finish("rotate root", cfg, started, None, Err(e), vec![], None),
     };
+    let mut scope = Scope::new(root_dir, &progress, vec![ctx]);
     let mut next_at = None;
-    let result = rotate(&mut ctx, opts, record, &mut next_at).await;
-    let pending = match RootRotation::load(&ctx.out) {
-        Ok(Some(r)) => r.left().iter().map(|p| p.name().to_string()).collect(),
-        _ => RootPhase::ALL
-            .iter()
-            .map(|p| p.name().to_string())
-            .collect(),
-    };
-    finish(
-        "rotate root",
-        cfg,
-        started,
-        Some(ctx),
-        result,
-        pending,
-        next_at,
-    )
+    let result = scope.drive(opts, record, &mut next_at).await;
+    let pending = scope.pending();
+    let mut ctx = scope.members.pop();
+    if let Some(c) = &mut ctx {
+        c.phases = scope.phases;
+    }
+    finish("rotate root", cfg, started, ctx, result, pending, next_at)
+}
+
+/// Reads `rotation.json` (`None`: no rotation yet).
+pub(crate) fn load(root_dir: &OutDir) -> Result<Option<RootRotation>> {
+    RootRotation::load(root_dir).map_err(|e| {
+        Error::step(
+            "rotate: read rotation.json",
+            Cause::File {
+                path: root_dir.path(OutDir::ROTATION),
+                source: e,
+            },
+            "the file is written by e2e rotate root; restore it (or remove it only if no rotation is under way)",
+        )
+    })
 }
 
 /// `--plan`: the phases done and left, from `rotation.json`; nothing is read from Vault.
-fn plan(
+pub(crate) fn plan(
     cfg: &RunConfig,
     record: Option<RootRotation>,
     started: Instant,
@@ -141,78 +138,525 @@ fn plan(
     )
 }
 
-async fn rotate(
-    ctx: &mut Ctx<'_, '_>,
-    opts: &RootOptions,
-    record: Option<RootRotation>,
-    next_at: &mut Option<u64>,
-) -> Result<RotateStatus> {
-    let mut record = match record {
-        Some(r) if r.is_complete() => {
-            ctx.phase(
-                "root rotation",
-                Outcome::Unchanged,
-                "the rotation recorded in rotation.json is complete; move that file away to start another",
-            );
-            return Ok(RotateStatus::Done);
+/// A root rotation over one root mount: where its files and record live (`--out`, or a
+/// fleet's folder), and the clusters whose intermediates it signs (one, or a fleet's; each
+/// its own [`Ctx`], with its own output folder and cluster). Every phase is done for every
+/// cluster before the next phase starts anywhere: no workload gets an R2 certificate before
+/// every cluster trusts R2, and R1 leaves no bundle before every cluster signs with R2.
+pub(crate) struct Scope<'a, 'p> {
+    /// The folder of `ca.crt`, `ca.key`, `ca-next.*` and `rotation.json`.
+    pub root_dir: OutDir,
+    /// Progress of the phases themselves.
+    pub progress: &'a Progress<'p>,
+    /// The clusters, in order; the first one's Vault client does the shared steps.
+    pub members: Vec<Ctx<'a, 'p>>,
+    /// The phases done by this invocation.
+    pub phases: Vec<PhaseRecord>,
+    mark: Instant,
+}
+
+impl<'a, 'p> Scope<'a, 'p> {
+    pub fn new(root_dir: OutDir, progress: &'a Progress<'p>, members: Vec<Ctx<'a, 'p>>) -> Self {
+        Scope {
+            root_dir,
+            progress,
+            members,
+            phases: Vec::new(),
+            mark: Instant::now(),
         }
-        Some(r) => {
-            if let Some((cert, _)) = &opts.new_root
-                && !crate::certs::same_cert(cert, &r.new_root_pem)
-            {
-                return Err(Error::Usage(format!(
-                    "--new-root-ca-cert differs from the new root of the rotation under way in {} (phases done: {}): finish that one first",
-                    ctx.out.path(OutDir::ROTATION).display(),
-                    r.done
-                        .iter()
-                        .map(|p| p.name())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
+    }
+
+    /// The phases still to do, by name.
+    pub fn pending(&self) -> Vec<String> {
+        match RootRotation::load(&self.root_dir) {
+            Ok(Some(r)) => r.left().iter().map(|p| p.name().to_string()).collect(),
+            _ => RootPhase::ALL
+                .iter()
+                .map(|p| p.name().to_string())
+                .collect(),
+        }
+    }
+
+    fn phase(&mut self, phase: &str, outcome: Outcome, detail: impl Into<String>) {
+        let detail = detail.into();
+        let took = self.mark.elapsed();
+        self.progress.step_timed(
+            crate::report::Phase::Rotate,
+            phase,
+            &self.root_dir.root().display().to_string(),
+            outcome,
+            took,
+            &detail,
+        );
+        self.phases.push(PhaseRecord {
+            phase: phase.to_string(),
+            outcome,
+            duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+            detail,
+        });
+        self.mark = Instant::now();
+    }
+
+    fn file_error(&self, step: &str, name: &str, e: std::io::Error) -> Error {
+        Error::step(
+            step.to_string(),
+            Cause::File {
+                path: self.root_dir.path(name),
+                source: e,
+            },
+            "check the output folder's permissions and free space, then re-run: the rotation resumes",
+        )
+    }
+
+    /// Does the phases left (up to `--until`), recording each when done.
+    pub async fn drive(
+        &mut self,
+        opts: &RootOptions,
+        record: Option<RootRotation>,
+        next_at: &mut Option<u64>,
+    ) -> Result<RotateStatus> {
+        self.mark = Instant::now();
+        let mut record = match record {
+            Some(r) if r.is_complete() => {
+                self.phase(
+                    "root rotation",
+                    Outcome::Unchanged,
+                    "the rotation recorded in rotation.json is complete; move that file away to start another",
+                );
+                return Ok(RotateStatus::Done);
             }
-            r
+            Some(r) => {
+                if let Some((cert, _)) = &opts.new_root
+                    && !crate::certs::same_cert(cert, &r.new_root_pem)
+                {
+                    return Err(Error::Usage(format!(
+                        "--new-root-ca-cert differs from the new root of the rotation under way in {} (phases done: {}): finish that one first",
+                        self.root_dir.path(OutDir::ROTATION).display(),
+                        r.done
+                            .iter()
+                            .map(|p| p.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+                r
+            }
+            None => RootRotation::default(),
+        };
+        for phase in record.left() {
+            if let Some(until) = opts.until
+                && phase > until
+            {
+                return Ok(RotateStatus::Paused);
+            }
+            let began = Instant::now();
+            let detail = match phase {
+                RootPhase::NewRoot => self.new_root(opts, &mut record).await?,
+                RootPhase::TrustBoth => self.trust_both(&record).await?,
+                RootPhase::NewIntermediate => self.new_intermediate(opts, &mut record).await?,
+                RootPhase::WaitWorkloads => match self.wait_workloads(opts, &record).await {
+                    Ok(d) => d,
+                    Err(due) => {
+                        *next_at = Some(due);
+                        self.phase(
+                            phase.name(),
+                            Outcome::Skipped,
+                            format!(
+                                "waiting: workload certificates issued before the switch may live until {}; run again then (or with --wait)",
+                                rfc3339_utc(due)
+                            ),
+                        );
+                        return Ok(RotateStatus::Paused);
+                    }
+                },
+                RootPhase::Retire => self.retire(opts, &record).await?,
+            };
+            record.done.push(phase);
+            record.phase_ms.insert(
+                phase.name().into(),
+                u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX),
+            );
+            record
+                .save(&self.root_dir)
+                .map_err(|e| self.file_error("rotate: write rotation.json", OutDir::ROTATION, e))?;
+            self.phase(phase.name(), Outcome::Updated, detail);
         }
-        None => RootRotation::default(),
-    };
-    for phase in record.left() {
-        if let Some(until) = opts.until
-            && phase > until
-        {
-            return Ok(RotateStatus::Paused);
-        }
-        let began = Instant::now();
-        let detail = match phase {
-            RootPhase::NewRoot => new_root(ctx, opts, &mut record).await?,
-            RootPhase::TrustBoth => trust_both(ctx, &record).await?,
-            RootPhase::NewIntermediate => new_intermediate(ctx, opts, &mut record).await?,
-            RootPhase::WaitWorkloads => match wait_workloads(ctx, opts, &record).await? {
-                Ok(d) => d,
-                Err(due) => {
-                    *next_at = Some(due);
-                    ctx.phase(
-                        phase.name(),
-                        Outcome::Skipped,
-                        format!(
-                            "waiting: workload certificates issued before the switch may live until {}; run again then (or with --wait)",
-                            rfc3339_utc(due)
+        Ok(RotateStatus::Done)
+    }
+
+    fn lead(&self) -> &Ctx<'a, 'p> {
+        &self.members[0]
+    }
+
+    /// Phase 1: R2 on disk first, then in the root mount beside R1.
+    async fn new_root(&mut self, opts: &RootOptions, record: &mut RootRotation) -> Result<String> {
+        let phase = RootPhase::NewRoot;
+        let lead = self.lead();
+        let setup = &lead.cfg.setup;
+        let c = &lead.conn.client;
+        let r1 = c
+            .read_issuer(&setup.root_mount, "default")
+            .await
+            .map_err(vault_error(phase))?
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "{} has no root to rotate: run `e2e run` first",
+                    setup.root_mount
+                ))
+            })?;
+        let dir = &self.root_dir;
+        let read = |name: &str| {
+            dir.read(name)
+                .map_err(|e| self.file_error("rotate: read the new root", name, e))
+        };
+        let (cert, key, generated) = match &opts.new_root {
+            Some((cert, key)) => {
+                crate::preflight::check_root(
+                    cert.as_bytes(),
+                    "--new-root-ca-cert",
+                    key.expose_secret(),
+                    "--new-root-ca-key",
+                    setup.intermediate_ttl,
+                    std::time::SystemTime::now(),
+                )
+                .map_err(|e| {
+                    Error::step(
+                        "rotate root: new-root",
+                        Cause::build("the new root", e),
+                        "give a valid, self-signed root CA and its own key",
+                    )
+                })?;
+                if crate::certs::same_cert(cert, &r1.certificate) {
+                    return Err(Error::Usage(
+                        "--new-root-ca-cert is the current root".into(),
+                    ));
+                }
+                (cert.clone(), key.clone(), false)
+            }
+            None => match (read(OutDir::NEXT_CA_CRT)?, read(OutDir::NEXT_CA_KEY)?) {
+                // A rotation killed in this phase, after writing the new root: the same one.
+                (Some(cert), Some(key)) => (cert, SecretString::new(key), true),
+                _ => {
+                    let (cn, ttl) = match &setup.root_ca {
+                        vault_pki::RootCa::Generate { common_name, ttl } => {
+                            (common_name.clone(), *ttl)
+                        }
+                        _ => (
+                            "Mesh Root CA".to_string(),
+                            Duration::from_secs(87600 * 3600),
                         ),
-                    );
-                    return Ok(RotateStatus::Paused);
+                    };
+                    let name = format!("{cn} {}", &rfc3339_utc(crate::preflight::unix_now())[..10]);
+                    let g = vault_pki::generate_root_ca(&name, ttl).map_err(vault_error(phase))?;
+                    dir.write(
+                        OutDir::NEXT_CA_KEY,
+                        g.key_pem.expose_secret().as_bytes(),
+                        Sensitivity::Secret,
+                    )
+                    .map_err(|e| {
+                        self.file_error("rotate: write ca-next.key", OutDir::NEXT_CA_KEY, e)
+                    })?;
+                    (g.cert_pem, g.key_pem, true)
                 }
             },
-            RootPhase::Retire => retire(ctx, &record).await?,
         };
-        record.done.push(phase);
-        record.phase_ms.insert(
-            phase.name().into(),
-            u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX),
-        );
-        record
-            .save(&ctx.out)
-            .map_err(|e| ctx.file_error("rotate: write rotation.json", OutDir::ROTATION, e))?;
-        ctx.phase(phase.name(), Outcome::Updated, detail);
+        dir.write(OutDir::NEXT_CA_CRT, cert.as_bytes(), Sensitivity::Public)
+            .map_err(|e| self.file_error("rotate: write ca-next.crt", OutDir::NEXT_CA_CRT, e))?;
+        let bundle = vault_pki::CaBundlePem {
+            cert_pem: cert.clone(),
+            key_pem: key,
+        };
+        c.import_issuers(&setup.root_mount, &bundle)
+            .await
+            .map_err(vault_error(phase))?;
+        let r2 = c
+            .find_issuer(&setup.root_mount, &cert)
+            .await
+            .map_err(vault_error(phase))?
+            .ok_or_else(|| {
+                vault_error(phase)(vault_pki::Error::NotFound {
+                    path: format!("{}/issuers", setup.root_mount),
+                    errors: vec!["the imported root is not among the issuers".into()],
+                })
+            })?;
+        let mut old_ints = std::collections::BTreeMap::new();
+        for m in &self.members {
+            let mount = m.cfg.setup.intermediate_mount.clone();
+            let keys = c
+                .list_issuers(&mount)
+                .await
+                .map_err(vault_error(phase))?
+                .keys;
+            old_ints.insert(mount, keys);
+        }
+        *record = RootRotation {
+            done: Vec::new(),
+            old_root_pem: r1.certificate.clone(),
+            old_root_issuer: r1.issuer_id.clone(),
+            new_root_pem: crate::certs::split_bundle(&cert).concat(),
+            new_root_issuer: Some(r2.issuer_id.clone()),
+            new_root_generated: generated,
+            old_intermediate_issuers: old_ints,
+            switched_at: None,
+            workload_bound_secs: opts.workload_bound.as_secs(),
+            phase_ms: Default::default(),
+        };
+        Ok(format!(
+            "R2 issuer {} beside R1 issuer {} in {} (R1 stays the default)",
+            r2.issuer_id, r1.issuer_id, setup.root_mount
+        ))
     }
-    Ok(RotateStatus::Done)
+
+    /// Writes (`Some`) or removes (`None`) `trust-bundle.pem` in the root folder and every
+    /// cluster's.
+    fn set_bundle(&self, bundle: Option<&str>) -> Result<()> {
+        let mut dirs = vec![&self.root_dir];
+        dirs.extend(self.members.iter().map(|m| &m.out));
+        for d in dirs {
+            let r = match bundle {
+                Some(b) => d
+                    .write(OutDir::TRUST_BUNDLE, b.as_bytes(), Sensitivity::Public)
+                    .map(|_| ()),
+                None => match std::fs::remove_file(d.path(OutDir::TRUST_BUNDLE)) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    other => other,
+                },
+            };
+            r.map_err(|e| {
+                Error::step(
+                    "rotate: trust-bundle.pem",
+                    Cause::File {
+                        path: d.path(OutDir::TRUST_BUNDLE),
+                        source: e,
+                    },
+                    "check the output folder's permissions, then re-run: the rotation resumes",
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Phase 2: the bundle R1+R2 everywhere a workload reads trust, in every cluster.
+    async fn trust_both(&mut self, record: &RootRotation) -> Result<String> {
+        let bundle =
+            crate::certs::join_bundle([record.old_root_pem.as_str(), record.new_root_pem.as_str()]);
+        self.set_bundle(Some(&bundle))?;
+        let mut words = Vec::new();
+        for m in &mut self.members {
+            let cfg = m.cfg.clone();
+            m.run(&cfg).await?;
+            if let Some(kube) = m.kube.clone() {
+                let n = wait_bundle_everywhere(
+                    &kube,
+                    &[&record.old_root_pem, &record.new_root_pem],
+                    &[],
+                    m.wait_bound(),
+                    m.progress,
+                )
+                .await?;
+                words.push(format!("{}{n} namespaces", m.label()));
+            }
+        }
+        Ok(if words.is_empty() {
+            "trust-bundle.pem and istio-root-ca.yaml hold R1+R2 (no cluster: apply istio-root-ca.yaml)".into()
+        } else {
+            format!(
+                "istio-root-ca holds R1+R2; istio-ca-root-cert holds both in {}",
+                words.join(", ")
+            )
+        })
+    }
+
+    /// A cluster's run configuration once R2 signs: R2 and its key.
+    fn after_switch(
+        &self,
+        cfg: &RunConfig,
+        opts: &RootOptions,
+        record: &RootRotation,
+    ) -> Result<RunConfig> {
+        let key = if record.new_root_generated {
+            self.root_dir
+                .read(OutDir::NEXT_CA_KEY)
+                .map_err(|e| self.file_error("rotate: read ca-next.key", OutDir::NEXT_CA_KEY, e))?
+                .map(SecretString::new)
+        } else {
+            opts.new_root.as_ref().map(|(_, k)| k.clone())
+        };
+        let key = key.ok_or_else(|| {
+            Error::Usage(
+                "the new root's key is needed from here on: pass --new-root-ca-cert and --new-root-ca-key again".into(),
+            )
+        })?;
+        let mut c = cfg.clone();
+        c.root = RootInput::Given {
+            cert_pem: record.new_root_pem.clone(),
+            key_pem: key,
+        };
+        c.replace_root = false;
+        Ok(c)
+    }
+
+    /// Phase 3: R2 the root, a new intermediate under it in every cluster, istiod's
+    /// certificate re-issued and istio-csr restarted.
+    async fn new_intermediate(
+        &mut self,
+        opts: &RootOptions,
+        record: &mut RootRotation,
+    ) -> Result<String> {
+        let phase = RootPhase::NewIntermediate;
+        let cfgs = self
+            .members
+            .iter()
+            .map(|m| self.after_switch(&m.cfg, opts, record))
+            .collect::<Result<Vec<_>>>()?;
+        // The files first: ca.crt (and ca.key, when this tool keeps the root's key) become
+        // R2's, so that any run from now on keeps R2.
+        if self.root_dir.path(OutDir::CA_KEY).exists()
+            && let RootInput::Given { key_pem, .. } = &cfgs[0].root
+        {
+            self.root_dir
+                .write(
+                    OutDir::CA_KEY,
+                    key_pem.expose_secret().as_bytes(),
+                    Sensitivity::Secret,
+                )
+                .map_err(|e| self.file_error("rotate: write ca.key", OutDir::CA_KEY, e))?;
+        }
+        self.root_dir
+            .write(
+                OutDir::CA_CRT,
+                record.new_root_pem.as_bytes(),
+                Sensitivity::Public,
+            )
+            .map_err(|e| self.file_error("rotate: write ca.crt", OutDir::CA_CRT, e))?;
+        let r2_issuer = record.new_root_issuer.clone().unwrap_or_default();
+        {
+            let lead = self.lead();
+            lead.conn
+                .client
+                .set_default_issuer(&lead.cfg.setup.root_mount, &r2_issuer)
+                .await
+                .map_err(vault_error(phase))?;
+        }
+        record.switched_at = Some(crate::preflight::unix_now());
+        record.workload_bound_secs = opts.workload_bound.as_secs();
+        record
+            .save(&self.root_dir)
+            .map_err(|e| self.file_error("rotate: write rotation.json", OutDir::ROTATION, e))?;
+        let mut words = Vec::new();
+        for (m, cfg) in self.members.iter_mut().zip(&cfgs) {
+            let (issuer_id, int_pem) = install_under(m, &r2_issuer, &record.new_root_pem).await?;
+            m.run(cfg).await?;
+            let mut w = format!("{}intermediate issuer {issuer_id}", m.label());
+            if let Some(kube) = m.kube.clone() {
+                let bound = m.wait_bound();
+                crate::rotate::mesh::reissue_istiod(
+                    &kube,
+                    &m.cfg.namespace,
+                    &int_pem,
+                    false,
+                    bound,
+                    m.progress,
+                )
+                .await?;
+                w.push_str(", istiod's certificate re-issued");
+                if crate::rotate::mesh::restart_istio_csr(&kube).await? {
+                    w.push_str(", istio-csr restarted");
+                }
+            }
+            words.push(w);
+        }
+        Ok(format!(
+            "R2 is the root mount's default; signed by R2 and made default: {}",
+            words.join("; ")
+        ))
+    }
+
+    /// Phase 4: `Ok(detail)` when the bound since the switch has passed, `Err(due)` when
+    /// not yet (and not `--wait`).
+    async fn wait_workloads(
+        &mut self,
+        opts: &RootOptions,
+        record: &RootRotation,
+    ) -> std::result::Result<String, u64> {
+        let switched = record.switched_at.unwrap_or(0);
+        let due = switched.saturating_add(opts.workload_bound.as_secs());
+        let now = crate::preflight::unix_now();
+        if now < due {
+            if !opts.wait {
+                return Err(due);
+            }
+            self.progress.waiting(&format!(
+                "waiting until {} for workload certificates issued under R1 to be renewed",
+                rfc3339_utc(due)
+            ));
+            tokio::time::sleep(Duration::from_secs(due - now)).await;
+            self.progress.waited();
+        }
+        Ok(format!(
+            "{}s since the switch: every workload certificate issued before it has expired or renewed under R2",
+            crate::preflight::unix_now().saturating_sub(switched)
+        ))
+    }
+
+    /// Phase 5: the bundle R2 only in every cluster, then R1 and the intermediates it signed
+    /// removed from Vault.
+    async fn retire(&mut self, opts: &RootOptions, record: &RootRotation) -> Result<String> {
+        let phase = RootPhase::Retire;
+        let cfgs = self
+            .members
+            .iter()
+            .map(|m| self.after_switch(&m.cfg, opts, record))
+            .collect::<Result<Vec<_>>>()?;
+        self.set_bundle(None)?;
+        let mut words = Vec::new();
+        for (m, cfg) in self.members.iter_mut().zip(&cfgs) {
+            m.run(cfg).await?;
+            if let Some(kube) = m.kube.clone() {
+                let n = wait_bundle_everywhere(
+                    &kube,
+                    &[&record.new_root_pem],
+                    &[&record.old_root_pem],
+                    m.wait_bound(),
+                    m.progress,
+                )
+                .await?;
+                words.push(format!("{}{n} namespaces", m.label()));
+            }
+        }
+        let lead = self.lead();
+        let c = &lead.conn.client;
+        let mut removed = 0;
+        for (mount, ids) in &record.old_intermediate_issuers {
+            for id in ids {
+                c.delete_issuer(mount, id)
+                    .await
+                    .map_err(vault_error(phase))?;
+                removed += 1;
+            }
+        }
+        c.delete_issuer(&lead.cfg.setup.root_mount, &record.old_root_issuer)
+            .await
+            .map_err(vault_error(phase))?;
+        for name in [OutDir::NEXT_CA_CRT, OutDir::NEXT_CA_KEY] {
+            match std::fs::remove_file(self.root_dir.path(name)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(self.file_error("rotate: remove the new root's files", name, e));
+                }
+            }
+        }
+        let mut detail = String::from("istio-root-ca holds R2 only");
+        if !words.is_empty() {
+            detail.push_str(&format!(", and istio-ca-root-cert in {}", words.join(", ")));
+        }
+        detail.push_str(&format!(
+            "; removed R1 (issuer {}) and the {removed} issuer(s) the intermediate mounts had before the rotation (R1-signed intermediates, R1)",
+            record.old_root_issuer
+        ));
+        Ok(detail)
+    }
 }
 
 fn vault_error(phase: RootPhase) -> impl Fn(vault_pki::Error) -> Error {
@@ -225,226 +669,30 @@ fn vault_error(phase: RootPhase) -> impl Fn(vault_pki::Error) -> Error {
     }
 }
 
-/// Phase 1: R2 on disk first, then in the root mount beside R1.
-async fn new_root(
-    ctx: &mut Ctx<'_, '_>,
-    opts: &RootOptions,
-    record: &mut RootRotation,
-) -> Result<String> {
-    let phase = RootPhase::NewRoot;
-    let setup = &ctx.cfg.setup;
-    let c = &ctx.conn.client;
-    let r1 = c
-        .read_issuer(&setup.root_mount, "default")
-        .await
-        .map_err(vault_error(phase))?
-        .ok_or_else(|| {
-            Error::Usage(format!(
-                "{} has no root to rotate: run `e2e run` first",
-                setup.root_mount
-            ))
-        })?;
-    let read = |name: &str| {
-        ctx.out
-            .read(name)
-            .map_err(|e| ctx.file_error("rotate: read the new root", name, e))
-    };
-    let (cert, key, generated) = match &opts.new_root {
-        Some((cert, key)) => {
-            crate::preflight::check_root(
-                cert.as_bytes(),
-                "--new-root-ca-cert",
-                key.expose_secret(),
-                "--new-root-ca-key",
-                setup.intermediate_ttl,
-                std::time::SystemTime::now(),
-            )
-            .map_err(|e| {
-                Error::step(
-                    "rotate root: new-root",
-                    Cause::build("the new root", e),
-                    "give a valid, self-signed root CA and its own key",
-                )
-            })?;
-            if crate::certs::same_cert(cert, &r1.certificate) {
-                return Err(Error::Usage(
-                    "--new-root-ca-cert is the current root".into(),
-                ));
-            }
-            (cert.clone(), key.clone(), false)
-        }
-        None => match (read(OutDir::NEXT_CA_CRT)?, read(OutDir::NEXT_CA_KEY)?) {
-            // A rotation killed in this phase, after writing the new root: the same one.
-            (Some(cert), Some(key)) => (cert, SecretString::new(key), true),
-            _ => {
-                let (cn, ttl) = match &setup.root_ca {
-                    vault_pki::RootCa::Generate { common_name, ttl } => (common_name.clone(), *ttl),
-                    _ => (
-                        "Mesh Root CA".to_string(),
-                        Duration::from_secs(87600 * 3600),
-                    ),
-                };
-                let name = format!("{cn} {}", &rfc3339_utc(crate::preflight::unix_now())[..10]);
-                let g = vault_pki::generate_root_ca(&name, ttl).map_err(vault_error(phase))?;
-                ctx.out
-                    .write(
-                        OutDir::NEXT_CA_KEY,
-                        g.key_pem.expose_secret().as_bytes(),
-                        Sensitivity::Secret,
-                    )
-                    .map_err(|e| {
-                        ctx.file_error("rotate: write ca-next.key", OutDir::NEXT_CA_KEY, e)
-                    })?;
-                (g.cert_pem, g.key_pem, true)
-            }
-        },
-    };
-    ctx.out
-        .write(OutDir::NEXT_CA_CRT, cert.as_bytes(), Sensitivity::Public)
-        .map_err(|e| ctx.file_error("rotate: write ca-next.crt", OutDir::NEXT_CA_CRT, e))?;
-    let bundle = vault_pki::CaBundlePem {
-        cert_pem: cert.clone(),
-        key_pem: key,
-    };
-    c.import_issuers(&setup.root_mount, &bundle)
-        .await
-        .map_err(vault_error(phase))?;
-    let r2 = c
-        .find_issuer(&setup.root_mount, &cert)
-        .await
-        .map_err(vault_error(phase))?
-        .ok_or_else(|| {
-            vault_error(phase)(vault_pki::Error::NotFound {
-                path: format!("{}/issuers", setup.root_mount),
-                errors: vec!["the imported root is not among the issuers".into()],
-            })
-        })?;
-    let old_ints = c
-        .list_issuers(&setup.intermediate_mount)
-        .await
-        .map_err(vault_error(phase))?
-        .keys;
-    *record = RootRotation {
-        done: Vec::new(),
-        old_root_pem: r1.certificate.clone(),
-        old_root_issuer: r1.issuer_id.clone(),
-        new_root_pem: crate::certs::split_bundle(&cert).concat(),
-        new_root_issuer: Some(r2.issuer_id.clone()),
-        new_root_generated: generated,
-        old_intermediate_issuers: old_ints,
-        switched_at: None,
-        workload_bound_secs: opts.workload_bound.as_secs(),
-        phase_ms: Default::default(),
-    };
-    Ok(format!(
-        "R2 issuer {} beside R1 issuer {} in {} (R1 stays the default)",
-        r2.issuer_id, r1.issuer_id, setup.root_mount
-    ))
-}
-
-/// Phase 2: the bundle R1+R2 everywhere a workload reads trust.
-async fn trust_both(ctx: &mut Ctx<'_, '_>, record: &RootRotation) -> Result<String> {
-    let bundle =
-        crate::certs::join_bundle([record.old_root_pem.as_str(), record.new_root_pem.as_str()]);
-    ctx.out
-        .write(OutDir::TRUST_BUNDLE, bundle.as_bytes(), Sensitivity::Public)
-        .map_err(|e| ctx.file_error("rotate: write trust-bundle.pem", OutDir::TRUST_BUNDLE, e))?;
-    ctx.run(ctx.cfg).await?;
-    match ctx.kube.clone() {
-        Some(kube) => {
-            let n = wait_bundle_everywhere(
-                &kube,
-                &[&record.old_root_pem, &record.new_root_pem],
-                &[],
-                ctx.wait_bound(),
-                ctx.progress,
-            )
-            .await?;
-            Ok(format!("istio-root-ca holds R1+R2; istio-ca-root-cert holds both in all {n} namespaces"))
-        }
-        None => Ok("trust-bundle.pem and istio-root-ca.yaml hold R1+R2 (no cluster: apply istio-root-ca.yaml)".into()),
-    }
-}
-
-/// The run's configuration once R2 signs: the root is the output folder's (or Vault's).
-fn after_switch(cfg: &RunConfig) -> RunConfig {
-    let mut c = cfg.clone();
-    c.root = RootInput::Default;
-    c.replace_root = false;
-    c
-}
-
-/// Phase 3: R2 the root, a new intermediate under it, istiod's certificate re-issued.
-async fn new_intermediate(
-    ctx: &mut Ctx<'_, '_>,
-    opts: &RootOptions,
-    record: &mut RootRotation,
-) -> Result<String> {
+/// A new intermediate signed by R2 made `m`'s default, under the lock on its mounts (a
+/// rotation resumed after the install finds it there); returns its issuer id and PEM.
+async fn install_under(m: &Ctx<'_, '_>, r2_issuer: &str, r2_pem: &str) -> Result<(String, String)> {
     let phase = RootPhase::NewIntermediate;
-    let setup = ctx.cfg.setup.clone();
-    let r2_issuer = record.new_root_issuer.clone().unwrap_or_default();
-    // The files first: ca.crt (and ca.key, when this tool keeps the root's key) become R2's,
-    // so that any run from now on keeps R2.
-    if ctx.out.path(OutDir::CA_KEY).exists() {
-        let key = if record.new_root_generated {
-            ctx.out
-                .read(OutDir::NEXT_CA_KEY)
-                .map_err(|e| ctx.file_error("rotate: read ca-next.key", OutDir::NEXT_CA_KEY, e))?
-                .map(SecretString::new)
-        } else {
-            opts.new_root.as_ref().map(|(_, k)| k.clone())
-        };
-        let key = key.ok_or_else(|| {
-            Error::Usage(
-                "the new root's key is needed to keep ca.key: pass --new-root-ca-cert and --new-root-ca-key again".into(),
-            )
-        })?;
-        ctx.out
-            .write(
-                OutDir::CA_KEY,
-                key.expose_secret().as_bytes(),
-                Sensitivity::Secret,
-            )
-            .map_err(|e| ctx.file_error("rotate: write ca.key", OutDir::CA_KEY, e))?;
-    }
-    ctx.out
-        .write(
-            OutDir::CA_CRT,
-            record.new_root_pem.as_bytes(),
-            Sensitivity::Public,
-        )
-        .map_err(|e| ctx.file_error("rotate: write ca.crt", OutDir::CA_CRT, e))?;
-
-    let lock = crate::vault::lock(
-        &ctx.conn,
-        &setup,
-        &ctx.out,
-        false,
-        ctx.cfg.lock_wait,
-        ctx.progress,
-    )
-    .await?;
+    let setup = &m.cfg.setup;
+    let lock =
+        crate::vault::lock(&m.conn, setup, &m.out, false, m.cfg.lock_wait, m.progress).await?;
     let result: Result<(String, String)> = async {
-        let c = &ctx.conn.client;
-        c.set_default_issuer(&setup.root_mount, &r2_issuer)
-            .await
-            .map_err(vault_error(phase))?;
-        // Resumed after the install: the default already chains to R2.
+        let c = &m.conn.client;
         if let Some(cur) = c
             .read_issuer(&setup.intermediate_mount, "default")
             .await
             .map_err(vault_error(phase))?
-            && vault_pki::chains_to(&cur.certificate, &record.new_root_pem).unwrap_or(false)
+            && vault_pki::chains_to(&cur.certificate, r2_pem).unwrap_or(false)
         {
             return Ok((cur.issuer_id, cur.certificate));
         }
-        let state = State::load(&ctx.out)
-            .map_err(|e| ctx.file_error("rotate: read state", OutDir::STATE, e))?;
-        let sink = SecretSink::new(ctx.progress, Some(&ctx.out), &state);
+        let state = State::load(&m.out)
+            .map_err(|e| m.file_error("rotate: read state", OutDir::STATE, e))?;
+        let sink = SecretSink::new(m.progress, Some(&m.out), &state);
         let new = NewIntermediate {
             mount: &setup.intermediate_mount,
             root_mount: &setup.root_mount,
-            root_issuer_ref: &r2_issuer,
+            root_issuer_ref: r2_issuer,
             common_name: &setup.intermediate_common_name,
             ttl: setup.intermediate_ttl,
             key: setup.intermediate_key,
@@ -456,111 +704,6 @@ async fn new_intermediate(
         Ok((i.issuer_id, i.certificate_pem))
     }
     .await;
-    crate::vault::unlock(&ctx.conn, lock, ctx.progress).await;
-    let (issuer_id, int_pem) = result?;
-    record.switched_at = Some(crate::preflight::unix_now());
-    record.workload_bound_secs = opts.workload_bound.as_secs();
-    record
-        .save(&ctx.out)
-        .map_err(|e| ctx.file_error("rotate: write rotation.json", OutDir::ROTATION, e))?;
-    let cfg = after_switch(ctx.cfg);
-    ctx.run(&cfg).await?;
-    let mut detail = format!(
-        "intermediate issuer {issuer_id} signed by R2 is the default; R2 is the root mount's default"
-    );
-    if let Some(kube) = ctx.kube.clone() {
-        let bound = ctx.wait_bound();
-        crate::rotate::mesh::reissue_istiod(
-            &kube,
-            &ctx.cfg.namespace,
-            &int_pem,
-            false,
-            bound,
-            ctx.progress,
-        )
-        .await?;
-        detail.push_str("; istiod's certificate re-issued under it");
-        if crate::rotate::mesh::restart_istio_csr(&kube).await? {
-            detail.push_str(
-                "; istio-csr restarted (its serving certificate from the new intermediate)",
-            );
-        }
-    }
-    Ok(detail)
-}
-
-/// Phase 4: `Ok(Ok(detail))` when the bound since the switch has passed, `Ok(Err(due))` when
-/// not yet (and not `--wait`).
-async fn wait_workloads(
-    ctx: &mut Ctx<'_, '_>,
-    opts: &RootOptions,
-    record: &RootRotation,
-) -> Result<std::result::Result<String, u64>> {
-    let switched = record.switched_at.unwrap_or(0);
-    let due = switched.saturating_add(opts.workload_bound.as_secs());
-    let now = crate::preflight::unix_now();
-    if now < due {
-        if !opts.wait {
-            return Ok(Err(due));
-        }
-        ctx.progress.waiting(&format!(
-            "waiting until {} for workload certificates issued under R1 to be renewed",
-            rfc3339_utc(due)
-        ));
-        tokio::time::sleep(Duration::from_secs(due - now)).await;
-        ctx.progress.waited();
-    }
-    Ok(Ok(format!(
-        "{}s since the switch: every workload certificate issued before it has expired or renewed under R2",
-        crate::preflight::unix_now().saturating_sub(switched)
-    )))
-}
-
-/// Phase 5: the bundle R2 only, then R1 and the intermediates it signed removed from Vault.
-async fn retire(ctx: &mut Ctx<'_, '_>, record: &RootRotation) -> Result<String> {
-    let phase = RootPhase::Retire;
-    match std::fs::remove_file(ctx.out.path(OutDir::TRUST_BUNDLE)) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(ctx.file_error("rotate: remove trust-bundle.pem", OutDir::TRUST_BUNDLE, e));
-        }
-    }
-    let cfg = after_switch(ctx.cfg);
-    ctx.run(&cfg).await?;
-    let mut detail = String::from("istio-root-ca holds R2 only");
-    if let Some(kube) = ctx.kube.clone() {
-        let n = wait_bundle_everywhere(
-            &kube,
-            &[&record.new_root_pem],
-            &[&record.old_root_pem],
-            ctx.wait_bound(),
-            ctx.progress,
-        )
-        .await?;
-        detail.push_str(&format!(", and istio-ca-root-cert in all {n} namespaces"));
-    }
-    let setup = &ctx.cfg.setup;
-    let c = &ctx.conn.client;
-    for id in &record.old_intermediate_issuers {
-        c.delete_issuer(&setup.intermediate_mount, id)
-            .await
-            .map_err(vault_error(phase))?;
-    }
-    c.delete_issuer(&setup.root_mount, &record.old_root_issuer)
-        .await
-        .map_err(vault_error(phase))?;
-    for name in [OutDir::NEXT_CA_CRT, OutDir::NEXT_CA_KEY] {
-        match std::fs::remove_file(ctx.out.path(name)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(ctx.file_error("rotate: remove the new root's files", name, e)),
-        }
-    }
-    detail.push_str(&format!(
-        "; removed R1 (issuer {}) and the {} issuer(s) the intermediate mount had before the rotation (R1-signed intermediates, R1)",
-        record.old_root_issuer,
-        record.old_intermediate_issuers.len()
-    ));
-    Ok(detail)
+    crate::vault::unlock(&m.conn, lock, m.progress).await;
+    result
 }

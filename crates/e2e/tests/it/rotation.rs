@@ -137,7 +137,7 @@ impl Prober {
     }
 
     /// The workload issued "after": a new certificate now.
-    async fn reissue_new(&mut self, stack: &Stack, k: &Kubelet) {
+    async fn reissue_new(&mut self, stack: &mut Stack, k: &mut Kubelet) {
         self.new = retry_issue(stack, k, NEW_NS).await;
     }
 
@@ -201,10 +201,12 @@ impl Prober {
     }
 }
 
-/// istio-csr may be restarting: a certificate within 30 s.
-async fn retry_issue(stack: &Stack, k: &Kubelet, ns: &str) -> Workload {
+/// istio-csr may be restarting (or reloading its root file): a certificate within 30 s,
+/// the kubelet doing its work meanwhile.
+async fn retry_issue(stack: &mut Stack, k: &mut Kubelet, ns: &str) -> Workload {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
+        k.tick(stack).await;
         match issue(stack, &k.ep, ns).await {
             Ok(w) => return w,
             Err(e) if Instant::now() > deadline => panic!("no certificate for {ns}: {e}"),
@@ -316,7 +318,7 @@ async fn intermediate_and_root_rotations_keep_every_handshake_and_a_one_step_roo
     let args = rotate_args("intermediate", &out, &tool_args, &[]);
     let o = probing(&mut stack, &mut k, &mut prober, "intermediate", &args).await;
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
-    prober.reissue_new(&stack, &k).await;
+    prober.reissue_new(&mut stack, &mut k).await;
     prober.probe(&stack, &k, "after intermediate").await;
 
     // The root, one phase per invocation; phase 4 waits for the old workload to renew.
@@ -339,7 +341,7 @@ async fn intermediate_and_root_rotations_keep_every_handshake_and_a_one_step_roo
         let o = probing(&mut stack, &mut k, &mut prober, phase, &args).await;
         phase_secs.push(format!("{phase} {:.1} s", began.elapsed().as_secs_f32()));
         assert_eq!(o.status.code(), Some(0), "{phase}: {}", describe(&o));
-        prober.reissue_new(&stack, &k).await;
+        prober.reissue_new(&mut stack, &mut k).await;
         for _ in 0..5 {
             k.tick(&mut stack).await;
             prober.probe(&stack, &k, &format!("after {phase}")).await;
@@ -407,7 +409,7 @@ async fn intermediate_and_root_rotations_keep_every_handshake_and_a_one_step_roo
     ]);
     let o = probing(&mut stack, &mut k, &mut prober, "one-step swap", &swap).await;
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
-    prober.new = retry_issue(&stack, &k, NEW_NS).await;
+    prober.new = retry_issue(&mut stack, &mut k, NEW_NS).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     while prober.failed("after one-step swap") == 0 && Instant::now() < deadline {
         k.tick(&mut stack).await;
