@@ -456,6 +456,10 @@ pub struct RotateIntermediateArgs {
     /// chains to them (the others are named, with the date their last certificate expires).
     #[arg(long, help_heading = "Rotation")]
     pub retire_old: bool,
+    /// Every cluster of this fleet file instead (`--out` is the fleet's folder, as for
+    /// `e2e fleet run`; the fleet file names the clusters and their kubeconfigs).
+    #[arg(long, value_name = "FILE", help_heading = "Rotation")]
+    pub fleet: Option<PathBuf>,
 }
 
 /// Arguments of `e2e rotate root`.
@@ -499,6 +503,10 @@ pub struct RotateRootArgs {
     /// In phase 4, sleep until the bound has passed instead of stopping there.
     #[arg(long, help_heading = "Rotation")]
     pub wait: bool,
+    /// Every cluster of this fleet file instead (`--out` is the fleet's folder, as for
+    /// `e2e fleet run`; the fleet file names the clusters and their kubeconfigs).
+    #[arg(long, value_name = "FILE", help_heading = "Rotation")]
+    pub fleet: Option<PathBuf>,
 }
 
 /// Arguments of `e2e rotate secret-id`.
@@ -507,6 +515,10 @@ pub struct RotateSecretIdArgs {
     /// The same flags as `e2e run`.
     #[command(flatten)]
     pub run: RunArgs,
+    /// Every cluster of this fleet file instead (`--out` is the fleet's folder, as for
+    /// `e2e fleet run`; the fleet file names the clusters and their kubeconfigs).
+    #[arg(long, value_name = "FILE", help_heading = "Rotation")]
+    pub fleet: Option<PathBuf>,
 }
 
 /// The arguments of `e2e doctor`: those of `e2e run` (which Vault, which names, which cluster,

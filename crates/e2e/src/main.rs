@@ -174,6 +174,14 @@ async fn rotate(cmd: RotateCommand) -> i32 {
         eprintln!("error: bad usage: --output prometheus is for e2e doctor");
         return 2;
     }
+    let fleet_file = match &cmd {
+        RotateCommand::Intermediate(a) => a.fleet.clone(),
+        RotateCommand::Root(a) => a.fleet.clone(),
+        RotateCommand::SecretId(a) => a.fleet.clone(),
+    };
+    if let Some(file) = fleet_file {
+        return rotate_fleet(&cmd, run, &file).await;
+    }
     let cfg = match RunConfig::from_args(run, false) {
         Ok(c) => c,
         Err(e) => {
@@ -205,15 +213,10 @@ async fn rotate(cmd: RotateCommand) -> i32 {
         None => {
             if !json {
                 let r = &output.report;
-                let status = serde_json::to_value(r.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
-                let mut line = format!("{}: {status}, {} ms", r.command, r.duration_ms);
-                if !r.pending.is_empty() {
-                    line.push_str(&format!("; left: {}", r.pending.join(", ")));
-                }
-                eprintln!("{line}");
+                eprintln!(
+                    "{}",
+                    rotate_line(&r.command, r.status, None, r.duration_ms, &r.pending)
+                );
             }
             0
         }
@@ -222,6 +225,83 @@ async fn rotate(cmd: RotateCommand) -> i32 {
             e.exit_code()
         }
     }
+}
+
+async fn rotate_fleet(cmd: &RotateCommand, run: &RunArgs, file: &std::path::Path) -> i32 {
+    use e2e::rotate::FleetRotation;
+    let tools = e2e::fleet::ClusterTools {
+        helm: run.tools.helm.clone(),
+        istio_csr_chart: run.tools.istio_csr_chart.clone(),
+        wait_timeout: std::time::Duration::from_secs(run.tools.wait_timeout.max(1)),
+    };
+    let fleet = match Fleet::read(file, &run.vault, &run.out, &tools) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return e.exit_code();
+        }
+    };
+    let what = match cmd {
+        RotateCommand::Intermediate(a) => {
+            FleetRotation::Intermediate(e2e::rotate::IntermediateOptions::from_args(a))
+        }
+        RotateCommand::Root(a) => match e2e::rotate::RootOptions::from_args(a) {
+            Ok(o) => FleetRotation::Root(o),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return e.exit_code();
+            }
+        },
+        RotateCommand::SecretId(_) => FleetRotation::SecretId,
+    };
+    let json = run.output == OutputFormat::Json;
+    let names = fleet.clusters.iter().map(|c| c.name.as_str());
+    let renderer = FleetRenderer::new(false, names);
+    let observer: &dyn e2e::fleet::FleetObserver = if json { &NoObserver } else { &renderer };
+    let output = e2e::rotate::fleet::fleet(&fleet, &what, observer).await;
+    if json {
+        print!("{}", output.report.to_json());
+    }
+    match output.error {
+        None => {
+            if !json {
+                let r = &output.report;
+                let n = Some(r.clusters.len());
+                eprintln!(
+                    "{}",
+                    rotate_line(&r.command, r.status, n, r.duration_ms, &r.pending)
+                );
+            }
+            0
+        }
+        Some(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// A rotation's last line: `rotate root: paused, 2 clusters, 812 ms; left: retire`.
+fn rotate_line(
+    command: &str,
+    status: e2e::rotate::RotateStatus,
+    clusters: Option<usize>,
+    duration_ms: u64,
+    pending: &[String],
+) -> String {
+    let status = serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut line = format!("{command}: {status}");
+    if let Some(n) = clusters {
+        line.push_str(&format!(", {n} clusters"));
+    }
+    line.push_str(&format!(", {duration_ms} ms"));
+    if !pending.is_empty() {
+        line.push_str(&format!("; left: {}", pending.join(", ")));
+    }
+    line
 }
 
 fn init_tracing() {

@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod fleet;
 mod intermediate;
 pub mod mesh;
 pub mod record;
@@ -32,6 +33,7 @@ use std::time::Instant;
 
 use kube::Client;
 
+pub use fleet::{FleetRotateOutput, FleetRotateReport, FleetRotation};
 pub use intermediate::{IntermediateOptions, intermediate};
 pub use record::{RootPhase, RootRotation};
 pub use report::{PhaseRecord, RotateReport, RotateStatus};
