@@ -8,7 +8,8 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::report::{PhaseRecord, RotateReport, RotateStatus};
-use super::root::{RootOptions, Scope};
+use super::root::RootOptions;
+use super::scope::Scope;
 use super::{Ctx, IntermediateOptions, RotateOutput};
 use crate::config::{RootInput, RunConfig, VaultSpec};
 use crate::error::{Error, Result};

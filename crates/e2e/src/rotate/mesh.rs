@@ -199,16 +199,6 @@ pub fn rfc3339_utc(secs: u64) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn unix_times_are_written_as_rfc3339() {
-        assert_eq!(super::rfc3339_utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(super::rfc3339_utc(1_796_224_445), "2026-12-02T15:14:05Z");
-    }
-}
-
 /// Restarts istio-csr's Deployment (`<cert-manager ns>/cert-manager-istio-csr`) the way
 /// `kubectl rollout restart` does (the pod template's `kubectl.kubernetes.io/restartedAt`
 /// annotation), so that it fetches a serving certificate from the new intermediate: istio-csr
@@ -236,4 +226,14 @@ pub async fn restart_istio_csr(kube: &Client) -> Result<bool> {
         .await
         .map_err(step)?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn unix_times_are_written_as_rfc3339() {
+        assert_eq!(super::rfc3339_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(super::rfc3339_utc(1_796_224_445), "2026-12-02T15:14:05Z");
+    }
 }

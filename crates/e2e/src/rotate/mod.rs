@@ -24,9 +24,11 @@
 pub mod fleet;
 mod intermediate;
 pub mod mesh;
+mod phases;
 pub mod record;
 mod report;
 mod root;
+mod scope;
 mod secret_id;
 
 use std::time::Instant;

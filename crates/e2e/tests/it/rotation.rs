@@ -248,7 +248,7 @@ async fn a_secret_id_rotation_keeps_the_issuer_ready_and_the_old_secret_id_no_lo
         .clone();
     assert_eq!(
         String::from_utf8_lossy(&held),
-        after["secret_id"].as_str().unwrap()
+        after["secret_id"].as_str().expect("as recorded")
     );
     // A second rotation works the same (cron).
     let o = rotate_on_stack(&stack, "secret-id", &out, &tool_args);

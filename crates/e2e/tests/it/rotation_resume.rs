@@ -139,7 +139,7 @@ fn a_root_rotation_killed_in_each_phase_resumes_and_completes() {
         });
         assert_eq!(roots.len(), 1, "{what}: one root issuer left: {roots:?}");
         assert!(
-            vault_pki::chains_to(&int_default.certificate, &r2).unwrap(),
+            vault_pki::chains_to(&int_default.certificate, &r2).expect("as recorded"),
             "{what}: the intermediate chains to R2"
         );
         let kp = rcgen::KeyPair::from_pem(&ca_key).expect("ca.key");

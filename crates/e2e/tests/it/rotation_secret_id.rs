@@ -55,11 +55,11 @@ fn a_secret_id_ttl_given_at_setup_is_the_roles_and_a_rotation_replaces_the_secre
     let after = state();
     assert_ne!(before["secret_id_accessor"], after["secret_id_accessor"]);
     assert!(
-        lookup(before["secret_id"].as_str().unwrap()).is_none(),
+        lookup(before["secret_id"].as_str().expect("as recorded")).is_none(),
         "old one destroyed"
     );
     assert_eq!(
-        lookup(after["secret_id"].as_str().unwrap())
+        lookup(after["secret_id"].as_str().expect("as recorded"))
             .expect("new one")
             .secret_id_ttl,
         3600
@@ -72,7 +72,7 @@ fn a_secret_id_ttl_given_at_setup_is_the_roles_and_a_rotation_replaces_the_secre
     assert!(
         !report
             .to_string()
-            .contains(after["secret_id"].as_str().unwrap()),
+            .contains(after["secret_id"].as_str().expect("as recorded")),
         "no secret in the report"
     );
 

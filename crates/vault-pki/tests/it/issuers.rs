@@ -42,8 +42,8 @@ async fn a_second_root_signs_a_new_default_intermediate_while_the_old_issuers_st
     let default = c
         .read_issuer(&setup.root_mount, "default")
         .await
-        .unwrap()
-        .unwrap();
+        .expect("as set up")
+        .expect("as set up");
     assert_eq!(
         default.issuer_id, r1_issuer.issuer_id,
         "R1 stays the default"
@@ -68,7 +68,7 @@ async fn a_second_root_signs_a_new_default_intermediate_while_the_old_issuers_st
         .expect("install");
     assert_eq!(kept, 1, "the exported key is handed over once");
     assert!(installed.key_pem.is_some());
-    assert!(chains_to(&installed.certificate_pem, &r2.cert_pem).unwrap());
+    assert!(chains_to(&installed.certificate_pem, &r2.cert_pem).expect("as set up"));
     assert!(
         installed.ca_chain_pem.contains(r2.cert_pem.trim()),
         "the chain ends at R2"
@@ -76,13 +76,13 @@ async fn a_second_root_signs_a_new_default_intermediate_while_the_old_issuers_st
     let default = c
         .read_issuer(&setup.intermediate_mount, "default")
         .await
-        .unwrap()
-        .unwrap();
+        .expect("as set up")
+        .expect("as set up");
     assert_eq!(default.issuer_id, installed.issuer_id);
     let old = c
         .find_issuer(&setup.intermediate_mount, &old_int)
         .await
-        .unwrap()
+        .expect("as set up")
         .expect("the old intermediate stays for verification");
 
     // The role signs with the new default now: the leaf chains to R2, not to R1.
@@ -93,8 +93,8 @@ async fn a_second_root_signs_a_new_default_intermediate_while_the_old_issuers_st
         .sign_csr(&setup.intermediate_mount, &setup.role.name, &csr, &opts)
         .await
         .expect("sign");
-    assert!(chains_to(&leaf.certificate_pem, &installed.certificate_pem).unwrap());
-    assert!(!chains_to(&leaf.certificate_pem, &old_int).unwrap());
+    assert!(chains_to(&leaf.certificate_pem, &installed.certificate_pem).expect("as set up"));
+    assert!(!chains_to(&leaf.certificate_pem, &old_int).expect("as set up"));
 
     // ensure keeps the new intermediate only once R2 is the root's default: make it so.
     c.set_default_issuer(&setup.root_mount, &r2_issuer.issuer_id)
@@ -123,13 +123,13 @@ async fn a_second_root_signs_a_new_default_intermediate_while_the_old_issuers_st
     assert!(
         c.find_issuer(&setup.intermediate_mount, &old_int)
             .await
-            .unwrap()
+            .expect("as set up")
             .is_none()
     );
     assert!(
         c.find_issuer(&setup.root_mount, &r1)
             .await
-            .unwrap()
+            .expect("as set up")
             .is_none()
     );
     let setup3 = setup2.with_recorded_secret_id(rerun.secret_id.clone());
