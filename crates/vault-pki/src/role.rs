@@ -32,6 +32,10 @@ pub struct PkiRole {
     /// The seed's role sets none and so gets Vault's default, `rsa`, which refuses ECDSA
     /// CSRs; set `rsa` for exactly the seed's role (`e2e --key-type rsa`).
     pub key_type: String,
+    /// `issuer_ref`: the issuer of the mount that signs, `default` (the mount's default
+    /// issuer, so a rotation that changes the default moves the role with it), or an issuer's
+    /// id or name to pin it.
+    pub issuer_ref: String,
 }
 
 impl Default for PkiRole {
@@ -44,6 +48,7 @@ impl Default for PkiRole {
             require_cn: false,
             allowed_uri_sans: vec!["spiffe://cluster.local/*".into()],
             key_type: "any".into(),
+            issuer_ref: "default".into(),
         }
     }
 }
@@ -70,6 +75,9 @@ pub struct PkiRoleState {
     /// `key_type`.
     #[serde(default)]
     pub key_type: String,
+    /// `issuer_ref` (servers before multi-issuer PKI have none: empty).
+    #[serde(default)]
+    pub issuer_ref: String,
 }
 
 impl PkiRole {
@@ -110,6 +118,12 @@ impl PkiRole {
         if self.key_type != have.key_type {
             d.push(format!("key_type {} -> {}", have.key_type, self.key_type));
         }
+        if !have.issuer_ref.is_empty() && self.issuer_ref != have.issuer_ref {
+            d.push(format!(
+                "issuer_ref {} -> {}",
+                have.issuer_ref, self.issuer_ref
+            ));
+        }
         d
     }
 }
@@ -149,7 +163,8 @@ impl PkiClient {
                 .max_ttl(ttl_str(role.max_ttl))
                 .require_cn(role.require_cn)
                 .allowed_uri_sans(role.allowed_uri_sans.clone())
-                .key_type(role.key_type.clone());
+                .key_type(role.key_type.clone())
+                .issuer_ref(role.issuer_ref.clone());
             async move { vaultrs::pki::role::set(c, mount, &role.name, Some(&mut b)).await }
         })
         .await

@@ -181,8 +181,9 @@ impl RaftCluster {
     }
 
     fn unseal(&self, i: usize, key: &SecretString) {
-        // Retried: a follower accepts the key only once retry_join has reached the leader.
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // Retried: a follower accepts the key only once retry_join has reached the leader,
+        // which on a loaded machine (the other test binaries running) can take a minute.
+        let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             let mut c = bao_env(&self.bao, &self.addr(i), None);
             c.args(["write", "-format=json", "sys/unseal", "key=-"])

@@ -96,6 +96,26 @@ async fn a_second_root_signs_a_new_default_intermediate_while_the_old_issuers_st
     assert!(chains_to(&leaf.certificate_pem, &installed.certificate_pem).expect("as set up"));
     assert!(!chains_to(&leaf.certificate_pem, &old_int).expect("as set up"));
 
+    // A role pinned to the old issuer (issuer_ref) signs with it although the default moved.
+    let mut pinned = setup.role.clone();
+    pinned.name = "pinned".into();
+    pinned.issuer_ref = old.issuer_id.clone();
+    c.write_pki_role(&setup.intermediate_mount, &pinned)
+        .await
+        .expect("pinned role");
+    let have = c
+        .read_pki_role(&setup.intermediate_mount, "pinned")
+        .await
+        .expect("read")
+        .expect("role");
+    assert_eq!(have.issuer_ref, old.issuer_id);
+    assert!(pinned.diff(&have).is_empty(), "{:?}", pinned.diff(&have));
+    let by_old = c
+        .sign_csr(&setup.intermediate_mount, "pinned", &csr, &opts)
+        .await
+        .expect("sign pinned");
+    assert!(chains_to(&by_old.certificate_pem, &old_int).expect("as set up"));
+
     // ensure keeps the new intermediate only once R2 is the root's default: make it so.
     c.set_default_issuer(&setup.root_mount, &r2_issuer.issuer_id)
         .await
@@ -111,6 +131,10 @@ async fn a_second_root_signs_a_new_default_intermediate_while_the_old_issuers_st
     );
 
     // Retire: the old intermediate and R1 removed; removing again succeeds.
+    pinned.issuer_ref = "default".into();
+    c.write_pki_role(&setup.intermediate_mount, &pinned)
+        .await
+        .expect("unpin");
     c.delete_issuer(&setup.intermediate_mount, &old.issuer_id)
         .await
         .expect("delete");
