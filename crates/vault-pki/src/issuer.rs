@@ -1,7 +1,7 @@
 //! Issuer operations of Vault's multi-issuer PKI, the primitives of a rotation: find the
 //! issuer holding a certificate, import a root as a further (non-default) issuer, sign an
 //! intermediate with a chosen issuer, install a new intermediate beside the current one, and
-//! remove an issuer. [`list_issuers`](PkiClient::list_issuers),
+//! remove an issuer, cross-sign one. [`list_issuers`](PkiClient::list_issuers),
 //! [`read_issuer`](PkiClient::read_issuer) and
 //! [`set_default_issuer`](PkiClient::set_default_issuer) are in [`crate::ca`].
 //!
@@ -331,6 +331,73 @@ impl PkiClient {
             csr_pem: g.csr_pem,
             key_pem: g.private_key_pem,
         })
+    }
+}
+
+impl PkiClient {
+    /// Cross-signs an issuer of `mount`: a CSR for its existing key and subject, signed by
+    /// `signer_ref` of `signer_mount`, the result imported beside it. Certificates it signed
+    /// then also chain, through the cross-signed copy, to the signer's root: the other way to
+    /// bridge two roots (this tool's root rotation uses a trust overlap instead). Returns the
+    /// cross-signed certificate, PEM.
+    ///
+    /// * Paths: `{mount}/intermediate/generate/existing` (with `key_ref`),
+    ///   `{signer_mount}/issuer/{signer_ref}/sign-intermediate`, `{mount}/intermediate/set-signed`
+    /// * Reference: <https://developer.hashicorp.com/vault/docs/secrets/pki/rotation-primitives#cross-signed-intermediates>
+    pub async fn cross_sign(
+        &self,
+        mount: &str,
+        issuer_ref: &str,
+        signer_mount: &str,
+        signer_ref: &str,
+        ttl: Duration,
+    ) -> Result<String> {
+        let issuer = self
+            .read_issuer(mount, issuer_ref)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                path: format!("{mount}/issuer/{issuer_ref}"),
+                errors: vec!["no such issuer".into()],
+            })?;
+        if issuer.key_id.is_empty() {
+            return Err(Error::UnexpectedResponse {
+                path: format!("{mount}/issuer/{issuer_ref}"),
+                reason: "the issuer has no key in Vault to make a CSR with".into(),
+            });
+        }
+        let der = crate::pem::parse_certificate(&issuer.certificate, "issuer certificate")?;
+        let cn = x509_parser::parse_x509_certificate(&der)
+            .ok()
+            .and_then(|(_, x)| {
+                x.subject()
+                    .iter_common_name()
+                    .next()
+                    .and_then(|c| c.as_str().ok().map(str::to_string))
+            })
+            .unwrap_or_default();
+        let p = format!("{mount}/intermediate/generate/existing");
+        let key_id = issuer.key_id.clone();
+        let csr = self
+            .call(&p, |c| {
+                let mut b = vaultrs::api::pki::requests::GenerateIntermediateRequest::builder();
+                b.key_ref(key_id.clone());
+                let cn = cn.clone();
+                async move {
+                    vaultrs::pki::cert::ca::int::generate(c, mount, "existing", &cn, Some(&mut b))
+                        .await
+                }
+            })
+            .await?
+            .csr;
+        let signed = self
+            .sign_intermediate_by(signer_mount, signer_ref, &csr, &cn, ttl)
+            .await?;
+        let leaf = crate::pem::split_certificates(&signed, "cross-signed certificate")?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::pem("cross-signed certificate", "empty"))?;
+        self.set_signed_intermediate(mount, &leaf).await?;
+        crate::pem::normalize_certificate(&leaf, "cross-signed certificate")
     }
 }
 

@@ -116,6 +116,35 @@ async fn a_second_root_signs_a_new_default_intermediate_while_the_old_issuers_st
         .expect("sign pinned");
     assert!(chains_to(&by_old.certificate_pem, &old_int).expect("as set up"));
 
+    // The old intermediate cross-signed by R2: same key and subject, R2 its issuer.
+    let cross = c
+        .cross_sign(
+            &setup.intermediate_mount,
+            &old.issuer_id,
+            &setup.root_mount,
+            &r2_issuer.issuer_id,
+            Duration::from_secs(3600 * 6),
+        )
+        .await
+        .expect("cross-sign");
+    assert!(
+        chains_to(&cross, &r2.cert_pem).expect("as set up"),
+        "signed by R2"
+    );
+    assert!(
+        chains_to(&by_old.certificate_pem, &cross).expect("as set up"),
+        "same key"
+    );
+    let default_now = c
+        .read_issuer(&setup.intermediate_mount, "default")
+        .await
+        .expect("read")
+        .expect("default");
+    assert_eq!(
+        default_now.issuer_id, installed.issuer_id,
+        "the default stays"
+    );
+
     // ensure keeps the new intermediate only once R2 is the root's default: make it so.
     c.set_default_issuer(&setup.root_mount, &r2_issuer.issuer_id)
         .await
