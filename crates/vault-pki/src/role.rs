@@ -78,6 +78,10 @@ pub struct PkiRoleState {
     /// `issuer_ref` (servers before multi-issuer PKI have none: empty).
     #[serde(default)]
     pub issuer_ref: String,
+    /// `no_store`: whether the certificates it signs are kept out of the mount's storage (then
+    /// nobody can list what an issuer signed).
+    #[serde(default)]
+    pub no_store: bool,
 }
 
 impl PkiRole {

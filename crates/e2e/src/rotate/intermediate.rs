@@ -189,6 +189,21 @@ async fn retire_old(ctx: &mut Ctx<'_, '_>) -> Result<()> {
             "check the token's rights on the intermediate mount",
         )
     };
+    let role = &ctx.cfg.setup.role.name;
+    if c.read_pki_role(&mount, role)
+        .await
+        .map_err(step)?
+        .is_some_and(|r| r.no_store)
+    {
+        ctx.phase(
+            "retire old intermediates",
+            Outcome::Skipped,
+            format!(
+                "{mount}/roles/{role} has no_store=true: Vault keeps no record of what an issuer signed, so none is removed; delete an old issuer yourself once the role's max_ttl has passed since it stopped being the default"
+            ),
+        );
+        return Ok(());
+    }
     let list = c.list_issuers(&mount).await.map_err(step)?;
     // The default's own chain (its root, imported beside it) stays: Vault builds ca_chain
     // from the mount's issuers.

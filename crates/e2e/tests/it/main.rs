@@ -16,6 +16,7 @@ mod probe;
 mod robustness;
 mod rotation;
 mod rotation_fleet;
+mod rotation_intermediate;
 mod rotation_resume;
 mod rotation_secret_id;
 mod run;
