@@ -1,6 +1,8 @@
 //! `e2e stack up`, then `e2e run --kubeconfig` with istio-csr's real chart, is all it takes: the
-//! stack's kubelet stand-in notices the Deployment the chart created and runs it, restarts it
-//! when a Secret it mounts changes, and `e2e stack down` stops it with the rest.
+//! stack's kubelet stand-in notices the Deployment the chart created and runs it, updates the
+//! files of a Secret it mounts in place when the Secret changes (the process keeps running, as
+//! istio-csr reloads its root file itself), restarts it when the Deployment changes, and
+//! `e2e stack down` stops it with the rest.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -55,6 +57,21 @@ fn run(env: &BTreeMap<String, String>, out: &Path, extra: &[&str]) -> Output {
         .env("VAULT_TOKEN", &env["VAULT_TOKEN"])
         .output()
         .expect("running e2e")
+}
+
+/// The first file named `name` under `dir`.
+fn find_file(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(f) = find_file(&p, name) {
+                return Some(f);
+            }
+        } else if p.file_name().is_some_and(|n| n == name) {
+            return Some(p);
+        }
+    }
+    None
 }
 
 /// Waits until the state file records a running istio-csr other than `not`; its pid and port.
@@ -120,19 +137,49 @@ async fn stack_up_then_run_with_the_chart_runs_istio_csr_and_down_stops_it() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
 
-    // A change to a Secret the pod mounts restarts it, as a kubelet would.
+    // A change to a Secret the pod mounts: its file is replaced in place, the process stays.
     let client = stack::client_for(Path::new(&env["KUBECONFIG"]))
         .await
         .expect("client");
-    let secrets: Api<Secret> = Api::namespaced(client, "cert-manager");
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "cert-manager");
+    let root = std::fs::read_to_string(out.join("ca.crt")).expect("ca.crt");
+    let changed = format!("{root}\n");
     secrets
         .patch(
             "istio-root-ca",
             &PatchParams::apply("kubelet-test"),
-            &Patch::Merge(serde_json::json!({"metadata": {"annotations": {"test/touched": "1"}}})),
+            &Patch::Merge(serde_json::json!({"stringData": {"ca.cert.pem": changed}})),
         )
         .await
-        .expect("touch istio-root-ca");
+        .expect("change istio-root-ca");
+    let file = find_file(&dir.join("pods"), "ca.cert.pem").expect("the mounted root file");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::read_to_string(&file).unwrap_or_default() != changed {
+        assert!(
+            Instant::now() < deadline,
+            "{} was not updated",
+            file.display()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let (same_pid, _) = wait_istio_csr(&dir, None);
+    assert_eq!(same_pid, pid, "a Secret change does not restart istio-csr");
+
+    // A change to the Deployment (what `kubectl rollout restart` does) restarts it.
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(client, "cert-manager");
+    deployments
+        .patch(
+            "cert-manager-istio-csr",
+            &PatchParams::default(),
+            &Patch::Merge(
+                serde_json::json!({"spec": {"template": {"metadata": {"annotations": {
+                    "kubectl.kubernetes.io/restartedAt": "2026-12-02T00:00:00Z"
+                }}}}}),
+            ),
+        )
+        .await
+        .expect("restart the Deployment");
     let (new_pid, _) = wait_istio_csr(&dir, Some(pid));
     assert_ne!(new_pid, pid);
 
