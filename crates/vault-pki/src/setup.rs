@@ -95,6 +95,11 @@ pub struct PkiSetup {
     /// all of these pairs and that it did not record: secret-ids a killed run made and never
     /// persisted.
     pub secret_id_metadata: std::collections::BTreeMap<String, String>,
+    /// Whether cert-manager logs in with AppRole (the default): the AppRole mount, role,
+    /// role-id and secret-id steps. Without it (Kubernetes auth instead, see
+    /// [`KubernetesAuthSetup`](crate::KubernetesAuthSetup)) those steps are left out and
+    /// whatever AppRole state Vault has is left alone.
+    pub approle: bool,
 }
 
 impl Default for PkiSetup {
@@ -119,6 +124,7 @@ impl Default for PkiSetup {
             token_max_ttl: Duration::from_secs(4 * HOUR),
             recorded_secret_id: None,
             secret_id_metadata: std::collections::BTreeMap::new(),
+            approle: true,
         }
     }
 }
@@ -221,6 +227,12 @@ pub enum Step {
     RoleId,
     /// The secret-id.
     SecretId,
+    /// The Kubernetes auth mount.
+    KubernetesAuth,
+    /// The Kubernetes auth method's config (API server, CA, reviewer token).
+    KubernetesConfig,
+    /// The Kubernetes auth role.
+    KubernetesRole,
 }
 
 impl std::fmt::Display for Step {
@@ -236,6 +248,9 @@ impl std::fmt::Display for Step {
             Step::AppRole => "AppRole role",
             Step::RoleId => "role-id",
             Step::SecretId => "secret-id",
+            Step::KubernetesAuth => "Kubernetes auth mount",
+            Step::KubernetesConfig => "Kubernetes auth config",
+            Step::KubernetesRole => "Kubernetes auth role",
         })
     }
 }

@@ -5,6 +5,7 @@ mod common;
 mod errors;
 mod faults;
 mod ha;
+mod kubernetes_auth;
 mod lock;
 mod lost_answer;
 mod matrix;
