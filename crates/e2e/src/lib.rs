@@ -40,6 +40,7 @@ pub mod files;
 pub mod fleet;
 pub mod istio_ca;
 pub mod kube;
+pub mod kubernetes_auth;
 pub mod manifests;
 pub mod mesh_ca;
 pub mod mtls;

@@ -12,7 +12,7 @@ use kube::Client;
 use vault_pki::SecretString;
 
 use crate::cluster::{self, ClusterInput};
-use crate::config::{ClusterTarget, RunConfig, VaultSpec};
+use crate::config::{Auth, ClusterTarget, RunConfig, VaultSpec};
 use crate::error::{Cause, Error, Result};
 use crate::files::{OutDir, Sensitivity};
 use crate::observer::Observer;
@@ -22,7 +22,7 @@ use crate::report::{Check, ErrorRecord, Report, Status, VaultInfo};
 use crate::sink::SecretSink;
 use crate::state::State;
 use crate::vault::{self, RootSource};
-use crate::verify::{self, VerifyInput};
+use crate::verify::{self, VaultLogin, VerifyInput};
 
 /// What a run produced: its report (also on failure, with `status: failed`) and its error.
 #[derive(Debug)]
@@ -93,6 +93,7 @@ pub async fn run_with_csr(
         out: cfg.out.display().to_string(),
         trust_domain: cfg.trust_domain.clone(),
         cluster: cfg.cluster.is_some(),
+        auth: cfg.auth.name().into(),
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         steps,
         verification: found.checks,
@@ -229,8 +230,12 @@ async fn flow(
 
     // Files: secrets first, so that a failure later loses nothing.
     let mut state = state;
-    state.role_id = vr.role_id.clone();
-    state.secret_id = vr.secret_id.clone();
+    if cfg.setup.approle {
+        state.role_id = vr.role_id.clone();
+        state.secret_id = vr.secret_id.clone();
+    }
+    // With Kubernetes auth an AppRole secret-id recorded earlier stays recorded until the
+    // Issuer no longer needs it (see `kubernetes_auth::retire_secret_id` below).
     let files = Files::new(cfg, &conn, istio_operator.as_ref(), own_root_key.as_ref());
     let manifests = files.write(&mut writer, &vr, &state)?;
     if !cfg.dry_run {
@@ -246,7 +251,8 @@ async fn flow(
     };
     if cfg.dry_run {
         if let (Some(target), Some(kube)) = (&cfg.cluster, &kube) {
-            let input = cluster_input(cfg, target, kube, out);
+            let side = vault_side(cfg, target, &conn, &setup, &state);
+            let input = cluster_input(cfg, target, kube, out, side);
             let checks = cluster::plan(&files, &input, &vr, &root_pem, progress).await?;
             found.checks.extend(checks);
         }
@@ -267,20 +273,58 @@ async fn flow(
                 "re-run",
             ));
         };
-        let input = cluster_input(cfg, target, kube, out);
+        let side = vault_side(cfg, target, &conn, &setup, &state);
+        let input = cluster_input(cfg, target, kube, out, side);
         let report = cluster::converge(&input, m, progress).await?;
         found.checks.extend(report.checks);
+        if let Some(r) = report.reviewer {
+            state.reviewer = Some(r);
+            writer.state_again(&state)?;
+        }
+        if !cfg.setup.approle
+            && crate::kubernetes_auth::retire_secret_id(&conn.client, &setup, &mut state, progress)
+                .await?
+        {
+            writer.state_again(&state)?;
+        }
     }
 
     // Seed step 9.
     progress.mark();
+    let login = match (&cfg.auth, &kube) {
+        (Auth::Kubernetes(k), Some(kube)) => {
+            let server = cfg
+                .issuer_vault_server
+                .clone()
+                .unwrap_or_else(|| conn.info.address.clone());
+            let (jwt, other_jwt) =
+                crate::kubernetes_auth::login_tokens(kube, &cfg.namespace, &server)
+                    .await
+                    .map_err(|e| {
+                        Error::step(
+                            "verify",
+                            e,
+                            "check the kubeconfig user's right to create serviceaccounts/token",
+                        )
+                    })?;
+            VaultLogin::Kubernetes {
+                mount: k.mount.clone(),
+                role: k.role.clone(),
+                jwt,
+                other_jwt,
+            }
+        }
+        _ => VaultLogin::AppRole {
+            mount: setup.approle_mount.clone(),
+            role_id,
+            secret_id,
+        },
+    };
     let input = VerifyInput {
         vault_addr: conn.info.address.clone(),
         namespace: conn.info.namespace.clone(),
         vault_ca_pem: conn.ca_pem.clone(),
-        approle_mount: setup.approle_mount.clone(),
-        role_id,
-        secret_id,
+        login,
         root_mount: setup.root_mount.clone(),
         intermediate_mount: setup.intermediate_mount.clone(),
         role: setup.role.name.clone(),
@@ -447,11 +491,34 @@ struct CsrNotMade;
 #[error("Vault returned no role-id or secret-id")]
 struct NoCredentials;
 
+/// Vault's side of `--auth kubernetes` for the cluster phase.
+fn vault_side<'a>(
+    cfg: &'a RunConfig,
+    target: &'a ClusterTarget,
+    conn: &'a vault::VaultConnection,
+    setup: &'a vault_pki::PkiSetup,
+    state: &'a State,
+) -> Option<crate::kubernetes_auth::VaultSide<'a>> {
+    let Auth::Kubernetes(settings) = &cfg.auth else {
+        return None;
+    };
+    Some(crate::kubernetes_auth::VaultSide {
+        conn,
+        settings,
+        setup,
+        namespace: &cfg.namespace,
+        kubeconfig: &target.kubeconfig,
+        context: target.context.as_deref(),
+        recorded: state.reviewer.as_ref(),
+    })
+}
+
 fn cluster_input<'a>(
     cfg: &'a RunConfig,
     target: &'a ClusterTarget,
     kube: &'a Client,
     out: &OutDir,
+    kubernetes_auth: Option<crate::kubernetes_auth::VaultSide<'a>>,
 ) -> ClusterInput<'a> {
     ClusterInput {
         client: kube,
@@ -463,5 +530,6 @@ fn cluster_input<'a>(
         istio_csr_values: out.path(OutDir::ISTIO_CSR_VALUES),
         wait_timeout: target.wait_timeout,
         dry_run: cfg.dry_run,
+        kubernetes_auth,
     }
 }
