@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use vault_pki::{PkiSetup, SecretString, VaultConfig};
 
-use crate::cli::{RunArgs, VaultArgs};
 use crate::cli::{AuthArg, AuthArgs};
+use crate::cli::{RunArgs, VaultArgs};
 use crate::config::{
-    Auth, ClusterTarget, IstioCaTarget, KubernetesAuth, RootInput, RunConfig, TsbSettings, VaultSpec,
+    Auth, ClusterTarget, IstioCaTarget, KubernetesAuth, RootInput, RunConfig, TsbSettings,
+    VaultSpec,
 };
 use crate::error::{Error, Result};
 
@@ -284,8 +285,16 @@ mod tests {
             panic!("kubernetes auth: {:?}", c.auth);
         };
         assert_eq!(
-            (k.mount.as_str(), k.role.as_str(), k.kubernetes_host.as_deref()),
-            ("kubernetes-east", "issuer", Some("https://kube.internal:6443"))
+            (
+                k.mount.as_str(),
+                k.role.as_str(),
+                k.kubernetes_host.as_deref()
+            ),
+            (
+                "kubernetes-east",
+                "issuer",
+                Some("https://kube.internal:6443")
+            )
         );
         let c = RunConfig::from_args(&args(&[]), false)?;
         assert_eq!(c.auth, Auth::AppRole);
@@ -329,11 +338,25 @@ mod tests {
             (&["--vault-addr", "http://127.0.0.1:1"][..], "needs a token"),
             (&["--auth", "kubernetes"][..], "needs --kubeconfig"),
             (
-                &["--auth", "kubernetes", "--kubeconfig", "k", "--kubernetes-mount", "/k8s"][..],
+                &[
+                    "--auth",
+                    "kubernetes",
+                    "--kubeconfig",
+                    "k",
+                    "--kubernetes-mount",
+                    "/k8s",
+                ][..],
                 "--kubernetes-mount",
             ),
             (
-                &["--auth", "kubernetes", "--kubeconfig", "k", "--kubernetes-host", "10.0.0.1"][..],
+                &[
+                    "--auth",
+                    "kubernetes",
+                    "--kubeconfig",
+                    "k",
+                    "--kubernetes-host",
+                    "10.0.0.1",
+                ][..],
                 "--kubernetes-host",
             ),
             (

@@ -28,7 +28,9 @@ use std::time::Duration;
 use certmanager_types::{VaultKubernetesAuth, seed};
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{
+    ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DeleteParams, PostParams};
 use kube::{Api, Client};
@@ -138,7 +140,10 @@ pub fn objects(namespace: &str) -> std::result::Result<Vec<(&'static str, Value)
             to_value("ServiceAccount", &issuer_sa)?,
         ),
         ("Issuer token Role", to_value("Role", &role)?),
-        ("Issuer token RoleBinding", to_value("RoleBinding", &binding)?),
+        (
+            "Issuer token RoleBinding",
+            to_value("RoleBinding", &binding)?,
+        ),
         (
             "reviewer ServiceAccount",
             to_value("ServiceAccount", &reviewer)?,
@@ -185,10 +190,13 @@ pub async fn request_token(
         .expiration_timestamp
         .and_then(|t| u64::try_from(t.0.as_second()).ok())
         .unwrap_or(0);
-    let token = status.token.filter(|t| !t.is_empty()).ok_or_else(|| Cause::Command {
-        command: format!("TokenRequest for ServiceAccount {namespace}/{name}"),
-        status: "the answer has no token".into(),
-    })?;
+    let token = status
+        .token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Cause::Command {
+            command: format!("TokenRequest for ServiceAccount {namespace}/{name}"),
+            status: "the answer has no token".into(),
+        })?;
     Ok((SecretString::new(token), expires))
 }
 
@@ -202,7 +210,10 @@ pub fn reviewer_due(recorded: Option<&ReviewerRecord>, account_uid: &str, now: u
 }
 
 /// The API server as the kubeconfig names it: its URL and its CA (PEM).
-fn api_server(kubeconfig: &Path, context: Option<&str>) -> std::result::Result<(String, String), Cause> {
+fn api_server(
+    kubeconfig: &Path,
+    context: Option<&str>,
+) -> std::result::Result<(String, String), Cause> {
     let kc = crate::kube::read_kubeconfig(kubeconfig)?;
     let ctx_name = context
         .map(str::to_string)
@@ -233,7 +244,8 @@ fn api_server(kubeconfig: &Path, context: Option<&str>) -> std::result::Result<(
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(data.trim())
             .map_err(|e| no(format!("certificate-authority-data is not base64: {e}")))?;
-        String::from_utf8(bytes).map_err(|e| no(format!("certificate-authority-data is not PEM: {e}")))?
+        String::from_utf8(bytes)
+            .map_err(|e| no(format!("certificate-authority-data is not PEM: {e}")))?
     } else if let Some(file) = &cluster.certificate_authority {
         std::fs::read_to_string(file).map_err(|e| Cause::File {
             path: file.into(),
@@ -289,7 +301,9 @@ impl VaultSide<'_> {
         dry_run: bool,
         progress: &Progress<'_>,
     ) -> Result<Option<ReviewerRecord>> {
-        let step_err = |step: &str, e: Cause, hint: &str| Error::step(format!("kubernetes auth: {step}"), e, hint);
+        let step_err = |step: &str, e: Cause, hint: &str| {
+            Error::step(format!("kubernetes auth: {step}"), e, hint)
+        };
         let (server, ca) = api_server(self.kubeconfig, self.context).map_err(|e| {
             step_err("API server", e, "the kubeconfig's cluster needs a server and its CA (certificate-authority-data or certificate-authority)")
         })?;
@@ -302,7 +316,10 @@ impl VaultSide<'_> {
             .map_err(|e| {
                 step_err(
                     "reviewer token",
-                    Cause::kube(format!("reading ServiceAccount {ns}/{REVIEWER_SERVICE_ACCOUNT}"), e),
+                    Cause::kube(
+                        format!("reading ServiceAccount {ns}/{REVIEWER_SERVICE_ACCOUNT}"),
+                        e,
+                    ),
                     "check the kubeconfig user's rights on ServiceAccounts",
                 )
             })?
@@ -314,15 +331,21 @@ impl VaultSide<'_> {
         let (token, expires) = if dry_run {
             (SecretString::new(""), 0)
         } else {
-            request_token(client, ns, REVIEWER_SERVICE_ACCOUNT, None, REVIEWER_TOKEN_LIFETIME)
-                .await
-                .map_err(|e| {
-                    step_err(
-                        "reviewer token",
-                        e,
-                        "check the kubeconfig user's right to create serviceaccounts/token",
-                    )
-                })?
+            request_token(
+                client,
+                ns,
+                REVIEWER_SERVICE_ACCOUNT,
+                None,
+                REVIEWER_TOKEN_LIFETIME,
+            )
+            .await
+            .map_err(|e| {
+                step_err(
+                    "reviewer token",
+                    e,
+                    "check the kubeconfig user's right to create serviceaccounts/token",
+                )
+            })?
         };
         let mut setup = KubernetesAuthSetup::new(
             &self.settings.mount,
@@ -339,7 +362,8 @@ impl VaultSide<'_> {
             .await
             .map_err(|e| crate::vault::setup_error(e, progress))?;
         let written = steps.iter().any(|s| {
-            s.step == vault_pki::Step::KubernetesConfig && s.outcome != vault_pki::Outcome::Unchanged
+            s.step == vault_pki::Step::KubernetesConfig
+                && s.outcome != vault_pki::Outcome::Unchanged
         });
         Ok((written && !dry_run).then(|| ReviewerRecord {
             expires,
@@ -382,7 +406,8 @@ pub async fn login_tokens(
             .await
             .map_err(|e| Cause::kube(format!("creating ServiceAccount {ns}/sleep"), e))?;
     }
-    let (other, _) = request_token(client, ns, "sleep", Some(audiences), LOGIN_TOKEN_LIFETIME).await?;
+    let (other, _) =
+        request_token(client, ns, "sleep", Some(audiences), LOGIN_TOKEN_LIFETIME).await?;
     Ok((issuer, other))
 }
 
@@ -399,7 +424,13 @@ pub async fn remove_approle_secret(
     let label = format!("Secret {namespace}/{name}");
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let fail = |e: kube::Error| {
-        progress.step(Phase::Cluster, "AppRole Secret", &label, Outcome::Failed, "");
+        progress.step(
+            Phase::Cluster,
+            "AppRole Secret",
+            &label,
+            Outcome::Failed,
+            "",
+        );
         Error::step(
             "cluster: AppRole Secret",
             Cause::kube(format!("deleting {label}"), e),
@@ -459,7 +490,13 @@ pub async fn retire_secret_id(
         // A role or mount removed since: the secret-id is gone with it.
         Ok(()) | Err(vault_pki::Error::NotFound { .. }) => {}
         Err(e) => {
-            progress.step(Phase::Vault, "AppRole secret-id", &path, Outcome::Failed, "");
+            progress.step(
+                Phase::Vault,
+                "AppRole secret-id",
+                &path,
+                Outcome::Failed,
+                "",
+            );
             return Err(Error::step(
                 "vault: AppRole secret-id",
                 e,
@@ -488,7 +525,8 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn the_rbac_lets_cert_manager_request_the_issuers_tokens_and_nothing_else() -> std::result::Result<(), Cause> {
+    fn the_rbac_lets_cert_manager_request_the_issuers_tokens_and_nothing_else()
+    -> std::result::Result<(), Cause> {
         let objs = objects("istio-system")?;
         let names: Vec<&str> = objs.iter().map(|(n, _)| *n).collect();
         assert_eq!(
@@ -517,12 +555,18 @@ mod tests {
             json!([{"kind": "ServiceAccount", "name": "cert-manager", "namespace": "cert-manager"}])
         );
         assert_eq!(objs[4].1["roleRef"]["name"], "system:auth-delegator");
-        assert_eq!(objs[4].1["metadata"]["name"], "vault-token-reviewer-istio-system");
+        assert_eq!(
+            objs[4].1["metadata"]["name"],
+            "vault-token-reviewer-istio-system"
+        );
         assert_eq!(
             objs[4].1["subjects"],
             json!([{"kind": "ServiceAccount", "name": "vault-token-reviewer", "namespace": "istio-system"}])
         );
-        assert_eq!(audience("istio-system"), "vault://istio-system/vault-issuer");
+        assert_eq!(
+            audience("istio-system"),
+            "vault://istio-system/vault-issuer"
+        );
         Ok(())
     }
 
@@ -557,9 +601,13 @@ mod tests {
             api_server(&path, None).expect("server"),
             ("https://127.0.0.1:6443".to_string(), ca.to_string())
         );
-        let e = api_server(&path, Some("none")).expect_err("no cluster").to_string();
+        let e = api_server(&path, Some("none"))
+            .expect_err("no cluster")
+            .to_string();
         assert!(e.contains("no cluster \"missing\""), "{e}");
-        let e = api_server(&path, Some("nope")).expect_err("no context").to_string();
+        let e = api_server(&path, Some("nope"))
+            .expect_err("no context")
+            .to_string();
         assert!(e.contains("no context"), "{e}");
     }
 }

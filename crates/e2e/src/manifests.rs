@@ -91,9 +91,7 @@ pub fn build(input: &ManifestInput<'_>) -> Result<Manifests, Cause> {
                 .secret_id(secret_id.expose_secret())
                 .build()
                 .map_err(|e| Cause::build("AppRole Secret", e))?;
-            ib = ib
-                .approle_path(&cfg.setup.approle_mount)
-                .role_id(role_id);
+            ib = ib.approle_path(&cfg.setup.approle_mount).role_id(role_id);
             (Some(secret), Vec::new())
         }
         (_, None) => {

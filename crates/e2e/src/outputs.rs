@@ -265,7 +265,10 @@ impl<'a, 'p> Writer<'a, 'p> {
             let mut docs = String::new();
             for (what, obj) in &m.kubernetes_auth {
                 docs.push_str("---\n");
-                docs.push_str(&built(OutDir::KUBERNETES_AUTH, manifests::to_yaml(what, obj))?);
+                docs.push_str(&built(
+                    OutDir::KUBERNETES_AUTH,
+                    manifests::to_yaml(what, obj),
+                )?);
             }
             self.file(OutDir::KUBERNETES_AUTH, Some(docs.as_bytes()), Public)?;
         }

@@ -509,7 +509,8 @@ fn vault_kubernetes_auth_needs_a_role_and_a_full_mount_path() {
             .map(|_| ())
             .map_err(|e| e.to_string())
     };
-    let e = build(VaultKubernetesAuth::service_account("kubernetes", "", "sa")).expect_err("no role");
+    let e =
+        build(VaultKubernetesAuth::service_account("kubernetes", "", "sa")).expect_err("no role");
     assert!(e.contains("role is empty"), "{e}");
     let mut k = VaultKubernetesAuth::service_account("kubernetes", "r", "sa");
     k.mount_path = Some("kubernetes".into());

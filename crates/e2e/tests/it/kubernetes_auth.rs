@@ -1,0 +1,416 @@
+//! `e2e run --auth kubernetes` on the local stack (issue 14): OpenBao's Kubernetes auth method
+//! configured against the real kube-apiserver, cert-manager's real controller logging in with a
+//! bound token of the Issuer's service account (OpenBao calls TokenReview with the reviewer's
+//! token), istiod's certificate issued through it; another account's token refused; and a
+//! cluster set up with AppRole migrated without its Issuer ever being observed not Ready.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
+};
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+use kube::Api;
+use kube::api::{DeleteParams, PostParams};
+use serde_json::Value;
+use stack::Stack;
+use vault_pki::{PkiClient, SecretString, VaultConfig};
+
+use crate::common::{check, describe, on_stack, report, run_ok, stack_up, step};
+
+const K8S: [&str; 4] = ["--auth", "kubernetes", "--wait-timeout", "120"];
+
+fn vault(stack: &Stack) -> PkiClient {
+    PkiClient::new(
+        VaultConfig::new(stack.vault_addr()).with_token(SecretString::new(stack.vault_token())),
+    )
+    .expect("client")
+}
+
+/// The steps of a report that changed something.
+fn changed(r: &Value) -> Vec<Value> {
+    r["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["outcome"] != "unchanged" && s["outcome"] != "skipped")
+        .cloned()
+        .collect()
+}
+
+/// Whether `system:serviceaccount:cert-manager:cert-manager` may create a token for
+/// `istio-system/<account>`, as the API server's RBAC decides.
+async fn cert_manager_may_request_a_token_for(stack: &Stack, account: &str) -> bool {
+    let reviews: Api<SubjectAccessReview> = Api::all(stack.client());
+    let review = SubjectAccessReview {
+        spec: SubjectAccessReviewSpec {
+            user: Some("system:serviceaccount:cert-manager:cert-manager".into()),
+            groups: Some(vec![
+                "system:serviceaccounts".into(),
+                "system:serviceaccounts:cert-manager".into(),
+            ]),
+            resource_attributes: Some(ResourceAttributes {
+                namespace: Some("istio-system".into()),
+                verb: Some("create".into()),
+                resource: Some("serviceaccounts".into()),
+                subresource: Some("token".into()),
+                name: Some(account.into()),
+                ..ResourceAttributes::default()
+            }),
+            ..SubjectAccessReviewSpec::default()
+        },
+        ..SubjectAccessReview::default()
+    };
+    let answer = reviews
+        .create(&PostParams::default(), &review)
+        .await
+        .expect("SubjectAccessReview");
+    answer.status.is_some_and(|s| s.allowed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubernetes_auth_logs_in_by_token_review_on_the_real_api_server_and_issues_istiods_certificate()
+ {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stack = stack_up(dir.path()).await;
+    let out = dir.path().join("out");
+
+    let o = run_ok(&stack, &out, &K8S);
+    let r = report(&out);
+    assert_eq!(r["auth"], "kubernetes", "{r}");
+    for name in [
+        "Kubernetes auth mount",
+        "Kubernetes auth config",
+        "Kubernetes auth role",
+        "Issuer ServiceAccount",
+        "Issuer token Role",
+        "Issuer token RoleBinding",
+        "reviewer ServiceAccount",
+        "reviewer ClusterRoleBinding",
+    ] {
+        assert_eq!(step(&r, name)["outcome"], "created", "{name}: {r}");
+    }
+    // No AppRole anywhere: no AppRole steps in Vault, no Secret, no secret-id file.
+    for absent in ["AppRole auth mount", "AppRole role", "secret-id"] {
+        assert!(
+            r["steps"]
+                .as_array()
+                .expect("steps")
+                .iter()
+                .all(|s| s["name"] != absent),
+            "{absent} in {r}"
+        );
+    }
+    assert_eq!(step(&r, "AppRole Secret")["outcome"], "unchanged", "{r}");
+    assert!(!out.join("vault-secret.yaml").exists());
+    assert!(out.join("kubernetes-auth.yaml").exists());
+    let issuer_yaml: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(out.join("vault-issuer.yaml")).expect("vault-issuer.yaml"),
+    )
+    .expect("YAML");
+    assert_eq!(
+        issuer_yaml["spec"]["vault"]["auth"],
+        serde_json::json!({"kubernetes": {
+            "mountPath": "/v1/auth/kubernetes",
+            "role": "cert-manager",
+            "serviceAccountRef": {"name": "vault-issuer"}
+        }})
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !stderr.contains("eyJ"),
+        "a token in the progress lines: {stderr}"
+    );
+
+    // cert-manager's own controller logged in that way: Ready, VaultVerified.
+    assert_eq!(check(&r, "issuer ready")["passed"], true, "{r}");
+    // The verification logged in as cert-manager does, signed, and another account was refused.
+    assert_eq!(check(&r, "kubernetes login")["passed"], true, "{r}");
+    assert_eq!(check(&r, "workload signed")["passed"], true, "{r}");
+    assert_eq!(
+        check(&r, "refused: login as foo/sleep")["passed"],
+        true,
+        "{r}"
+    );
+
+    // The same refusal through vault-pki: a token of foo/sleep, with the Issuer's audiences.
+    let client = stack.client();
+    let vault = vault(&stack);
+    let (jwt, _) = e2e::kubernetes_auth::request_token(
+        &client,
+        "foo",
+        "sleep",
+        Some(vec![e2e::kubernetes_auth::audience("istio-system")]),
+        Duration::from_secs(600),
+    )
+    .await
+    .expect("a token of foo/sleep");
+    let e = vault
+        .kubernetes_login("kubernetes", "cert-manager", &jwt)
+        .await
+        .expect_err("another account is refused");
+    assert!(
+        matches!(e, vault_pki::Error::PermissionDenied { .. }),
+        "403, got {e}"
+    );
+    // And a token of the Issuer's account for another audience.
+    let (wrong_aud, _) = e2e::kubernetes_auth::request_token(
+        &client,
+        "istio-system",
+        "vault-issuer",
+        Some(vec!["vault://istio-system/another-issuer".into()]),
+        Duration::from_secs(600),
+    )
+    .await
+    .expect("token");
+    assert!(
+        vault
+            .kubernetes_login("kubernetes", "cert-manager", &wrong_aud)
+            .await
+            .is_err(),
+        "a token for another Issuer's audience is refused"
+    );
+
+    // OpenBao asks the real API server: without the reviewer's binding to
+    // system:auth-delegator its TokenReview is forbidden and the login fails.
+    let (good, _) = e2e::kubernetes_auth::request_token(
+        &client,
+        "istio-system",
+        "vault-issuer",
+        Some(vec![e2e::kubernetes_auth::audience("istio-system")]),
+        Duration::from_secs(600),
+    )
+    .await
+    .expect("token");
+    let login = vault
+        .kubernetes_login("kubernetes", "cert-manager", &good)
+        .await
+        .expect("the Issuer's account logs in");
+    // The run's least-privilege policy (and Vault's `default`, as AppRole tokens get).
+    assert!(
+        login.policies.contains(&"cert-manager".to_string()),
+        "{:?}",
+        login.policies
+    );
+    let bindings: Api<ClusterRoleBinding> = Api::all(client.clone());
+    bindings
+        .delete(
+            "vault-token-reviewer-istio-system",
+            &DeleteParams::default(),
+        )
+        .await
+        .expect("delete the reviewer's binding");
+    let mut refused = None;
+    for _ in 0..40 {
+        match vault
+            .kubernetes_login("kubernetes", "cert-manager", &good)
+            .await
+        {
+            Err(e) => {
+                refused = Some(e.to_string());
+                break;
+            }
+            // RBAC's cache may take a moment.
+            Ok(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+    let refused = refused.expect("no login without TokenReview rights");
+    assert!(
+        refused.contains("tokenreviews")
+            || refused.contains("forbidden")
+            || refused.contains("permission denied"),
+        "{refused}"
+    );
+
+    // cert-manager may request a token for the Issuer's account and no other.
+    assert!(cert_manager_may_request_a_token_for(&stack, "vault-issuer").await);
+    assert!(!cert_manager_may_request_a_token_for(&stack, "vault-token-reviewer").await);
+
+    // A re-run puts the binding back; the run after changes nothing.
+    run_ok(&stack, &out, &K8S);
+    let r = report(&out);
+    assert_eq!(
+        step(&r, "reviewer ClusterRoleBinding")["outcome"],
+        "created",
+        "{r}"
+    );
+    vault
+        .kubernetes_login("kubernetes", "cert-manager", &good)
+        .await
+        .expect("logs in again");
+    run_ok(&stack, &out, &K8S);
+    let r = report(&out);
+    assert!(
+        changed(&r).is_empty(),
+        "a second run changed: {:?}",
+        changed(&r)
+    );
+
+    // istiod's certificate, issued by cert-manager through the Issuer, chains to the root.
+    let (crt, _key) = stack
+        .issue_istiod_tls("istio-system", "vault-issuer", "cluster.local")
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "istiod's certificate: {e}; cert-manager log {}",
+                stack.log_path("cert-manager").display()
+            )
+        });
+    let ca = std::fs::read_to_string(out.join("ca.crt")).expect("ca.crt");
+    let inter = std::fs::read_to_string(out.join("istioca.crt")).expect("istioca.crt");
+    let leaf = pem::encode(&pem::parse_many(&crt).expect("PEM")[0]);
+    assert_eq!(
+        e2e::verify::chains_to_for_server(&leaf, &[&inter], &ca, rustls_pki_types::UnixTime::now()),
+        Ok(())
+    );
+    stack.down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approle_cluster_is_migrated_to_kubernetes_auth_without_its_issuer_going_not_ready() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stack = stack_up(dir.path()).await;
+    let out = dir.path().join("out");
+    run_ok(&stack, &out, &["--wait-timeout", "120"]);
+    assert_eq!(report(&out)["auth"], "approle");
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("e2e-state.json")).expect("state"))
+            .expect("JSON");
+    let old_secret_id = SecretString::new(state["secret_id"].as_str().expect("a secret-id"));
+    let client = stack.client();
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "istio-system");
+    assert!(
+        secrets
+            .get_opt("cert-manager-vault-approle")
+            .await
+            .expect("read")
+            .is_some()
+    );
+
+    // Watch the Issuer during the migration: every read must find it Ready.
+    let issuers: Api<certmanager_types::Issuer> = Api::namespaced(client.clone(), "istio-system");
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let done = done.clone();
+        let issuers = issuers.clone();
+        tokio::spawn(async move {
+            let (mut reads, mut not_ready) = (0u32, Vec::new());
+            while !done.load(Ordering::SeqCst) {
+                let i = issuers.get("vault-issuer").await.expect("Issuer");
+                reads += 1;
+                if !i.is_ready() {
+                    not_ready.push(format!("{:?}: {:?}", i.ready_reason(), i.ready_message()));
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            (reads, not_ready)
+        })
+    };
+    let run = {
+        let kubeconfig = stack.kubeconfig_path().to_path_buf();
+        let (addr, token) = (
+            stack.vault_addr().to_string(),
+            stack.vault_token().to_string(),
+        );
+        let out = out.clone();
+        tokio::task::spawn_blocking(move || {
+            crate::common::e2e()
+                .arg("run")
+                .arg("--out")
+                .arg(&out)
+                .arg("--kubeconfig")
+                .arg(&kubeconfig)
+                .args(K8S)
+                .env("VAULT_ADDR", addr)
+                .env("VAULT_TOKEN", token)
+                .output()
+                .expect("running e2e")
+        })
+    };
+    let o = run.await.expect("the run");
+    done.store(true, Ordering::SeqCst);
+    let (reads, not_ready) = watcher.await.expect("the watcher");
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    assert!(reads > 5, "the Issuer was read {reads} times only");
+    assert!(
+        not_ready.is_empty(),
+        "the Issuer was not Ready: {not_ready:?}"
+    );
+
+    let r = report(&out);
+    assert_eq!(r["auth"], "kubernetes");
+    assert_eq!(step(&r, "Issuer")["outcome"], "updated", "{r}");
+    assert_eq!(step(&r, "AppRole Secret")["outcome"], "deleted", "{r}");
+    assert_eq!(step(&r, "AppRole secret-id")["outcome"], "deleted", "{r}");
+    assert_eq!(
+        step(&r, "remove vault-secret.yaml")["outcome"],
+        "deleted",
+        "{r}"
+    );
+    // The order: Vault's side and the RBAC before the Issuer, the Secret after it is Ready.
+    let names: Vec<&str> = r["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    let at = |n: &str| {
+        names
+            .iter()
+            .position(|x| *x == n)
+            .unwrap_or_else(|| panic!("{n}"))
+    };
+    assert!(at("Kubernetes auth role") < at("Issuer"));
+    assert!(at("Issuer token RoleBinding") < at("Issuer"));
+    assert!(at("Issuer") < at("AppRole Secret"));
+    assert_eq!(check(&r, "kubernetes login")["passed"], true, "{r}");
+
+    // The Secret is gone, the Issuer is Ready for its new spec, the old secret-id is dead.
+    assert!(
+        secrets
+            .get_opt("cert-manager-vault-approle")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let issuer = issuers.get("vault-issuer").await.expect("Issuer");
+    assert!(issuer.is_ready());
+    let cond = issuer.ready_condition().expect("Ready");
+    assert_eq!(cond.observed_generation, issuer.metadata.generation);
+    let auth = &issuer
+        .spec
+        .config
+        .vault
+        .as_ref()
+        .expect("a Vault Issuer")
+        .auth;
+    assert!(
+        auth.kubernetes.is_some() && auth.app_role.is_none(),
+        "{auth:?}"
+    );
+    assert!(!out.join("vault-secret.yaml").exists());
+    let state = std::fs::read_to_string(out.join("e2e-state.json")).expect("state");
+    assert!(!state.contains(old_secret_id.expose_secret()), "{state}");
+    assert!(
+        vault(&stack)
+            .lookup_secret_id("approle", "cert-manager", &old_secret_id)
+            .await
+            .expect("lookup")
+            .is_none(),
+        "the AppRole secret-id was destroyed"
+    );
+
+    // A second run changes nothing.
+    let second = on_stack(&stack, "run", &out, &K8S);
+    assert_eq!(second.status.code(), Some(0), "{}", describe(&second));
+    let r = report(&out);
+    assert!(
+        changed(&r).is_empty(),
+        "a second run changed: {:?}",
+        changed(&r)
+    );
+    stack.down().await;
+}
