@@ -59,6 +59,19 @@ pub fn audience(namespace: &str) -> String {
     VaultKubernetesAuth::issuer_audience(namespace, seed::ISSUER_NAME)
 }
 
+/// The Vault role for the Issuer in `namespace`: its service account, that namespace,
+/// cert-manager's audience, the setup's policy and token TTLs.
+pub fn role(namespace: &str, setup: &PkiSetup) -> KubernetesRole {
+    KubernetesRole::new(
+        seed::ISSUER_SERVICE_ACCOUNT,
+        namespace,
+        audience(namespace),
+        vec![setup.policy_name.clone()],
+        setup.token_ttl,
+        setup.token_max_ttl,
+    )
+}
+
 /// The Role (and RoleBinding) letting cert-manager request the Issuer's tokens.
 pub fn token_role_name() -> String {
     format!("{}-token", seed::ISSUER_SERVICE_ACCOUNT)
@@ -283,14 +296,7 @@ pub struct VaultSide<'a> {
 impl VaultSide<'_> {
     /// The Vault role of this side.
     pub fn role(&self) -> KubernetesRole {
-        KubernetesRole::new(
-            seed::ISSUER_SERVICE_ACCOUNT,
-            self.namespace,
-            audience(self.namespace),
-            vec![self.setup.policy_name.clone()],
-            self.setup.token_ttl,
-            self.setup.token_max_ttl,
-        )
+        role(self.namespace, self.setup)
     }
 
     /// Mount, config and role in Vault (each a step); a new reviewer token when due. Returns

@@ -189,6 +189,15 @@ async fn flow(
     let istio_operator = cluster::istio_operator(cfg, kube.as_ref(), progress).await;
     let conn = vault::connect(&cfg.vault, progress)?;
     found.vault = Some(conn.info.clone());
+    if let Auth::Kubernetes(k) = &cfg.auth {
+        progress.note(&format!(
+            "auth: kubernetes (Vault mount {}, role {}): cert-manager logs in with a bound token of {}/{}; no AppRole",
+            k.mount,
+            k.role,
+            cfg.namespace,
+            certmanager_types::seed::ISSUER_SERVICE_ACCOUNT
+        ));
+    }
 
     // Seed steps 1 to 5 under the lock on the mounts (not for a plan, which writes nothing):
     // a concurrent run waits here.

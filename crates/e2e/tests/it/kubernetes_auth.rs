@@ -30,6 +30,29 @@ fn vault(stack: &Stack) -> PkiClient {
     .expect("client")
 }
 
+/// `e2e doctor --auth kubernetes --output json` on the stack: its exit code and report.
+fn doctor(stack: &Stack, out: &std::path::Path) -> (Option<i32>, Value) {
+    let o = on_stack(
+        stack,
+        "doctor",
+        out,
+        &["--auth", "kubernetes", "--output", "json"],
+    );
+    let v: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("doctor's JSON ({e}): {}", describe(&o)));
+    (o.status.code(), v)
+}
+
+/// The doctor's finding `id`.
+fn finding<'a>(v: &'a Value, id: &str) -> &'a Value {
+    v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["id"] == id)
+        .unwrap_or_else(|| panic!("no finding {id} in {v}"))
+}
+
 /// The steps of a report that changed something.
 fn changed(r: &Value) -> Vec<Value> {
     r["steps"]
@@ -247,6 +270,52 @@ async fn kubernetes_auth_logs_in_by_token_review_on_the_real_api_server_and_issu
         changed(&r).is_empty(),
         "a second run changed: {:?}",
         changed(&r)
+    );
+
+    // The doctor: the role as bound, a fresh token of the Issuer's account logs in and signs.
+    let (code, v) = doctor(&stack, &out);
+    assert_eq!(code, Some(0), "{v}");
+    for id in [
+        "kubernetes.config",
+        "kubernetes.reviewer-token",
+        "kubernetes.role",
+        "kubernetes.login",
+        "sign.test",
+        "issuer.ready",
+        "issuer.matches-vault",
+    ] {
+        assert_eq!(finding(&v, id)["severity"], "ok", "{id}: {v}");
+    }
+    assert!(
+        v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .all(|f| !f["id"].as_str().unwrap_or("").starts_with("approle.")),
+        "no AppRole findings with Kubernetes auth: {v}"
+    );
+    // A role bound to another namespace: named, and the login fails.
+    let mut wrong = e2e::kubernetes_auth::role("default", &vault_pki::PkiSetup::default());
+    wrong.token_policies = vec!["cert-manager".into()];
+    vault
+        .write_kubernetes_role("kubernetes", "cert-manager", &wrong)
+        .await
+        .expect("rebind the role");
+    let (code, v) = doctor(&stack, &out);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(finding(&v, "kubernetes.role")["severity"], "error", "{v}");
+    assert!(
+        finding(&v, "kubernetes.role")["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("bound_service_account_namespaces"),
+        "{v}"
+    );
+    assert_eq!(finding(&v, "kubernetes.login")["severity"], "error", "{v}");
+    run_ok(&stack, &out, &K8S);
+    assert_eq!(
+        step(&report(&out), "Kubernetes auth role")["outcome"],
+        "updated"
     );
 
     // istiod's certificate, issued by cert-manager through the Issuer, chains to the root.
