@@ -483,3 +483,108 @@ async fn an_approle_cluster_is_migrated_to_kubernetes_auth_without_its_issuer_go
     );
     stack.down().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_chooses_kubernetes_auth_per_cluster() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let up = |d: std::path::PathBuf, openbao: bool| async move {
+        let mut cfg = stack::StackConfig::new(d);
+        cfg.openbao = openbao;
+        Stack::up(cfg).await.unwrap_or_else(|e| {
+            panic!("Stack::up failed (build it with crates/stack/build-stack.sh): {e}")
+        })
+    };
+    let east = up(dir.path().join("east"), true).await;
+    let west = up(dir.path().join("west"), false).await;
+    let file = dir.path().join("fleet.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "root: {{}}\nclusters:\n- name: east\n  kubeconfig: {}\n  auth: kubernetes\n- name: west\n  kubeconfig: {}\n",
+            east.kubeconfig_path().display(),
+            west.kubeconfig_path().display()
+        ),
+    )
+    .expect("fleet file");
+    let out = dir.path().join("out");
+    let fleet_run = || {
+        crate::common::e2e()
+            .args(["fleet", "run", "--fleet"])
+            .arg(&file)
+            .arg("--out")
+            .arg(&out)
+            .env("VAULT_ADDR", east.vault_addr())
+            .env("VAULT_TOKEN", east.vault_token())
+            .output()
+            .expect("e2e fleet run")
+    };
+    let o = fleet_run();
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+
+    let east_r = report(&out.join("east"));
+    assert_eq!(east_r["auth"], "kubernetes", "{east_r}");
+    assert_eq!(
+        step(&east_r, "Kubernetes auth mount")["target"],
+        "sys/auth/kubernetes-east",
+        "{east_r}"
+    );
+    assert_eq!(check(&east_r, "issuer ready")["passed"], true, "{east_r}");
+    assert_eq!(
+        check(&east_r, "kubernetes login")["passed"],
+        true,
+        "{east_r}"
+    );
+    let west_r = report(&out.join("west"));
+    assert_eq!(west_r["auth"], "approle", "{west_r}");
+    assert_eq!(
+        step(&west_r, "AppRole Secret")["outcome"],
+        "created",
+        "{west_r}"
+    );
+    assert_eq!(check(&west_r, "approle login")["passed"], true, "{west_r}");
+    assert!(!out.join("east/vault-secret.yaml").exists());
+    assert!(out.join("west/vault-secret.yaml").exists());
+
+    // East's role trusts east's API server only: a token west's API server signs for an
+    // account of the same name and namespace, with east's audience, is refused.
+    let west_client = west.client();
+    let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+        Api::namespaced(west_client.clone(), "istio-system");
+    let sa = k8s_openapi::api::core::v1::ServiceAccount {
+        metadata: kube::api::ObjectMeta {
+            name: Some("vault-issuer".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    accounts
+        .create(&PostParams::default(), &sa)
+        .await
+        .expect("west's vault-issuer");
+    let (west_jwt, _) = e2e::kubernetes_auth::request_token(
+        &west_client,
+        "istio-system",
+        "vault-issuer",
+        Some(vec![e2e::kubernetes_auth::audience("istio-system")]),
+        Duration::from_secs(600),
+    )
+    .await
+    .expect("west's token");
+    assert!(
+        vault(&east)
+            .kubernetes_login("kubernetes-east", "cert-manager", &west_jwt)
+            .await
+            .is_err(),
+        "east's Kubernetes auth refuses a token of west's API server"
+    );
+
+    // A second fleet run changes nothing.
+    let o = fleet_run();
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    for name in ["east", "west"] {
+        let r = report(&out.join(name));
+        assert!(changed(&r).is_empty(), "{name} changed: {:?}", changed(&r));
+    }
+    west.down().await;
+    east.down().await;
+}
