@@ -36,7 +36,7 @@ impl PkiClient {
     /// * Method: POST
     /// * Reference: <https://developer.hashicorp.com/vault/api-docs/auth/token#revoke-a-token-self>
     pub async fn revoke_self(&self) -> Result<()> {
-        self.call_once("auth/token/revoke-self", |c| vaultrs::token::revoke_self(c))
+        self.call_once("auth/token/revoke-self", vaultrs::token::revoke_self)
             .await
     }
 }
