@@ -26,7 +26,8 @@ pub struct Writer<'a, 'p> {
     written: HashSet<&'static str>,
 }
 
-/// The files a manifest set goes to, in order.
+/// The files a manifest set goes to, in order (with Kubernetes auth,
+/// [`OutDir::KUBERNETES_AUTH`] instead of the AppRole Secret's).
 const MANIFEST_FILES: [&str; 5] = [
     OutDir::VAULT_SECRET,
     OutDir::VAULT_ISSUER,
@@ -240,10 +241,14 @@ impl<'a, 'p> Writer<'a, 'p> {
 
     /// Seed steps 6 to 8 as files; `None` when they cannot be built yet (a plan against an
     /// empty Vault: they would all be created).
-    pub fn manifests(&mut self, m: Option<&Manifests>) -> Result<()> {
+    pub fn manifests(&mut self, m: Option<&Manifests>, approle: bool) -> Result<()> {
         use Sensitivity::{Public, Secret};
         let Some(m) = m else {
             for n in MANIFEST_FILES {
+                let n = match n {
+                    OutDir::VAULT_SECRET if !approle => OutDir::KUBERNETES_AUTH,
+                    n => n,
+                };
                 self.file(n, None, Public)?;
             }
             return Ok(());
@@ -347,7 +352,7 @@ impl<'a> Files<'a> {
             Some(root) if ready => Some(self.manifests(approle, root)?),
             _ => None,
         };
-        writer.manifests(m.as_ref())?;
+        writer.manifests(m.as_ref(), self.approle())?;
         Ok(m)
     }
 

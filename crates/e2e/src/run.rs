@@ -256,6 +256,12 @@ async fn flow(
     else {
         // Only in a plan against a fresh Vault: nothing to verify yet.
         progress.note("plan: the root and intermediate do not exist yet; no verification");
+        // Kubernetes auth's Vault steps are still told (read only).
+        if let (Some(target), Some(kube)) = (&cfg.cluster, &kube)
+            && let Some(side) = vault_side(cfg, target, &conn, &setup, &state)
+        {
+            side.ensure(kube, true, progress).await?;
+        }
         return Ok(());
     };
     if cfg.dry_run {

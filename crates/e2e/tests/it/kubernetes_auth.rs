@@ -101,6 +101,31 @@ async fn kubernetes_auth_logs_in_by_token_review_on_the_real_api_server_and_issu
     let stack = stack_up(dir.path()).await;
     let out = dir.path().join("out");
 
+    // A plan first: it says what it would create, in Vault and in the cluster, and writes
+    // nothing.
+    let plan = on_stack(
+        &stack,
+        "plan",
+        &out,
+        &["--auth", "kubernetes", "--output", "json"],
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", describe(&plan));
+    let p: Value = serde_json::from_slice(&plan.stdout).expect("the plan's JSON");
+    assert_eq!(p["auth"], "kubernetes", "{p}");
+    assert_eq!(
+        step(&p, "Kubernetes auth mount")["outcome"],
+        "created",
+        "{p}"
+    );
+    assert!(
+        vault(&stack)
+            .read_auth_mount("kubernetes")
+            .await
+            .expect("read")
+            .is_none(),
+        "a plan enables nothing"
+    );
+
     let o = run_ok(&stack, &out, &K8S);
     let r = report(&out);
     assert_eq!(r["auth"], "kubernetes", "{r}");
