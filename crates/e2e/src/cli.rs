@@ -42,7 +42,10 @@ pub enum Command {
     /// Check the whole trust chain, read-only: Vault (server, root, intermediate, role, policy,
     /// AppRole, the recorded secret-id, one test signature with cert-manager's credentials)
     /// and, with --kubeconfig, the cluster (Issuer, istio-root-ca, istio-ca-root-cert in every
-    /// namespace, istiod's certificate). Exit 1 when any error is found. Writes nothing.
+    /// namespace, istiod's certificate). With --auth kubernetes, the Kubernetes auth config and
+    /// role instead of the AppRole, and a login with a fresh token of the Issuer's service
+    /// account (its Vault token revoked after the test signature). Exit 1 when any error is
+    /// found. Writes nothing.
     Doctor(DoctorArgs),
     /// Many clusters under one root: `fleet run` and `fleet plan` of a fleet file.
     #[command(subcommand)]
