@@ -532,18 +532,19 @@ async fn a_fleet_chooses_kubernetes_auth_per_cluster() {
     )
     .expect("fleet file");
     let out = dir.path().join("out");
-    let fleet_run = || {
+    let fleet_run = |extra: &[&str]| {
         crate::common::e2e()
             .args(["fleet", "run", "--fleet"])
             .arg(&file)
             .arg("--out")
             .arg(&out)
+            .args(extra)
             .env("VAULT_ADDR", east.vault_addr())
             .env("VAULT_TOKEN", east.vault_token())
             .output()
             .expect("e2e fleet run")
     };
-    let o = fleet_run();
+    let o = fleet_run(&[]);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
 
     let east_r = report(&out.join("east"));
@@ -604,12 +605,55 @@ async fn a_fleet_chooses_kubernetes_auth_per_cluster() {
     );
 
     // A second fleet run changes nothing.
-    let o = fleet_run();
+    let o = fleet_run(&[]);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     for name in ["east", "west"] {
         let r = report(&out.join(name));
         assert!(changed(&r).is_empty(), "{name} changed: {:?}", changed(&r));
     }
+
+    // East dropped from the file: its Kubernetes auth mount is reported as left behind, and
+    // removed with --prune (west's AppRole is not touched).
+    std::fs::write(
+        &file,
+        format!(
+            "root: {{}}\nclusters:\n- name: west\n  kubeconfig: {}\n",
+            west.kubeconfig_path().display()
+        ),
+    )
+    .expect("fleet file without east");
+    let o = fleet_run(&["--prune"]);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let fr: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("report.json")).expect("fleet report"),
+    )
+    .expect("JSON");
+    let orphan = &fr["orphaned"][0];
+    assert_eq!(orphan["name"], "east", "{fr}");
+    assert!(
+        orphan["left"]
+            .as_array()
+            .expect("left")
+            .iter()
+            .any(|p| p == "sys/auth/kubernetes-east"),
+        "{fr}"
+    );
+    assert_eq!(orphan["pruned"], true, "{fr}");
+    assert!(
+        vault(&east)
+            .read_auth_mount("kubernetes-east")
+            .await
+            .expect("read")
+            .is_none(),
+        "pruned"
+    );
+    assert!(
+        vault(&east)
+            .read_approle_role("approle", "cert-manager-west")
+            .await
+            .expect("read")
+            .is_some()
+    );
     west.down().await;
     east.down().await;
 }
