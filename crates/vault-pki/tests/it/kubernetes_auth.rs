@@ -150,6 +150,16 @@ async fn kubernetes_auth_is_ensured_from_empty_then_changes_nothing() {
             .expect("read")
             .is_none()
     );
+
+    // Disabling the method takes its config with it; disabling again succeeds.
+    c.disable_auth("k8s-twice").await.expect("disable");
+    c.disable_auth("k8s-twice").await.expect("disable again");
+    assert!(
+        c.read_auth_mount("k8s-twice")
+            .await
+            .expect("read")
+            .is_none()
+    );
 }
 
 #[tokio::test]
