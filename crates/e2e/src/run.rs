@@ -292,14 +292,16 @@ async fn flow(
         let input = cluster_input(cfg, target, kube, out, side);
         let report = cluster::converge(&input, m, progress).await?;
         found.checks.extend(report.checks);
+        // A new reviewer token's expiry, and the AppRole secret-id retired once the Issuer
+        // logs in with Kubernetes auth: one write of the state.
+        let renewed = report.reviewer.is_some();
         if let Some(r) = report.reviewer {
             state.reviewer = Some(r);
-            writer.state_again(&state)?;
         }
-        if !cfg.setup.approle
+        let retired = !cfg.setup.approle
             && crate::kubernetes_auth::retire_secret_id(&conn.client, &setup, &mut state, progress)
-                .await?
-        {
+                .await?;
+        if renewed || retired {
             writer.state_again(&state)?;
         }
     }
