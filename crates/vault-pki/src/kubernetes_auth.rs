@@ -2,6 +2,9 @@
 //! TokenReview on, and the reviewer's token), roles bound to a service account, namespace and
 //! audience, and login with a service-account token. [`PkiClient::ensure_kubernetes_auth`]
 //! brings the three to a [`KubernetesAuthSetup`], writing only what differs.
+//!
+//! Long because each of the six Vault endpoints is a documented `Endpoint` struct, and the
+//! read-back types and their comparisons sit beside them; the ensure is one sequence.
 
 use std::time::{Duration, Instant};
 

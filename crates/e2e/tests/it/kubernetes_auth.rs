@@ -2,7 +2,11 @@
 //! configured against the real kube-apiserver, cert-manager's real controller logging in with a
 //! bound token of the Issuer's service account (OpenBao calls TokenReview with the reviewer's
 //! token), istiod's certificate issued through it; another account's token refused; and a
-//! cluster set up with AppRole migrated without its Issuer ever being observed not Ready.
+//! cluster set up with AppRole migrated without its Issuer ever being observed not Ready; a
+//! fleet choosing the method per cluster.
+//!
+//! Long because each test starts its own stack (or two) and then checks, in order, everything
+//! one run on it should have done: a stack costs seconds, so the checks share it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -21,18 +21,24 @@
 //! the account was re-created. Run `e2e run` (or `e2e doctor`, which tests the login) more
 //! often than every 15 days. A Vault inside the cluster could use its own token instead; this
 //! runner does not assume where Vault runs.
+//!
+//! The migration of a cluster set up with AppRole is [`migration`]'s.
+
+pub mod migration;
+
+pub use migration::{remove_approle_secret, retire_secret_id};
 
 use std::path::Path;
 use std::time::Duration;
 
 use certmanager_types::{VaultKubernetesAuth, seed};
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
-use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{
     ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{DeleteParams, PostParams};
+use kube::api::PostParams;
 use kube::{Api, Client};
 use serde_json::Value;
 use vault_pki::{KubernetesAuthSetup, KubernetesConfig, KubernetesRole, PkiSetup, SecretString};
@@ -40,7 +46,6 @@ use vault_pki::{KubernetesAuthSetup, KubernetesConfig, KubernetesRole, PkiSetup,
 use crate::config::KubernetesAuth;
 use crate::error::{Cause, Error, Result};
 use crate::progress::Progress;
-use crate::report::{Outcome, Phase};
 use crate::state::ReviewerRecord;
 use crate::vault::VaultConnection;
 
@@ -415,114 +420,6 @@ pub async fn login_tokens(
     let (other, _) =
         request_token(client, ns, "sleep", Some(audiences), LOGIN_TOKEN_LIFETIME).await?;
     Ok((issuer, other))
-}
-
-/// Deletes the AppRole Secret once the Issuer logs in with Kubernetes auth (the step
-/// `AppRole Secret`: deleted, or unchanged when there is none); a plan only says so.
-pub async fn remove_approle_secret(
-    client: &Client,
-    namespace: &str,
-    dry_run: bool,
-    progress: &Progress<'_>,
-) -> Result<()> {
-    progress.mark();
-    let name = seed::APPROLE_SECRET_NAME;
-    let label = format!("Secret {namespace}/{name}");
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let fail = |e: kube::Error| {
-        progress.step(
-            Phase::Cluster,
-            "AppRole Secret",
-            &label,
-            Outcome::Failed,
-            "",
-        );
-        Error::step(
-            "cluster: AppRole Secret",
-            Cause::kube(format!("deleting {label}"), e),
-            "check the kubeconfig user's rights on Secrets, or delete it yourself: the Issuer no longer reads it",
-        )
-    };
-    let exists = secrets.get_opt(name).await.map_err(fail)?.is_some();
-    if !exists {
-        progress.step(
-            Phase::Cluster,
-            "AppRole Secret",
-            &label,
-            Outcome::Unchanged,
-            "absent (the Issuer logs in with Kubernetes auth)",
-        );
-        return Ok(());
-    }
-    if !dry_run {
-        match secrets.delete(name, &DeleteParams::default()).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => return Err(fail(e)),
-        }
-    }
-    progress.step(
-        Phase::Cluster,
-        "AppRole Secret",
-        &label,
-        Outcome::Deleted,
-        "the Issuer is Ready with Kubernetes auth; its secret-id is no longer needed",
-    );
-    Ok(())
-}
-
-/// After the migration from AppRole: destroys the secret-id an earlier AppRole run recorded
-/// (the Issuer no longer reads it, and its Secret is gone) and forgets it, as the step
-/// `vault: AppRole secret-id`. Returns whether the state changed. The AppRole role stays, so
-/// that `--auth approle` can go back (with a new secret-id).
-pub async fn retire_secret_id(
-    client: &vault_pki::PkiClient,
-    setup: &PkiSetup,
-    state: &mut crate::state::State,
-    progress: &Progress<'_>,
-) -> Result<bool> {
-    let Some(rec) = state.secret_id.clone() else {
-        return Ok(false);
-    };
-    progress.mark();
-    let path = format!(
-        "auth/{}/role/{}/secret-id/destroy",
-        setup.approle_mount, setup.approle_role
-    );
-    match client
-        .destroy_secret_id(&setup.approle_mount, &setup.approle_role, &rec.secret_id)
-        .await
-    {
-        // A role or mount removed since: the secret-id is gone with it.
-        Ok(()) | Err(vault_pki::Error::NotFound { .. }) => {}
-        Err(e) => {
-            progress.step(
-                Phase::Vault,
-                "AppRole secret-id",
-                &path,
-                Outcome::Failed,
-                "",
-            );
-            return Err(Error::step(
-                "vault: AppRole secret-id",
-                e,
-                "the Issuer logs in with Kubernetes auth already; destroy the secret-id yourself (its accessor is in e2e-state.json) or re-run",
-            ));
-        }
-    }
-    progress.step(
-        Phase::Vault,
-        "AppRole secret-id",
-        &path,
-        Outcome::Deleted,
-        &format!(
-            "destroyed the recorded secret-id (accessor {}): the Issuer logs in with Kubernetes auth",
-            rec.accessor
-        ),
-    );
-    state.secret_id = None;
-    state.role_id = None;
-    Ok(true)
 }
 
 #[cfg(test)]
