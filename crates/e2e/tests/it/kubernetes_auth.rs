@@ -301,6 +301,32 @@ async fn kubernetes_auth_logs_in_by_token_review_on_the_real_api_server_and_issu
         changed(&r)
     );
 
+    // The reviewer token is renewed when its recorded expiry comes near (and only then).
+    let state_path = out.join("e2e-state.json");
+    let mut state: Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_path).expect("state")).expect("JSON");
+    let lifetime = state["reviewer_token_lifetime"]
+        .as_u64()
+        .expect("recorded lifetime");
+    assert_eq!(lifetime, 30 * 24 * 3600, "{state}");
+    let expires = state["reviewer_token_expires"]
+        .as_u64()
+        .expect("recorded expiry");
+    state["reviewer_token_expires"] = (expires - lifetime / 2 - 60).into();
+    std::fs::write(&state_path, state.to_string()).expect("write state");
+    run_ok(&stack, &out, &K8S);
+    let r = report(&out);
+    let cfg_step = step(&r, "Kubernetes auth config");
+    assert_eq!(cfg_step["outcome"], "updated", "{r}");
+    assert_eq!(cfg_step["detail"], "token_reviewer_jwt renewed", "{r}");
+    assert_eq!(check(&r, "kubernetes login")["passed"], true, "{r}");
+    let renewed: Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_path).expect("state")).expect("JSON");
+    assert!(
+        renewed["reviewer_token_expires"].as_u64().unwrap_or(0) >= expires,
+        "{renewed}"
+    );
+
     // The doctor: the role as bound, a fresh token of the Issuer's account logs in and signs.
     let (code, v) = doctor(&stack, &out);
     assert_eq!(code, Some(0), "{v}");
