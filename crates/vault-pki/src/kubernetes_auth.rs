@@ -402,7 +402,8 @@ impl PkiClient {
             })
             .await;
         match found(r) {
-            // An unconfigured mount answers 200 with no data.
+            // An unconfigured mount answers 404 (`found`: none); an answer without data is
+            // none too.
             Err(Error::UnexpectedResponse { .. }) => Ok(None),
             other => other,
         }

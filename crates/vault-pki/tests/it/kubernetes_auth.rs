@@ -185,6 +185,30 @@ async fn a_config_that_must_be_written_needs_a_reviewer_token_and_a_mount_of_ano
 }
 
 #[tokio::test]
+async fn an_enabled_but_unconfigured_method_gets_its_config_and_role() {
+    let c = client();
+    c.enable_kubernetes_auth("k8s-bare").await.expect("enable");
+    assert!(
+        c.read_kubernetes_config("k8s-bare")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let steps = c
+        .ensure_kubernetes_auth(&setup("k8s-bare", &ca_pem()), false, &NoObserver)
+        .await
+        .expect("ensure");
+    assert_eq!(
+        outcomes(&steps),
+        [
+            (Step::KubernetesAuth, Outcome::Unchanged),
+            (Step::KubernetesConfig, Outcome::Created),
+            (Step::KubernetesRole, Outcome::Created),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn a_login_with_a_token_the_api_server_never_issued_is_refused() {
     let c = client();
     let ca = ca_pem();
