@@ -310,26 +310,9 @@ async fn flow(
     progress.mark();
     let login = match (&cfg.auth, &kube) {
         (Auth::Kubernetes(k), Some(kube)) => {
-            let server = cfg
-                .issuer_vault_server
-                .clone()
-                .unwrap_or_else(|| conn.info.address.clone());
-            let (jwt, other_jwt) =
-                crate::kubernetes_auth::login_tokens(kube, &cfg.namespace, &server)
-                    .await
-                    .map_err(|e| {
-                        Error::step(
-                            "verify",
-                            e,
-                            "check the kubeconfig user's right to create serviceaccounts/token",
-                        )
-                    })?;
-            VaultLogin::Kubernetes {
-                mount: k.mount.clone(),
-                role: k.role.clone(),
-                jwt,
-                other_jwt,
-            }
+            let server = cfg.issuer_vault_server.as_deref();
+            let server = server.unwrap_or(&conn.info.address);
+            crate::kubernetes_auth::verify_login(kube, &cfg.namespace, k, server).await?
         }
         _ => VaultLogin::AppRole {
             mount: setup.approle_mount.clone(),

@@ -384,6 +384,29 @@ impl VaultSide<'_> {
     }
 }
 
+/// The verification's login as cert-manager makes it with Kubernetes auth `k`
+/// ([`login_tokens`] at `k`'s mount and role).
+pub async fn verify_login(
+    client: &Client,
+    namespace: &str,
+    k: &KubernetesAuth,
+    server: &str,
+) -> Result<crate::verify::VaultLogin> {
+    let (jwt, other_jwt) = login_tokens(client, namespace, server).await.map_err(|e| {
+        Error::step(
+            "verify",
+            e,
+            "check the kubeconfig user's right to create serviceaccounts/token",
+        )
+    })?;
+    Ok(crate::verify::VaultLogin::Kubernetes {
+        mount: k.mount.clone(),
+        role: k.role.clone(),
+        jwt,
+        other_jwt,
+    })
+}
+
 /// The tokens the verification logs in with, as cert-manager gets them: one of the Issuer's
 /// account (audiences cert-manager's and `server`), and one of another account (`foo/sleep`,
 /// created if missing) with the same audiences, which Vault must refuse.
