@@ -10,7 +10,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::error::{Error, Result};
 use crate::issuer::{ClusterIssuer, ClusterIssuerSpec, Issuer, IssuerConfig, IssuerSpec};
 use crate::meta::SecretKeySelector;
-use crate::vault::{VaultAppRole, VaultAuth, VaultIssuer};
+use crate::vault::{VaultAppRole, VaultAuth, VaultIssuer, VaultKubernetesAuth};
 
 /// The Secret key the flow stores the AppRole secret id under.
 pub const APPROLE_SECRET_KEY: &str = "secretId";
@@ -27,6 +27,17 @@ pub mod seed {
     pub const VAULT_SIGN_PATH: &str = "istioca/sign/cluster-local";
     /// Mount path of the AppRole auth method.
     pub const APPROLE_MOUNT: &str = "approle";
+    /// Mount path of the Kubernetes auth method (cert-manager's `mountPath` is
+    /// `/v1/auth/kubernetes`).
+    pub const KUBERNETES_MOUNT: &str = "kubernetes";
+    /// The service account cert-manager requests tokens for, with Kubernetes auth (the name
+    /// cert-manager's Vault documentation uses, in the Issuer's namespace).
+    pub const ISSUER_SERVICE_ACCOUNT: &str = "vault-issuer";
+    /// cert-manager's own service account (`cert-manager/cert-manager`), which requests those
+    /// tokens.
+    pub const CERT_MANAGER_SERVICE_ACCOUNT: &str = "cert-manager";
+    /// cert-manager's namespace.
+    pub const CERT_MANAGER_NAMESPACE: &str = "cert-manager";
 }
 
 /// An AppRole secret id: a credential, so its `Debug` output is redacted.
@@ -164,12 +175,13 @@ impl AppRoleSecretBuilder {
     }
 }
 
-/// Builds a namespaced Vault `Issuer` that logs in with AppRole.
+/// Builds a namespaced Vault `Issuer` that logs in with AppRole, or, given
+/// [`kubernetes_auth`](Self::kubernetes_auth), with Kubernetes auth (and no Secret).
 ///
 /// Required: [`name`](Self::name), [`namespace`](Self::namespace), [`server`](Self::server),
-/// [`path`](Self::path), [`approle_path`](Self::approle_path), [`role_id`](Self::role_id),
-/// [`secret_name`](Self::secret_name). The secret key is [`APPROLE_SECRET_KEY`] unless
-/// [`secret_key`](Self::secret_key) says otherwise.
+/// [`path`](Self::path), and for AppRole [`approle_path`](Self::approle_path),
+/// [`role_id`](Self::role_id), [`secret_name`](Self::secret_name). The secret key is
+/// [`APPROLE_SECRET_KEY`] unless [`secret_key`](Self::secret_key) says otherwise.
 #[derive(Clone, Debug, Default)]
 pub struct VaultAppRoleIssuerBuilder {
     name: Option<String>,
@@ -183,6 +195,7 @@ pub struct VaultAppRoleIssuerBuilder {
     ca_bundle: Option<Vec<u8>>,
     server_name: Option<String>,
     vault_namespace: Option<String>,
+    kubernetes: Option<VaultKubernetesAuth>,
 }
 
 impl VaultAppRoleIssuerBuilder {
@@ -270,24 +283,37 @@ impl VaultAppRoleIssuerBuilder {
         self
     }
 
+    /// Log in with Kubernetes auth instead of AppRole (see
+    /// [`VaultKubernetesAuth::service_account`]); the AppRole fields are then not used.
+    pub fn kubernetes_auth(mut self, auth: VaultKubernetesAuth) -> Self {
+        self.kubernetes = Some(auth);
+        self
+    }
+
     /// Builds the `VaultIssuer` configuration alone (for a ClusterIssuer, say).
     pub fn build_vault(&self) -> Result<VaultIssuer> {
         const OBJECT: &str = "Issuer";
         let server = required(&self.server, OBJECT, "server")?;
         let path = required(&self.path, OBJECT, "path")?;
+        check_sign_path(path)?;
+        if let Some(k) = &self.kubernetes {
+            check_kubernetes_auth(k)?;
+            return Ok(VaultIssuer {
+                auth: VaultAuth {
+                    kubernetes: Some(k.clone()),
+                    ..VaultAuth::default()
+                },
+                server: server.to_owned(),
+                path: path.to_owned(),
+                server_name: self.server_name.clone(),
+                namespace: self.vault_namespace.clone(),
+                ca_bundle: self.ca_bundle.clone().map(ByteString),
+                ..VaultIssuer::default()
+            });
+        }
         let approle_path = required(&self.approle_path, OBJECT, "approle_path")?;
         let role_id = required(&self.role_id, OBJECT, "role_id")?;
         let secret_name = required(&self.secret_name, OBJECT, "secret_name")?;
-        if path.starts_with('/') || path.starts_with("v1/") {
-            return Err(Error::InvalidField {
-                object: OBJECT,
-                field: "path",
-                reason: format!(
-                    "`{path}` must be the bare Vault path, e.g. `istioca/sign/cluster-local` \
-                     (cert-manager adds `/v1/`)"
-                ),
-            });
-        }
         if approle_path.starts_with("auth/") || approle_path.starts_with('/') {
             return Err(Error::InvalidField {
                 object: OBJECT,
@@ -348,6 +374,53 @@ impl VaultAppRoleIssuerBuilder {
         );
         issuer.metadata.namespace = Some(namespace.to_owned());
         Ok(issuer)
+    }
+}
+
+/// The signing path must be bare: cert-manager adds `/v1/`.
+fn check_sign_path(path: &str) -> Result<()> {
+    if path.starts_with('/') || path.starts_with("v1/") {
+        return Err(Error::InvalidField {
+            object: "Issuer",
+            field: "path",
+            reason: format!(
+                "`{path}` must be the bare Vault path, e.g. `istioca/sign/cluster-local` \
+                 (cert-manager adds `/v1/`)"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Kubernetes auth needs a role and a full `mountPath` (`/v1/auth/<mount>`), and
+/// `serviceAccountRef` or `secretRef`.
+fn check_kubernetes_auth(k: &VaultKubernetesAuth) -> Result<()> {
+    let bad = |field, reason: String| Error::InvalidField {
+        object: "Issuer",
+        field,
+        reason,
+    };
+    if k.role.is_empty() {
+        return Err(bad("kubernetes_auth", "the Vault role is empty".into()));
+    }
+    if let Some(m) = &k.mount_path
+        && !m.starts_with("/v1/auth/")
+    {
+        return Err(bad(
+            "kubernetes_auth",
+            format!(
+                "mountPath `{m}` must be the whole login path prefix, e.g. `/v1/auth/kubernetes` \
+                 (cert-manager posts to <mountPath>/login)"
+            ),
+        ));
+    }
+    match (&k.service_account_ref, &k.secret_ref) {
+        (Some(sa), None) if !sa.name.is_empty() => Ok(()),
+        (None, Some(s)) if !s.name.is_empty() => Ok(()),
+        _ => Err(bad(
+            "kubernetes_auth",
+            "exactly one of serviceAccountRef and secretRef, with a name".into(),
+        )),
     }
 }
 

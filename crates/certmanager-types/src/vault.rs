@@ -113,6 +113,38 @@ pub struct VaultKubernetesAuth {
 impl VaultKubernetesAuth {
     /// The mount path cert-manager uses when `mountPath` is absent.
     pub const DEFAULT_MOUNT_PATH: &'static str = "/v1/auth/kubernetes";
+
+    /// Secretless login: cert-manager requests a bound token (TokenRequest, 10 minutes) for
+    /// the service account `service_account` of the Issuer's namespace and logs in at
+    /// `/v1/auth/<mount>/login` as Vault role `role`. The token's audiences are cert-manager's
+    /// own (see [`VaultKubernetesAuth::issuer_audience`]): no extra `audiences` are set.
+    pub fn service_account(
+        mount: &str,
+        role: impl Into<String>,
+        service_account: impl Into<String>,
+    ) -> Self {
+        Self {
+            mount_path: Some(format!("/v1/auth/{}", mount.trim_matches('/'))),
+            secret_ref: None,
+            service_account_ref: Some(ServiceAccountRef {
+                name: service_account.into(),
+                audiences: None,
+            }),
+            role: role.into(),
+        }
+    }
+
+    /// The audience cert-manager always puts in the token it requests for an Issuer
+    /// `namespace/name` (`vault://<namespace>/<name>`; cert-manager v1.21's
+    /// `internal/vault/vault.go`); a Vault role bound to it accepts that Issuer's tokens only.
+    pub fn issuer_audience(namespace: &str, name: &str) -> String {
+        format!("vault://{namespace}/{name}")
+    }
+
+    /// The same for a ClusterIssuer `name` (`vault://<name>`).
+    pub fn cluster_issuer_audience(name: &str) -> String {
+        format!("vault://{name}")
+    }
 }
 
 /// AWS IAM login parameters (cert-manager 1.21+).

@@ -6,8 +6,12 @@ use std::time::Duration;
 
 use vault_pki::{PkiSetup, SecretString, VaultConfig};
 
+use crate::cli::{AuthArg, AuthArgs};
 use crate::cli::{RunArgs, VaultArgs};
-use crate::config::{ClusterTarget, IstioCaTarget, RootInput, RunConfig, TsbSettings, VaultSpec};
+use crate::config::{
+    Auth, ClusterTarget, IstioCaTarget, KubernetesAuth, RootInput, RunConfig, TsbSettings,
+    VaultSpec,
+};
 use crate::error::{Error, Result};
 
 impl RunConfig {
@@ -26,6 +30,7 @@ impl RunConfig {
                 "--istio-ca-addr needs --kubeconfig: the workload's token comes from the cluster's TokenRequest API".into(),
             ));
         }
+        let auth = auth(&args.auth, args.kubeconfig.is_some())?;
         let root = match (&args.root_ca_cert, &args.root_ca_key) {
             (Some(c), Some(k)) => given_root(c, k, PkiSetup::default().intermediate_ttl)?,
             (None, None) => RootInput::Default,
@@ -71,6 +76,7 @@ impl RunConfig {
         setup.policy_name = args.policy.clone();
         setup.approle_role = args.approle_role.clone();
         setup.secret_id_ttl = args.secret_id_ttl.map(|d| d.0);
+        setup.approle = auth == Auth::AppRole;
         Ok(RunConfig {
             dry_run,
             vault,
@@ -90,7 +96,47 @@ impl RunConfig {
             istio_operator,
             out: args.out.clone(),
             cluster,
+            auth,
         })
+    }
+}
+
+/// `--auth` and its names; Kubernetes auth needs the cluster it reviews tokens with.
+pub(crate) fn auth(a: &AuthArgs, has_cluster: bool) -> Result<Auth> {
+    match a.auth {
+        AuthArg::Approle => Ok(Auth::AppRole),
+        AuthArg::Kubernetes if !has_cluster => Err(Error::Usage(
+            "--auth kubernetes needs --kubeconfig: Vault's Kubernetes auth method is configured against that cluster's API server, and the service accounts and RBAC are applied there".into(),
+        )),
+        AuthArg::Kubernetes => {
+            let segment = |what: &str, v: &str| {
+                if v.is_empty() || v.contains(|c: char| c.is_whitespace()) || v.starts_with('/') || v.ends_with('/') {
+                    Err(Error::Usage(format!("{what} {v:?} is not a Vault path (no leading or trailing /, no spaces)")))
+                } else {
+                    Ok(())
+                }
+            };
+            segment("--kubernetes-mount", &a.kubernetes_mount)?;
+            segment("--kubernetes-role", &a.kubernetes_role)?;
+            if a.kubernetes_role.contains('/') {
+                return Err(Error::Usage(format!(
+                    "--kubernetes-role {:?} is not a role name",
+                    a.kubernetes_role
+                )));
+            }
+            if let Some(h) = &a.kubernetes_host
+                && !(h.starts_with("https://") || h.starts_with("http://"))
+            {
+                return Err(Error::Usage(format!(
+                    "--kubernetes-host {h:?} is not a URL (e.g. https://kube.example:6443)"
+                )));
+            }
+            let mut k = KubernetesAuth::new();
+            k.mount = a.kubernetes_mount.clone();
+            k.role = a.kubernetes_role.clone();
+            k.kubernetes_host = a.kubernetes_host.clone();
+            Ok(Auth::Kubernetes(k))
+        }
     }
 }
 
@@ -246,6 +292,48 @@ mod tests {
     }
 
     #[test]
+    fn kubernetes_auth_is_validated_once_and_leaves_the_approle_steps_out() -> Result<()> {
+        let c = RunConfig::from_args(&args(&["--kubeconfig", "k", "--auth", "kubernetes"]), false)?;
+        assert_eq!(c.auth, Auth::Kubernetes(KubernetesAuth::new()));
+        assert_eq!(c.auth.name(), "kubernetes");
+        assert!(!c.setup.approle);
+        let c = RunConfig::from_args(
+            &args(&[
+                "--kubeconfig",
+                "k",
+                "--auth",
+                "kubernetes",
+                "--kubernetes-mount",
+                "kubernetes-east",
+                "--kubernetes-role",
+                "issuer",
+                "--kubernetes-host",
+                "https://kube.internal:6443",
+            ]),
+            false,
+        )?;
+        let Auth::Kubernetes(k) = &c.auth else {
+            panic!("kubernetes auth: {:?}", c.auth);
+        };
+        assert_eq!(
+            (
+                k.mount.as_str(),
+                k.role.as_str(),
+                k.kubernetes_host.as_deref()
+            ),
+            (
+                "kubernetes-east",
+                "issuer",
+                Some("https://kube.internal:6443")
+            )
+        );
+        let c = RunConfig::from_args(&args(&[]), false)?;
+        assert_eq!(c.auth, Auth::AppRole);
+        assert!(c.setup.approle);
+        Ok(())
+    }
+
+    #[test]
     fn new_is_what_the_cli_defaults_to() -> Result<()> {
         let from_cli = RunConfig::from_args(&args(&["--out", "o"]), false)?;
         let new = RunConfig::new("o");
@@ -279,6 +367,29 @@ mod tests {
                 "needs --kubeconfig",
             ),
             (&["--vault-addr", "http://127.0.0.1:1"][..], "needs a token"),
+            (&["--auth", "kubernetes"][..], "needs --kubeconfig"),
+            (
+                &[
+                    "--auth",
+                    "kubernetes",
+                    "--kubeconfig",
+                    "k",
+                    "--kubernetes-mount",
+                    "/k8s",
+                ][..],
+                "--kubernetes-mount",
+            ),
+            (
+                &[
+                    "--auth",
+                    "kubernetes",
+                    "--kubeconfig",
+                    "k",
+                    "--kubernetes-host",
+                    "10.0.0.1",
+                ][..],
+                "--kubernetes-host",
+            ),
             (
                 &["--istio-operator", "/nonexistent/iop.yaml"][..],
                 "--istio-operator",

@@ -42,7 +42,10 @@ pub enum Command {
     /// Check the whole trust chain, read-only: Vault (server, root, intermediate, role, policy,
     /// AppRole, the recorded secret-id, one test signature with cert-manager's credentials)
     /// and, with --kubeconfig, the cluster (Issuer, istio-root-ca, istio-ca-root-cert in every
-    /// namespace, istiod's certificate). Exit 1 when any error is found. Writes nothing.
+    /// namespace, istiod's certificate). With --auth kubernetes, the Kubernetes auth config and
+    /// role instead of the AppRole, and a login with a fresh token of the Issuer's service
+    /// account (its Vault token revoked after the test signature). Exit 1 when any error is
+    /// found. Writes nothing.
     Doctor(DoctorArgs),
     /// Many clusters under one root: `fleet run` and `fleet plan` of a fleet file.
     #[command(subcommand)]
@@ -344,6 +347,48 @@ pub struct RunArgs {
     /// helm, istio-csr's chart, and the bound on waits.
     #[command(flatten)]
     pub tools: ToolArgs,
+    /// How cert-manager logs in to Vault.
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// How cert-manager logs in to Vault: `--auth` and the Kubernetes auth method's names.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Auth")]
+pub struct AuthArgs {
+    /// `approle`: a role-id in the Issuer and the secret-id in Secret
+    /// `<ns>/cert-manager-vault-approle` (the seed's). `kubernetes`: Vault's Kubernetes auth
+    /// method against the cluster (its API server and CA from the kubeconfig; TokenReview with
+    /// the token of service account `<ns>/vault-token-reviewer`, bound to
+    /// `system:auth-delegator`), a Vault role bound to service account `<ns>/vault-issuer`, the
+    /// Issuer's namespace and audience `vault://<ns>/vault-issuer`, carrying the same policy;
+    /// the RBAC that lets cert-manager request that account's tokens; the Issuer with
+    /// `auth.kubernetes` and no Secret. Needs --kubeconfig. On a cluster set up with AppRole
+    /// the Issuer is switched once the new login works, and the AppRole Secret is deleted
+    /// after the Issuer is Ready again.
+    #[arg(long, value_enum, env = "E2E_AUTH", default_value_t = AuthArg::Approle)]
+    pub auth: AuthArg,
+    /// Path of the Kubernetes auth method in Vault (the Issuer's mountPath is
+    /// `/v1/auth/<path>`); one per cluster, since its config names that cluster's API server.
+    #[arg(long, default_value = certmanager_types::seed::KUBERNETES_MOUNT, value_name = "PATH")]
+    pub kubernetes_mount: String,
+    /// The Vault role of the Kubernetes auth method cert-manager logs in as.
+    #[arg(long, default_value = crate::config::DEFAULT_KUBERNETES_ROLE, value_name = "NAME")]
+    pub kubernetes_role: String,
+    /// The API server's URL as Vault reaches it, written to the auth method's
+    /// `kubernetes_host` (default: the kubeconfig's server). Set it when Vault reaches the
+    /// cluster by another name than you do.
+    #[arg(long, value_name = "URL")]
+    pub kubernetes_host: Option<String>,
+}
+
+/// `--auth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthArg {
+    /// AppRole: role-id and secret-id (a Secret in the cluster).
+    Approle,
+    /// Vault's Kubernetes auth method: a bound service-account token, checked by TokenReview.
+    Kubernetes,
 }
 
 #[cfg(test)]

@@ -46,6 +46,9 @@ pub struct ClusterInput<'a> {
     pub wait_timeout: Duration,
     /// `plan`: the API server's dry run.
     pub dry_run: bool,
+    /// `--auth kubernetes`: Vault's side, configured once the service accounts exist and
+    /// before the Issuer is switched to it.
+    pub kubernetes_auth: Option<crate::kubernetes_auth::VaultSide<'a>>,
 }
 
 /// What the cluster phase found: a check per applied object (nothing pruned) and the Issuer's.
@@ -53,6 +56,8 @@ pub struct ClusterInput<'a> {
 pub struct ClusterReport {
     /// The checks, in order.
     pub checks: Vec<Check>,
+    /// Kubernetes auth: the reviewer token written to Vault by this run, if one was.
+    pub reviewer: Option<crate::state::ReviewerRecord>,
 }
 
 /// Applies (or, in a plan, dry-runs) every object.
@@ -86,16 +91,25 @@ pub async fn converge(
     let value = |what: &str, v: Result<Value, Cause>| {
         v.map_err(|e| Error::step(format!("cluster: {what}"), e, "report this as a bug"))
     };
-    let secret = value(
-        "AppRole Secret",
-        to_value("AppRole Secret", &m.approle_secret),
-    )?;
-    a.put(
-        "AppRole Secret",
-        &secret,
-        "check the kubeconfig user's rights on Secrets",
-    )
-    .await?;
+    // Kubernetes auth: the accounts and RBAC, then Vault's side, so that the Issuer switched
+    // below can log in at once (a cluster set up with AppRole stays Ready throughout).
+    let mut reviewer = None;
+    if let Some(k) = &input.kubernetes_auth {
+        for (step, obj) in &m.kubernetes_auth {
+            a.put(step, obj, "check the kubeconfig user's rights on ServiceAccounts and RBAC (binding system:auth-delegator needs cluster-admin)")
+                .await?;
+        }
+        reviewer = k.ensure(input.client, input.dry_run, progress).await?;
+    }
+    if let Some(s) = &m.approle_secret {
+        let secret = value("AppRole Secret", to_value("AppRole Secret", s))?;
+        a.put(
+            "AppRole Secret",
+            &secret,
+            "check the kubeconfig user's rights on Secrets",
+        )
+        .await?;
+    }
     let issuer = value("Issuer", to_value("Issuer", &m.issuer))?;
     a.put(
         "Issuer",
@@ -110,6 +124,16 @@ pub async fn converge(
     } else {
         let check = wait_issuer_ready(input.client, m, input.wait_timeout, progress).await?;
         a.checks.push(check);
+    }
+    if input.kubernetes_auth.is_some() {
+        // Only now: the Issuer is Ready with Kubernetes auth (in a plan: it would be).
+        crate::kubernetes_auth::remove_approle_secret(
+            input.client,
+            input.namespace,
+            input.dry_run,
+            progress,
+        )
+        .await?;
     }
     let root = value(
         "istio-root-ca",
@@ -128,7 +152,10 @@ pub async fn converge(
         a.checks.push(check);
     }
     control_plane(&mut a, input.namespace, m).await?;
-    Ok(ClusterReport { checks: a.checks })
+    Ok(ClusterReport {
+        checks: a.checks,
+        reviewer,
+    })
 }
 
 /// Sends the objects one by one, remembering the namespaces a dry run would create.
@@ -319,7 +346,8 @@ pub async fn plan(
         .as_ref()
         .map(|r| r.secret_id.clone())
         .unwrap_or_else(|| SecretString::new("(a new secret-id)"));
-    let m = files.manifests(&role_id, &secret_id, root_pem)?;
+    let approle = files.approle().then_some((role_id.as_str(), &secret_id));
+    let m = files.manifests(approle, root_pem)?;
     let report = converge(input, &m, progress).await?;
     for c in &report.checks {
         progress.check("cluster", c);

@@ -41,7 +41,63 @@ pub struct RunConfig {
     pub out: PathBuf,
     /// The cluster to apply to and check, if any.
     pub cluster: Option<ClusterTarget>,
+    /// How cert-manager logs in to Vault.
+    pub auth: Auth,
 }
+
+/// How cert-manager logs in to Vault (`--auth`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Auth {
+    /// AppRole: a role-id in the Issuer and a secret-id in a Secret (the seed's).
+    #[default]
+    AppRole,
+    /// Vault's Kubernetes auth method: cert-manager logs in with a bound token of the Issuer's
+    /// service account, which Vault checks with TokenReview; no Secret. Needs a cluster.
+    Kubernetes(KubernetesAuth),
+}
+
+impl Auth {
+    /// `approle` or `kubernetes`, as `--auth` and the report say it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Auth::AppRole => "approle",
+            Auth::Kubernetes(_) => "kubernetes",
+        }
+    }
+}
+
+/// Vault's Kubernetes auth method for one cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KubernetesAuth {
+    /// The auth mount (one per cluster: its config names that cluster's API server).
+    pub mount: String,
+    /// The Vault role bound to the Issuer's service account.
+    pub role: String,
+    /// The API server's URL as Vault reaches it; `None`: the kubeconfig's.
+    pub kubernetes_host: Option<String>,
+}
+
+impl KubernetesAuth {
+    /// The defaults: mount `kubernetes`, role `cert-manager`, the kubeconfig's API server.
+    pub fn new() -> Self {
+        Self {
+            mount: certmanager_types::seed::KUBERNETES_MOUNT.into(),
+            role: DEFAULT_KUBERNETES_ROLE.into(),
+            kubernetes_host: None,
+        }
+    }
+}
+
+impl Default for KubernetesAuth {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The Vault Kubernetes auth role's default name.
+pub const DEFAULT_KUBERNETES_ROLE: &str = "cert-manager";
 
 /// The Vault server of a run.
 #[derive(Debug, Clone)]
@@ -158,6 +214,7 @@ impl RunConfig {
             istio_operator: None,
             out: out.into(),
             cluster: None,
+            auth: Auth::AppRole,
         }
     }
 

@@ -125,6 +125,11 @@ impl Cause {
     }
 }
 
+/// Something a step needs was not there (named).
+#[derive(Debug, thiserror::Error)]
+#[error("{0} is missing")]
+pub struct Missing(pub &'static str);
+
 /// The API server's own words for an API error, else the client's error chain.
 pub fn kube_message(e: &kube::Error) -> String {
     match e {

@@ -36,6 +36,8 @@ impl OutDir {
     pub const VAULT_SECRET: &'static str = "vault-secret.yaml";
     /// Issuer `<ns>/vault-issuer`.
     pub const VAULT_ISSUER: &'static str = "vault-issuer.yaml";
+    /// Kubernetes auth: the service accounts and RBAC (`kubectl apply -f`).
+    pub const KUBERNETES_AUTH: &'static str = "kubernetes-auth.yaml";
     /// Secret `cert-manager/istio-root-ca`, key `ca.cert.pem` holding the root.
     pub const ISTIO_ROOT_CA: &'static str = "istio-root-ca.yaml";
     /// During a root rotation's overlap only: every root workloads are to trust (the old and

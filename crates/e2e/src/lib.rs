@@ -19,7 +19,8 @@
 //! - [`outputs`]: the output folder's files ([`files`], [`state`]) and the objects of seed
 //!   steps 6 to 8 ([`manifests`], [`control_plane`]);
 //! - [`cluster`]: with a cluster, server-side apply through one client ([`mod@kube`]) ->
-//!   [`ClusterReport`](cluster::ClusterReport);
+//!   [`ClusterReport`](cluster::ClusterReport); with `--auth kubernetes` it runs
+//!   [`kubernetes_auth`]'s service accounts, RBAC and Vault side before switching the Issuer;
 //! - [`verify`], and [`mesh_ca`] over [`istio_ca`]: seed step 9 -> [`Check`](report::Check)s.
 //!
 //! [`run()`] composes them and assembles the [`Report`](report::Report) from their results;
@@ -40,6 +41,7 @@ pub mod files;
 pub mod fleet;
 pub mod istio_ca;
 pub mod kube;
+pub mod kubernetes_auth;
 pub mod manifests;
 pub mod mesh_ca;
 pub mod mtls;

@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 
 use certmanager_types::{
     AppRoleSecretBuilder, Issuer, IssuerReference, IstioCsrValues, IstioCsrValuesBuilder,
-    RootCaMount, VaultAppRoleIssuerBuilder, seed,
+    RootCaMount, VaultAppRoleIssuerBuilder, VaultKubernetesAuth, seed,
 };
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::config::RunConfig;
+use crate::config::{Auth, RunConfig};
 use crate::control_plane::ControlPlaneInput;
 use crate::error::Cause;
 
@@ -29,10 +29,8 @@ pub struct ManifestInput<'a> {
     pub vault_namespace: Option<String>,
     /// PEM of the CA for Vault's TLS certificate (the Issuer's `caBundle`), if any.
     pub vault_ca_pem: Option<String>,
-    /// The role-id.
-    pub role_id: String,
-    /// The secret-id.
-    pub secret_id: vault_pki::SecretString,
+    /// With AppRole, the role-id and the secret-id; `None` with Kubernetes auth.
+    pub approle: Option<(String, vault_pki::SecretString)>,
     /// The root CA, PEM.
     pub root_pem: String,
     /// What `istio-root-ca` holds instead of the root alone: during a root rotation's overlap,
@@ -47,8 +45,11 @@ pub const WORKLOAD_NAMESPACE: &str = "foo";
 /// The built objects.
 #[derive(Clone)]
 pub struct Manifests {
-    /// Secret `<ns>/cert-manager-vault-approle` with `secretId`.
-    pub approle_secret: Secret,
+    /// Secret `<ns>/cert-manager-vault-approle` with `secretId` (AppRole only).
+    pub approle_secret: Option<Secret>,
+    /// Kubernetes auth only: the service accounts and RBAC, in order, each with its step name
+    /// ([`crate::kubernetes_auth::objects`]).
+    pub kubernetes_auth: Vec<(&'static str, serde_json::Value)>,
     /// Issuer `<ns>/vault-issuer`.
     pub issuer: Issuer,
     /// Secret `cert-manager/istio-root-ca`, key `ca.cert.pem` = the ROOT (see FACTS.md: the
@@ -74,17 +75,35 @@ impl std::fmt::Debug for Manifests {
 /// Builds every object. Errors name the object and field.
 pub fn build(input: &ManifestInput<'_>) -> Result<Manifests, Cause> {
     let cfg = input.config;
-    let approle_secret = AppRoleSecretBuilder::seed_flow()
-        .namespace(&cfg.namespace)
-        .secret_id(input.secret_id.expose_secret())
-        .build()
-        .map_err(|e| Cause::build("AppRole Secret", e))?;
     let mut ib = VaultAppRoleIssuerBuilder::seed_flow()
         .namespace(&cfg.namespace)
         .server(&input.vault_server)
-        .path(cfg.sign_path())
-        .approle_path(&cfg.setup.approle_mount)
-        .role_id(&input.role_id);
+        .path(cfg.sign_path());
+    let (approle_secret, kubernetes_auth) = match (&cfg.auth, &input.approle) {
+        (Auth::Kubernetes(k), _) => {
+            ib = ib.kubernetes_auth(VaultKubernetesAuth::service_account(
+                &k.mount,
+                &k.role,
+                seed::ISSUER_SERVICE_ACCOUNT,
+            ));
+            (None, crate::kubernetes_auth::objects(&cfg.namespace)?)
+        }
+        (_, Some((role_id, secret_id))) => {
+            let secret = AppRoleSecretBuilder::seed_flow()
+                .namespace(&cfg.namespace)
+                .secret_id(secret_id.expose_secret())
+                .build()
+                .map_err(|e| Cause::build("AppRole Secret", e))?;
+            ib = ib.approle_path(&cfg.setup.approle_mount).role_id(role_id);
+            (Some(secret), Vec::new())
+        }
+        (_, None) => {
+            return Err(Cause::build(
+                "the Issuer",
+                crate::error::Missing("the AppRole role-id and secret-id"),
+            ));
+        }
+    };
     if let Some(ca) = &input.vault_ca_pem {
         ib = ib.ca_bundle(ca.as_bytes().to_vec());
     }
@@ -135,6 +154,7 @@ pub fn build(input: &ManifestInput<'_>) -> Result<Manifests, Cause> {
     Ok(Manifests {
         control_plane,
         approle_secret,
+        kubernetes_auth,
         issuer,
         root_ca_secret,
         istio_csr_values,

@@ -26,7 +26,8 @@ pub struct Writer<'a, 'p> {
     written: HashSet<&'static str>,
 }
 
-/// The files a manifest set goes to, in order.
+/// The files a manifest set goes to, in order (with Kubernetes auth,
+/// [`OutDir::KUBERNETES_AUTH`] instead of the AppRole Secret's).
 const MANIFEST_FILES: [&str; 5] = [
     OutDir::VAULT_SECRET,
     OutDir::VAULT_ISSUER,
@@ -94,6 +95,36 @@ impl<'a, 'p> Writer<'a, 'p> {
         Ok(())
     }
 
+    /// Removes a file of another configuration (e.g. `vault-secret.yaml` once the Issuer logs
+    /// in with Kubernetes auth), as a step when there was one; a plan says it would.
+    pub fn remove(&mut self, name: &'static str) -> Result<()> {
+        let path = self.out.path(name);
+        if !path.exists() {
+            return Ok(());
+        }
+        self.progress.mark();
+        if !self.dry_run {
+            std::fs::remove_file(&path).map_err(|e| {
+                Error::step(
+                    format!("remove {name}"),
+                    Cause::File {
+                        path: path.clone(),
+                        source: e,
+                    },
+                    "check that --out is writable",
+                )
+            })?;
+        }
+        self.progress.step(
+            Phase::Files,
+            &format!("remove {name}"),
+            &path.display().to_string(),
+            Outcome::Deleted,
+            "not used by this run's configuration",
+        );
+        Ok(())
+    }
+
     /// Records files written already (by the [`SecretSink`](crate::sink::SecretSink)
     /// during the Vault phase), which are then not written or reported again.
     pub fn already_written(&mut self, names: &[&'static str]) {
@@ -141,6 +172,13 @@ impl<'a, 'p> Writer<'a, 'p> {
             "mode 0600",
         );
         Ok(())
+    }
+
+    /// The state file again, after the cluster phase changed it (a new reviewer token, a
+    /// retired secret-id).
+    pub fn state_again(&mut self, state: &State) -> Result<()> {
+        self.written.remove(OutDir::STATE);
+        self.state(state)
     }
 
     /// The root and intermediate files from Vault's report. `own_root_key` is the key of a
@@ -203,10 +241,14 @@ impl<'a, 'p> Writer<'a, 'p> {
 
     /// Seed steps 6 to 8 as files; `None` when they cannot be built yet (a plan against an
     /// empty Vault: they would all be created).
-    pub fn manifests(&mut self, m: Option<&Manifests>) -> Result<()> {
+    pub fn manifests(&mut self, m: Option<&Manifests>, approle: bool) -> Result<()> {
         use Sensitivity::{Public, Secret};
         let Some(m) = m else {
             for n in MANIFEST_FILES {
+                let n = match n {
+                    OutDir::VAULT_SECRET if !approle => OutDir::KUBERNETES_AUTH,
+                    n => n,
+                };
                 self.file(n, None, Public)?;
             }
             return Ok(());
@@ -214,11 +256,27 @@ impl<'a, 'p> Writer<'a, 'p> {
         let built = |what: &str, r: std::result::Result<String, Cause>| {
             r.map_err(|e| Error::step(format!("build {what}"), e, "report this as a bug"))
         };
-        let secret = built(
-            OutDir::VAULT_SECRET,
-            manifests::to_yaml("Secret", &m.approle_secret),
-        )?;
-        self.file(OutDir::VAULT_SECRET, Some(secret.as_bytes()), Secret)?;
+        match &m.approle_secret {
+            Some(s) => {
+                let secret = built(OutDir::VAULT_SECRET, manifests::to_yaml("Secret", s))?;
+                self.file(OutDir::VAULT_SECRET, Some(secret.as_bytes()), Secret)?;
+            }
+            // Kubernetes auth: no Secret, and a secret-id file left by AppRole runs goes.
+            None => self.remove(OutDir::VAULT_SECRET)?,
+        }
+        if m.kubernetes_auth.is_empty() {
+            self.remove(OutDir::KUBERNETES_AUTH)?;
+        } else {
+            let mut docs = String::new();
+            for (what, obj) in &m.kubernetes_auth {
+                docs.push_str("---\n");
+                docs.push_str(&built(
+                    OutDir::KUBERNETES_AUTH,
+                    manifests::to_yaml(what, obj),
+                )?);
+            }
+            self.file(OutDir::KUBERNETES_AUTH, Some(docs.as_bytes()), Public)?;
+        }
         let issuer = built(
             OutDir::VAULT_ISSUER,
             manifests::to_yaml("Issuer", &m.issuer),
@@ -270,6 +328,11 @@ impl<'a> Files<'a> {
         }
     }
 
+    /// Whether cert-manager logs in with AppRole in this run.
+    pub fn approle(&self) -> bool {
+        self.cfg.auth == crate::config::Auth::AppRole
+    }
+
     /// The state, the PKI files and the manifests for `vr`; returns the manifests when they
     /// could be built.
     pub fn write(
@@ -280,21 +343,24 @@ impl<'a> Files<'a> {
     ) -> Result<Option<Manifests>> {
         writer.state(state)?;
         writer.pki(vr, self.own_root_key)?;
-        let m = match (&vr.role_id, &vr.root_ca_pem, &vr.secret_id) {
-            (Some(role_id), Some(root), Some(sid)) => {
-                Some(self.manifests(role_id, &sid.secret_id, root)?)
-            }
+        let approle = match (&vr.role_id, &vr.secret_id) {
+            (Some(role_id), Some(sid)) => Some((role_id.as_str(), &sid.secret_id)),
             _ => None,
         };
-        writer.manifests(m.as_ref())?;
+        let ready = approle.is_some() || self.cfg.auth != crate::config::Auth::AppRole;
+        let m = match &vr.root_ca_pem {
+            Some(root) if ready => Some(self.manifests(approle, root)?),
+            _ => None,
+        };
+        writer.manifests(m.as_ref(), self.approle())?;
         Ok(m)
     }
 
-    /// The objects of seed steps 6 to 8 for these credentials and root.
+    /// The objects of seed steps 6 to 8 for these credentials (AppRole's role-id and
+    /// secret-id; none with Kubernetes auth) and root.
     pub fn manifests(
         &self,
-        role_id: &str,
-        secret_id: &SecretString,
+        approle: Option<(&str, &SecretString)>,
         root_pem: &str,
     ) -> Result<Manifests> {
         let input = ManifestInput {
@@ -307,8 +373,7 @@ impl<'a> Files<'a> {
                 .unwrap_or_else(|| self.conn.info.address.clone()),
             vault_namespace: self.conn.info.namespace.clone(),
             vault_ca_pem: self.conn.ca_pem.clone(),
-            role_id: role_id.to_string(),
-            secret_id: secret_id.clone(),
+            approle: approle.map(|(r, s)| (r.to_string(), s.clone())),
             root_pem: root_pem.to_string(),
             trust_bundle_pem: self.trust_bundle(root_pem)?,
         };

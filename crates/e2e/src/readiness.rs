@@ -43,8 +43,21 @@ fn issuer_name(m: &Manifests) -> (String, String) {
 fn issuer_check(ns: &str, name: &str, issuer: &certmanager_types::Issuer) -> Check {
     let reason = issuer.ready_reason().unwrap_or_default();
     let message = issuer.ready_message().unwrap_or_default();
-    let passed = issuer.is_ready() && reason == "VaultVerified";
-    let detail = if passed {
+    // A condition cert-manager computed for an earlier spec (e.g. the AppRole one, just
+    // replaced) says nothing about this one.
+    let observed = issuer.ready_condition().and_then(|c| c.observed_generation);
+    let stale = matches!(
+        (observed, issuer.metadata.generation),
+        (Some(o), Some(g)) if o < g
+    );
+    let passed = issuer.is_ready() && reason == "VaultVerified" && !stale;
+    let detail = if stale {
+        format!(
+            "Issuer {ns}/{name}: cert-manager has not checked generation {} yet (its Ready condition is for {})",
+            issuer.metadata.generation.unwrap_or_default(),
+            observed.unwrap_or_default()
+        )
+    } else if passed {
         format!("Issuer {ns}/{name}: Ready, reason VaultVerified ({message})")
     } else if reason.is_empty() && message.is_empty() {
         format!(
@@ -180,4 +193,4 @@ where
 }
 
 /// What to look at when the Issuer is not Ready.
-const ISSUER_HINT: &str = "a VaultError means cert-manager could not log in with the AppRole: check the Secret's secretId, the roleId, spec.vault.server (reachable from cert-manager?) and caBundle";
+const ISSUER_HINT: &str = "a VaultError means cert-manager could not log in: with AppRole check the Secret's secretId and the roleId; with Kubernetes auth the Vault role's bound account, namespace and audience, the reviewer's token (re-run to renew it) and cert-manager's right to create serviceaccounts/token; and spec.vault.server (reachable from cert-manager?) and caBundle";

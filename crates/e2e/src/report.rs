@@ -14,6 +14,8 @@ pub enum Outcome {
     Updated,
     /// It existed as wanted; nothing was written.
     Unchanged,
+    /// It existed and was removed (e.g. the AppRole Secret once Kubernetes auth works).
+    Deleted,
     /// Not done, and why is in the step's detail.
     Skipped,
     /// It failed; the report's `error` says why.
@@ -28,6 +30,8 @@ impl Outcome {
             (Outcome::Created, true) => "would create",
             (Outcome::Updated, false) => "updated",
             (Outcome::Updated, true) => "would update",
+            (Outcome::Deleted, false) => "deleted",
+            (Outcome::Deleted, true) => "would delete",
             (Outcome::Unchanged, _) => "unchanged",
             (Outcome::Skipped, _) => "skipped",
             (Outcome::Failed, _) => "FAILED",
@@ -129,6 +133,8 @@ pub struct Report {
     pub trust_domain: String,
     /// Whether a cluster was targeted (--kubeconfig).
     pub cluster: bool,
+    /// How cert-manager logs in to Vault: `approle` or `kubernetes`.
+    pub auth: String,
     /// Total wall time, in milliseconds.
     pub duration_ms: u64,
     /// Every step, in order.

@@ -12,7 +12,7 @@ use kube::Client;
 use vault_pki::SecretString;
 
 use crate::cluster::{self, ClusterInput};
-use crate::config::{ClusterTarget, RunConfig, VaultSpec};
+use crate::config::{Auth, ClusterTarget, RunConfig, VaultSpec};
 use crate::error::{Cause, Error, Result};
 use crate::files::{OutDir, Sensitivity};
 use crate::observer::Observer;
@@ -22,7 +22,7 @@ use crate::report::{Check, ErrorRecord, Report, Status, VaultInfo};
 use crate::sink::SecretSink;
 use crate::state::State;
 use crate::vault::{self, RootSource};
-use crate::verify::{self, VerifyInput};
+use crate::verify::{self, VaultLogin, VerifyInput};
 
 /// What a run produced: its report (also on failure, with `status: failed`) and its error.
 #[derive(Debug)]
@@ -93,6 +93,7 @@ pub async fn run_with_csr(
         out: cfg.out.display().to_string(),
         trust_domain: cfg.trust_domain.clone(),
         cluster: cfg.cluster.is_some(),
+        auth: cfg.auth.name().into(),
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         steps,
         verification: found.checks,
@@ -188,6 +189,15 @@ async fn flow(
     let istio_operator = cluster::istio_operator(cfg, kube.as_ref(), progress).await;
     let conn = vault::connect(&cfg.vault, progress)?;
     found.vault = Some(conn.info.clone());
+    if let Auth::Kubernetes(k) = &cfg.auth {
+        progress.note(&format!(
+            "auth: kubernetes (Vault mount {}, role {}): cert-manager logs in with a bound token of {}/{}; no AppRole",
+            k.mount,
+            k.role,
+            cfg.namespace,
+            certmanager_types::seed::ISSUER_SERVICE_ACCOUNT
+        ));
+    }
 
     // Seed steps 1 to 5 under the lock on the mounts (not for a plan, which writes nothing):
     // a concurrent run waits here.
@@ -229,8 +239,12 @@ async fn flow(
 
     // Files: secrets first, so that a failure later loses nothing.
     let mut state = state;
-    state.role_id = vr.role_id.clone();
-    state.secret_id = vr.secret_id.clone();
+    if cfg.setup.approle {
+        state.role_id = vr.role_id.clone();
+        state.secret_id = vr.secret_id.clone();
+    }
+    // With Kubernetes auth an AppRole secret-id recorded earlier stays recorded until the
+    // Issuer no longer needs it (see `kubernetes_auth::retire_secret_id` below).
     let files = Files::new(cfg, &conn, istio_operator.as_ref(), own_root_key.as_ref());
     let manifests = files.write(&mut writer, &vr, &state)?;
     if !cfg.dry_run {
@@ -242,11 +256,18 @@ async fn flow(
     else {
         // Only in a plan against a fresh Vault: nothing to verify yet.
         progress.note("plan: the root and intermediate do not exist yet; no verification");
+        // Kubernetes auth's Vault steps are still told (read only).
+        if let (Some(target), Some(kube)) = (&cfg.cluster, &kube)
+            && let Some(side) = vault_side(cfg, target, &conn, &setup, &state)
+        {
+            side.ensure(kube, true, progress).await?;
+        }
         return Ok(());
     };
     if cfg.dry_run {
         if let (Some(target), Some(kube)) = (&cfg.cluster, &kube) {
-            let input = cluster_input(cfg, target, kube, out);
+            let side = vault_side(cfg, target, &conn, &setup, &state);
+            let input = cluster_input(cfg, target, kube, out, side);
             let checks = cluster::plan(&files, &input, &vr, &root_pem, progress).await?;
             found.checks.extend(checks);
         }
@@ -267,20 +288,43 @@ async fn flow(
                 "re-run",
             ));
         };
-        let input = cluster_input(cfg, target, kube, out);
+        let side = vault_side(cfg, target, &conn, &setup, &state);
+        let input = cluster_input(cfg, target, kube, out, side);
         let report = cluster::converge(&input, m, progress).await?;
         found.checks.extend(report.checks);
+        // A new reviewer token's expiry, and the AppRole secret-id retired once the Issuer
+        // logs in with Kubernetes auth: one write of the state.
+        let renewed = report.reviewer.is_some();
+        if let Some(r) = report.reviewer {
+            state.reviewer = Some(r);
+        }
+        let retired = !cfg.setup.approle
+            && crate::kubernetes_auth::retire_secret_id(&conn.client, &setup, &mut state, progress)
+                .await?;
+        if renewed || retired {
+            writer.state_again(&state)?;
+        }
     }
 
     // Seed step 9.
     progress.mark();
+    let login = match (&cfg.auth, &kube) {
+        (Auth::Kubernetes(k), Some(kube)) => {
+            let server = cfg.issuer_vault_server.as_deref();
+            let server = server.unwrap_or(&conn.info.address);
+            crate::kubernetes_auth::verify_login(kube, &cfg.namespace, k, server).await?
+        }
+        _ => VaultLogin::AppRole {
+            mount: setup.approle_mount.clone(),
+            role_id,
+            secret_id,
+        },
+    };
     let input = VerifyInput {
         vault_addr: conn.info.address.clone(),
         namespace: conn.info.namespace.clone(),
         vault_ca_pem: conn.ca_pem.clone(),
-        approle_mount: setup.approle_mount.clone(),
-        role_id,
-        secret_id,
+        login,
         root_mount: setup.root_mount.clone(),
         intermediate_mount: setup.intermediate_mount.clone(),
         role: setup.role.name.clone(),
@@ -447,11 +491,34 @@ struct CsrNotMade;
 #[error("Vault returned no role-id or secret-id")]
 struct NoCredentials;
 
+/// Vault's side of `--auth kubernetes` for the cluster phase.
+fn vault_side<'a>(
+    cfg: &'a RunConfig,
+    target: &'a ClusterTarget,
+    conn: &'a vault::VaultConnection,
+    setup: &'a vault_pki::PkiSetup,
+    state: &'a State,
+) -> Option<crate::kubernetes_auth::VaultSide<'a>> {
+    let Auth::Kubernetes(settings) = &cfg.auth else {
+        return None;
+    };
+    Some(crate::kubernetes_auth::VaultSide {
+        conn,
+        settings,
+        setup,
+        namespace: &cfg.namespace,
+        kubeconfig: &target.kubeconfig,
+        context: target.context.as_deref(),
+        recorded: state.reviewer.as_ref(),
+    })
+}
+
 fn cluster_input<'a>(
     cfg: &'a RunConfig,
     target: &'a ClusterTarget,
     kube: &'a Client,
     out: &OutDir,
+    kubernetes_auth: Option<crate::kubernetes_auth::VaultSide<'a>>,
 ) -> ClusterInput<'a> {
     ClusterInput {
         client: kube,
@@ -463,5 +530,6 @@ fn cluster_input<'a>(
         istio_csr_values: out.path(OutDir::ISTIO_CSR_VALUES),
         wait_timeout: target.wait_timeout,
         dry_run: cfg.dry_run,
+        kubernetes_auth,
     }
 }

@@ -1,5 +1,7 @@
 //! The run's state in the output folder (`e2e-state.json`, mode 0600): what a re-run needs to
-//! change nothing, i.e. the secret-id recorded the first time (Vault never returns it again).
+//! change nothing, i.e. the secret-id recorded the first time (Vault never returns it again),
+//! and, with Kubernetes auth, when the reviewer token Vault holds expires (Vault never returns
+//! it either).
 
 use serde_json::json;
 use vault_pki::{SecretIdRecord, SecretString};
@@ -14,6 +16,20 @@ pub struct State {
     pub role_id: Option<String>,
     /// The secret-id and its accessor.
     pub secret_id: Option<SecretIdRecord>,
+    /// Kubernetes auth: the reviewer token last written to Vault, and for which account.
+    pub reviewer: Option<ReviewerRecord>,
+}
+
+/// The reviewer token Vault's Kubernetes auth method holds (not the token: when it expires,
+/// and the service account it was issued for), so a re-run renews it only when due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewerRecord {
+    /// When it expires, in seconds since the epoch.
+    pub expires: u64,
+    /// How long it was issued for, in seconds.
+    pub lifetime: u64,
+    /// The UID of the service account it belongs to (a re-created account voids it).
+    pub account_uid: String,
 }
 
 impl State {
@@ -54,19 +70,39 @@ impl State {
             }),
             _ => None,
         };
+        let n = |k: &str| v.get(k).and_then(serde_json::Value::as_u64);
+        let reviewer = match (
+            n("reviewer_token_expires"),
+            n("reviewer_token_lifetime"),
+            s("reviewer_account_uid"),
+        ) {
+            (Some(expires), Some(lifetime), Some(account_uid)) => Some(ReviewerRecord {
+                expires,
+                lifetime,
+                account_uid,
+            }),
+            _ => None,
+        };
         Ok(State {
             role_id: s("role_id"),
             secret_id,
+            reviewer,
         })
     }
 
     /// Writes the state file atomically, mode 0600.
     pub fn save(&self, out: &OutDir) -> std::io::Result<Outcome> {
-        let v = json!({
+        let mut v = json!({
             "role_id": self.role_id,
             "secret_id": self.secret_id.as_ref().map(|r| r.secret_id.expose_secret()),
             "secret_id_accessor": self.secret_id.as_ref().map(|r| r.accessor.as_str()),
         });
+        // Only with Kubernetes auth, so that an AppRole run's file is what it always was.
+        if let (Some(r), Some(m)) = (&self.reviewer, v.as_object_mut()) {
+            m.insert("reviewer_token_expires".into(), r.expires.into());
+            m.insert("reviewer_token_lifetime".into(), r.lifetime.into());
+            m.insert("reviewer_account_uid".into(), r.account_uid.clone().into());
+        }
         let mut text = serde_json::to_string_pretty(&v).unwrap_or_default();
         text.push('\n');
         out.write(OutDir::STATE, text.as_bytes(), Sensitivity::Secret)
@@ -118,11 +154,17 @@ mod tests {
                 secret_id: SecretString::new("sid"),
                 accessor: "acc".into(),
             }),
+            reviewer: Some(ReviewerRecord {
+                expires: 1_900_000_000,
+                lifetime: 2_592_000,
+                account_uid: "uid-1".into(),
+            }),
         };
         assert_eq!(st.save(&out)?, Outcome::Created);
         assert_eq!(st.save(&out)?, Outcome::Unchanged);
         let back = State::load(&out)?;
         assert_eq!(back.role_id.as_deref(), Some("rid"));
+        assert_eq!(back.reviewer, st.reviewer);
         let rec = back
             .secret_id
             .as_ref()

@@ -1,8 +1,10 @@
 //! The verification, like the seed's last step: a workload certificate for
-//! `spiffe://<td>/ns/foo/sa/sleep`, requested with the AppRole credentials exactly as
-//! cert-manager uses them (login with role-id and secret-id, then `POST /v1/<intermediate>/
-//! sign/<role>`), must chain to the intermediate and to `ca.crt` under an independent
-//! verifier (rustls-webpki), and the AppRole token must be refused (403) outside its role.
+//! `spiffe://<td>/ns/foo/sa/sleep`, requested with cert-manager's credentials exactly as
+//! cert-manager uses them (AppRole login with role-id and secret-id, or Kubernetes login with
+//! a bound token of the Issuer's service account; then `POST /v1/<intermediate>/sign/<role>`),
+//! must chain to the intermediate and to `ca.crt` under an independent verifier
+//! (rustls-webpki), and the token must be refused (403) outside its role; with Kubernetes
+//! auth, another service account's token must be refused at login.
 //!
 //! This module talks HTTP itself (reqwest), not through `vault-pki`, so the check does not
 //! share code with what it checks.
@@ -41,8 +43,8 @@ pub enum VerifyError {
         #[source]
         source: reqwest::Error,
     },
-    /// The AppRole login was refused.
-    #[error("AppRole login at {path} failed (HTTP {status}): {errors}")]
+    /// The login was refused.
+    #[error("login at {path} failed (HTTP {status}): {errors}")]
     Login {
         /// The login path.
         path: String,
@@ -65,12 +67,8 @@ pub struct VerifyInput {
     pub namespace: Option<String>,
     /// PEM of the CA for Vault's TLS certificate, if not the system's roots.
     pub vault_ca_pem: Option<String>,
-    /// The AppRole auth mount (cert-manager's `appRole.path`).
-    pub approle_mount: String,
-    /// The role-id.
-    pub role_id: String,
-    /// The secret-id.
-    pub secret_id: SecretString,
+    /// How cert-manager logs in.
+    pub login: VaultLogin,
     /// The root mount (to check the token is refused there).
     pub root_mount: String,
     /// The intermediate mount.
@@ -83,6 +81,61 @@ pub struct VerifyInput {
     pub root_pem: String,
     /// The intermediate, `istioca.crt`, PEM.
     pub intermediate_pem: String,
+}
+
+/// cert-manager's login, with the credentials it would use.
+#[derive(Debug, Clone)]
+pub enum VaultLogin {
+    /// `POST /v1/auth/<mount>/login` with role-id and secret-id.
+    AppRole {
+        /// The AppRole auth mount (cert-manager's `appRole.path`).
+        mount: String,
+        /// The role-id.
+        role_id: String,
+        /// The secret-id.
+        secret_id: SecretString,
+    },
+    /// `POST /v1/auth/<mount>/login` with role and a bound service-account token.
+    Kubernetes {
+        /// The Kubernetes auth mount.
+        mount: String,
+        /// The Vault role.
+        role: String,
+        /// A token of the Issuer's service account, as cert-manager requests it.
+        jwt: SecretString,
+        /// A token of another service account with the same audiences: must be refused.
+        other_jwt: SecretString,
+    },
+}
+
+impl VaultLogin {
+    /// The login path and body.
+    fn request(&self) -> (String, Value) {
+        match self {
+            VaultLogin::AppRole {
+                mount,
+                role_id,
+                secret_id,
+            } => (
+                format!("auth/{mount}/login"),
+                json!({"role_id": role_id, "secret_id": secret_id.expose_secret()}),
+            ),
+            VaultLogin::Kubernetes {
+                mount, role, jwt, ..
+            } => (
+                format!("auth/{mount}/login"),
+                json!({"role": role, "jwt": jwt.expose_secret()}),
+            ),
+        }
+    }
+
+    /// `approle` or `kubernetes`.
+    fn name(&self) -> &'static str {
+        match self {
+            VaultLogin::AppRole { .. } => "approle",
+            VaultLogin::Kubernetes { .. } => "kubernetes",
+        }
+    }
 }
 
 /// The workload identity the verification asks for.
@@ -188,15 +241,9 @@ pub async fn verify(input: &VerifyInput, csr: &str) -> Result<Vec<Check>, Verify
     let http = Http::new(input)?;
     let mut checks = Vec::new();
 
-    // 1. Log in like cert-manager: POST /v1/auth/<appRole.path>/login.
-    let login_path = format!("auth/{}/login", input.approle_mount);
-    let (status, body) = http
-        .post(
-            &login_path,
-            None,
-            &json!({"role_id": input.role_id, "secret_id": input.secret_id.expose_secret()}),
-        )
-        .await?;
+    // 1. Log in like cert-manager: POST /v1/auth/<mount>/login.
+    let (login_path, login_body) = input.login.request();
+    let (status, body) = http.post(&login_path, None, &login_body).await?;
     let token = body
         .pointer("/auth/client_token")
         .and_then(|t| t.as_str())
@@ -218,10 +265,37 @@ pub async fn verify(input: &VerifyInput, csr: &str) -> Result<Vec<Check>, Verify
         })
         .unwrap_or_default();
     checks.push(check(
-        "approle login",
+        &format!("{} login", input.login.name()),
         true,
         format!("{login_path}: token policies {policies:?}"),
     ));
+    if let VaultLogin::Kubernetes {
+        role, other_jwt, ..
+    } = &input.login
+    {
+        // Vault asked the API server (TokenReview) who the token is; another account's
+        // token, with the same audiences, is not the role's.
+        let (status, resp) = http
+            .post(
+                &login_path,
+                None,
+                &json!({"role": role, "jwt": other_jwt.expose_secret()}),
+            )
+            .await?;
+        if let Some(t) = resp.pointer("/auth/client_token").and_then(|t| t.as_str()) {
+            let stray = SecretString::new(t);
+            let _ = http
+                .post("auth/token/revoke-self", Some(&stray), &json!({}))
+                .await;
+        }
+        checks.push(check(
+            "refused: login as foo/sleep",
+            status == 403,
+            format!("HTTP {status} (want 403) {}", vault_errors(&resp))
+                .trim_end()
+                .to_string(),
+        ));
+    }
 
     // 2. Sign a workload CSR as cert-manager does (all values are strings).
     let identity = workload_identity(&input.trust_domain);
@@ -250,7 +324,7 @@ pub async fn verify(input: &VerifyInput, csr: &str) -> Result<Vec<Check>, Verify
             "workload signed",
             false,
             format!(
-                "POST {sign_path} with the AppRole token: HTTP {status}: {}",
+                "POST {sign_path} with cert-manager's token: HTTP {status}: {}",
                 vault_errors(&body)
             ),
         ));

@@ -214,6 +214,10 @@ impl<'a> Ensurer<'a> {
             .await
             .map_err(at(Step::Intermediate))?;
         self.role(int_exists).await.map_err(at(Step::Role))?;
+        if !s.approle {
+            self.policy().await.map_err(at(Step::Policy))?;
+            return Ok(());
+        }
         let auth_exists = self.approle_auth().await.map_err(at(Step::AppRoleAuth))?;
         self.policy().await.map_err(at(Step::Policy))?;
         let role_outcome = self

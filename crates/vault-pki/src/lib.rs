@@ -1,5 +1,6 @@
 //! A typed, idempotent Vault/OpenBao client for a service mesh's CA: the PKI mounts, the root
-//! and intermediate CAs, the signing role, and the AppRole cert-manager logs in with.
+//! and intermediate CAs, the signing role, and the AppRole (or the Kubernetes auth role,
+//! [`kubernetes_auth`]) cert-manager logs in with.
 //!
 //! ```no_run
 //! use vault_pki::{PkiClient, PkiSetup, SecretIdRecord, VaultConfig};
@@ -45,6 +46,7 @@ pub mod error;
 pub mod health;
 pub mod intermediate;
 pub mod issuer;
+pub mod kubernetes_auth;
 pub mod lock;
 pub mod mount;
 pub mod pem;
@@ -67,6 +69,10 @@ pub use ensure::{ensure, plan};
 pub use error::{Error, Result};
 pub use health::Health;
 pub use intermediate::{GeneratedIntermediate, SignedIntermediate, chains_to};
+pub use kubernetes_auth::{
+    KubernetesAuthSetup, KubernetesConfig, KubernetesConfigState, KubernetesRole,
+    KubernetesRoleState,
+};
 pub use mount::{MountInfo, MountTune};
 pub use policy::{Capability, PathRule, Policy};
 pub use retry::RetryPolicy;

@@ -225,6 +225,18 @@ impl PkiClient {
             .await
     }
 
+    /// Disables the auth method at `path` (its roles and config go with it); disabling one
+    /// that is not there succeeds.
+    ///
+    /// * Path: `sys/auth/{path}`
+    /// * Method: DELETE
+    /// * Reference: <https://developer.hashicorp.com/vault/api-docs/system/auth#disable-auth-method>
+    pub async fn disable_auth(&self, path: &str) -> Result<()> {
+        let p = format!("sys/auth/{path}");
+        self.call(&p, |c| vaultrs::sys::auth::disable(c, path))
+            .await
+    }
+
     /// Enables the AppRole auth method at `path`.
     ///
     /// * Path: `sys/auth/{path}`

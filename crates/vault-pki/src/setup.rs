@@ -101,6 +101,11 @@ pub struct PkiSetup {
     /// Accessors of secret-ids being rotated out: not destroyed by the rule above although
     /// unrecorded (the rotation destroys them once the new one is in use).
     pub spared_secret_id_accessors: Vec<String>,
+    /// Whether cert-manager logs in with AppRole (the default): the AppRole mount, role,
+    /// role-id and secret-id steps. Without it (Kubernetes auth instead, see
+    /// [`KubernetesAuthSetup`](crate::KubernetesAuthSetup)) those steps are left out and
+    /// whatever AppRole state Vault has is left alone.
+    pub approle: bool,
 }
 
 impl Default for PkiSetup {
@@ -127,6 +132,7 @@ impl Default for PkiSetup {
             recorded_secret_id: None,
             secret_id_metadata: std::collections::BTreeMap::new(),
             spared_secret_id_accessors: Vec::new(),
+            approle: true,
         }
     }
 }
@@ -229,6 +235,12 @@ pub enum Step {
     RoleId,
     /// The secret-id.
     SecretId,
+    /// The Kubernetes auth mount.
+    KubernetesAuth,
+    /// The Kubernetes auth method's config (API server, CA, reviewer token).
+    KubernetesConfig,
+    /// The Kubernetes auth role.
+    KubernetesRole,
 }
 
 impl std::fmt::Display for Step {
@@ -244,6 +256,9 @@ impl std::fmt::Display for Step {
             Step::AppRole => "AppRole role",
             Step::RoleId => "role-id",
             Step::SecretId => "secret-id",
+            Step::KubernetesAuth => "Kubernetes auth mount",
+            Step::KubernetesConfig => "Kubernetes auth config",
+            Step::KubernetesRole => "Kubernetes auth role",
         })
     }
 }

@@ -28,4 +28,15 @@ impl PkiClient {
             .await?;
         Ok(LoginToken::from(a))
     }
+
+    /// Revokes this client's own token (the `default` policy allows it), e.g. a login's once
+    /// it is no longer needed.
+    ///
+    /// * Path: `auth/token/revoke-self`
+    /// * Method: POST
+    /// * Reference: <https://developer.hashicorp.com/vault/api-docs/auth/token#revoke-a-token-self>
+    pub async fn revoke_self(&self) -> Result<()> {
+        self.call_once("auth/token/revoke-self", vaultrs::token::revoke_self)
+            .await
+    }
 }

@@ -462,3 +462,62 @@ fn istiod_certificate_from_values_matches_the_values() {
         "{err}"
     );
 }
+
+#[test]
+fn vault_kubernetes_auth_issuer_golden() {
+    use certmanager_types::{VaultKubernetesAuth, seed};
+    let issuer = VaultAppRoleIssuerBuilder::seed_flow()
+        .server("https://vault.vault.svc:8200")
+        .kubernetes_auth(VaultKubernetesAuth::service_account(
+            seed::KUBERNETES_MOUNT,
+            "cert-manager",
+            seed::ISSUER_SERVICE_ACCOUNT,
+        ))
+        .build()
+        .expect("issuer");
+    assert_eq!(
+        serde_json::to_value(&issuer).expect("json"),
+        serde_json::json!({
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "Issuer",
+            "metadata": {"name": "vault-issuer", "namespace": "istio-system"},
+            "spec": {"vault": {
+                "server": "https://vault.vault.svc:8200",
+                "path": "istioca/sign/cluster-local",
+                "auth": {"kubernetes": {
+                    "mountPath": "/v1/auth/kubernetes",
+                    "role": "cert-manager",
+                    "serviceAccountRef": {"name": "vault-issuer"}
+                }}
+            }}
+        })
+    );
+    assert_eq!(
+        VaultKubernetesAuth::issuer_audience(seed::NAMESPACE, seed::ISSUER_NAME),
+        "vault://istio-system/vault-issuer"
+    );
+}
+
+#[test]
+fn vault_kubernetes_auth_needs_a_role_and_a_full_mount_path() {
+    use certmanager_types::VaultKubernetesAuth;
+    let build = |k: VaultKubernetesAuth| {
+        VaultAppRoleIssuerBuilder::seed_flow()
+            .server("https://v:8200")
+            .kubernetes_auth(k)
+            .build()
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    let e =
+        build(VaultKubernetesAuth::service_account("kubernetes", "", "sa")).expect_err("no role");
+    assert!(e.contains("role is empty"), "{e}");
+    let mut k = VaultKubernetesAuth::service_account("kubernetes", "r", "sa");
+    k.mount_path = Some("kubernetes".into());
+    let e = build(k).expect_err("bare mount");
+    assert!(e.contains("/v1/auth/kubernetes"), "{e}");
+    let mut k = VaultKubernetesAuth::service_account("kubernetes", "r", "sa");
+    k.service_account_ref = None;
+    let e = build(k).expect_err("no account");
+    assert!(e.contains("serviceAccountRef"), "{e}");
+}

@@ -119,17 +119,47 @@ async fn issuer(
     if vault["server"] != want_server {
         wrong.push(format!("server {} (want {want_server})", vault["server"]));
     }
-    let approle = &vault["auth"]["appRole"];
-    if approle["path"] != cfg.setup.approle_mount.as_str() {
-        wrong.push(format!(
-            "auth.appRole.path {} (want {})",
-            approle["path"], cfg.setup.approle_mount
-        ));
-    }
-    if let Some(role_id) = &state.role_id
-        && approle["roleId"] != role_id.as_str()
-    {
-        wrong.push("auth.appRole.roleId is not the recorded role-id".into());
+    match &cfg.auth {
+        crate::config::Auth::Kubernetes(k) => {
+            let kube = &vault["auth"]["kubernetes"];
+            let mount_path = format!("/v1/auth/{}", k.mount);
+            if kube["mountPath"] != mount_path.as_str() {
+                wrong.push(format!(
+                    "auth.kubernetes.mountPath {} (want {mount_path})",
+                    kube["mountPath"]
+                ));
+            }
+            if kube["role"] != k.role.as_str() {
+                wrong.push(format!(
+                    "auth.kubernetes.role {} (want {})",
+                    kube["role"], k.role
+                ));
+            }
+            let sa = certmanager_types::seed::ISSUER_SERVICE_ACCOUNT;
+            if kube["serviceAccountRef"]["name"] != sa {
+                wrong.push(format!(
+                    "auth.kubernetes.serviceAccountRef.name {} (want {sa})",
+                    kube["serviceAccountRef"]["name"]
+                ));
+            }
+            if !vault["auth"]["appRole"].is_null() {
+                wrong.push("auth.appRole is set too".into());
+            }
+        }
+        _ => {
+            let approle = &vault["auth"]["appRole"];
+            if approle["path"] != cfg.setup.approle_mount.as_str() {
+                wrong.push(format!(
+                    "auth.appRole.path {} (want {})",
+                    approle["path"], cfg.setup.approle_mount
+                ));
+            }
+            if let Some(role_id) = &state.role_id
+                && approle["roleId"] != role_id.as_str()
+            {
+                wrong.push("auth.appRole.roleId is not the recorded role-id".into());
+            }
+        }
     }
     if wrong.is_empty() {
         r.push(Finding::ok(

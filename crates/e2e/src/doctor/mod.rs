@@ -1,6 +1,10 @@
 //! `e2e doctor`: the whole trust chain checked in one read-only command. It writes nothing to
 //! Vault, the cluster or the output folder; its one test signature is made with cert-manager's
-//! own AppRole credentials (recorded in the output folder), and says so.
+//! own AppRole credentials (recorded in the output folder), and says so. With
+//! `--auth kubernetes` it logs in as cert-manager does instead ([`kubernetes_checks`]): a
+//! TokenRequest token for the Issuer's service account (the API server stores nothing for it)
+//! and a Vault login with it, whose token it revokes after the test signature: the only thing
+//! doctor asks either server to make.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -14,6 +18,7 @@
 pub mod cert_facts;
 pub mod cluster_checks;
 pub mod finding;
+pub mod kubernetes_checks;
 pub mod mesh_checks;
 pub mod policy_check;
 pub mod vault_checks;
@@ -87,6 +92,9 @@ pub async fn doctor(cfg: &crate::RunConfig, margin: Duration) -> DoctorReport {
     if let Some(target) = &cfg.cluster {
         match crate::kube::client_for(&target.kubeconfig, target.context.as_deref()).await {
             Ok(kube) => {
+                if let crate::config::Auth::Kubernetes(k) = &cfg.auth {
+                    kubernetes_checks::check(&client, &kube, cfg, k, &state, &mut r).await;
+                }
                 cluster_checks::check(
                     &kube,
                     cfg,

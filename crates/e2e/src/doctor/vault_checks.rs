@@ -263,6 +263,11 @@ pub async fn check(
         Ok(Some(hcl)) => r.push(least_privilege(&hcl, &s.sign_path(), &policy_subject)),
     }
 
+    // With Kubernetes auth, the role and its login are [`super::kubernetes_checks`]'.
+    if !s.approle {
+        return facts;
+    }
+
     // The AppRole, its credentials, and a real signature with them.
     let approle_subject = format!("auth/{}/role/{}", s.approle_mount, s.approle_role);
     match client
@@ -373,12 +378,17 @@ pub async fn check(
             return facts;
         }
     };
-    test_signature(&as_cm, cfg, r).await;
+    test_signature(&as_cm, cfg, "cert-manager's AppRole credentials", r).await;
     facts
 }
 
-/// Signs a workload CSR at the Issuer's path with cert-manager's credentials.
-async fn test_signature(as_cm: &PkiClient, cfg: &RunConfig, r: &mut DoctorReport) {
+/// Signs a workload CSR at the Issuer's path with cert-manager's credentials (`how` says which).
+pub(super) async fn test_signature(
+    as_cm: &PkiClient,
+    cfg: &RunConfig,
+    how: &str,
+    r: &mut DoctorReport,
+) {
     let s = &cfg.setup;
     let id = crate::verify::workload_identity(&cfg.trust_domain);
     let subject = s.sign_path();
@@ -404,7 +414,7 @@ async fn test_signature(as_cm: &PkiClient, cfg: &RunConfig, r: &mut DoctorReport
         Ok(_) => r.push(Finding::ok(
             "sign.test",
             &subject,
-            format!("signed a 60 s test certificate for {id} with cert-manager's AppRole credentials"),
+            format!("signed a 60 s test certificate for {id} with {how}"),
         )),
         Err(e) => r.push(Finding::error(
             "sign.test",
@@ -465,7 +475,7 @@ fn expiry(
     }
 }
 
-fn read_failed(id: &'static str, subject: &str, e: &vault_pki::Error) -> Finding {
+pub(super) fn read_failed(id: &'static str, subject: &str, e: &vault_pki::Error) -> Finding {
     Finding::error(
         id,
         subject,

@@ -77,6 +77,9 @@ pub enum AuthMethod {
     /// An AppRole role-id and secret-id in a Kubernetes Secret.
     #[default]
     Approle,
+    /// Vault's Kubernetes auth method against the cluster (needs its `kubeconfig`): a bound
+    /// token of the Issuer's service account, checked by TokenReview; no Secret.
+    Kubernetes,
 }
 
 /// The role's key type.
@@ -115,7 +118,7 @@ pub struct Defaults {
     pub key_type: Option<KeyType>,
     /// The AppRole auth mount every cluster's role is in (default `approle`).
     pub approle_mount: Option<String>,
-    /// How cert-manager logs in (only `approle` so far).
+    /// How cert-manager logs in: `approle` (the default) or `kubernetes`.
     pub auth: Option<AuthMethod>,
     /// The intermediates' validity (default `43800h`).
     pub intermediate_ttl: Option<FleetDuration>,
@@ -172,6 +175,14 @@ pub struct ClusterSection {
     pub istio_ca_addr: Option<String>,
     /// The name in its serving certificate.
     pub istio_ca_server_name: Option<String>,
+    /// How this cluster's cert-manager logs in (default: `defaults.auth`, else `approle`).
+    pub auth: Option<AuthMethod>,
+    /// With `auth: kubernetes`: the Kubernetes auth mount in Vault (default
+    /// `kubernetes-<name>`; one per cluster, since its config names the cluster's API server).
+    pub kubernetes_mount: Option<String>,
+    /// With `auth: kubernetes`: the API server's URL as Vault reaches it (default: the
+    /// kubeconfig's).
+    pub kubernetes_host: Option<String>,
 }
 
 /// Why a fleet file cannot be used. Each names the file; the field and cluster where there is one.
@@ -288,7 +299,7 @@ impl FleetFile {
         }
 
         // Per cluster, then what must differ between clusters.
-        let mut seen: [HashMap<String, usize>; 5] = Default::default();
+        let mut seen: [HashMap<String, usize>; 6] = Default::default();
         let kinds = [
             ("name", "two clusters with one name"),
             (
@@ -300,6 +311,10 @@ impl FleetFile {
             (
                 "clusterID",
                 "Istio needs every cluster of a mesh to have its own cluster ID",
+            ),
+            (
+                "kubernetesMount",
+                "two clusters would share one Kubernetes auth config (one API server)",
             ),
         ];
         for (i, c) in self.clusters.iter().enumerate() {
@@ -332,6 +347,43 @@ impl FleetFile {
                     "needs `kubeconfig`: the file the context is in".into(),
                 ));
             }
+            if self.auth(c) == AuthMethod::Kubernetes {
+                if c.kubeconfig.is_none() {
+                    return Err(invalid(
+                        name,
+                        at("auth"),
+                        "`kubernetes` needs `kubeconfig`: Vault's Kubernetes auth method is configured against that cluster".into(),
+                    ));
+                }
+                let mount = self.kubernetes_mount(c);
+                segment(&mount).map_err(|p| invalid(name, at("kubernetesMount"), p))?;
+                if mount == self.approle_mount() {
+                    return Err(invalid(
+                        name,
+                        at("kubernetesMount"),
+                        format!("is the AppRole mount {mount:?}"),
+                    ));
+                }
+                if let Some(h) = &c.kubernetes_host
+                    && !(h.starts_with("https://") || h.starts_with("http://"))
+                {
+                    return Err(invalid(
+                        name,
+                        at("kubernetesHost"),
+                        format!("{h:?} is not a URL (e.g. https://kube.example:6443)"),
+                    ));
+                }
+            } else if c.kubernetes_mount.is_some() || c.kubernetes_host.is_some() {
+                return Err(invalid(
+                    name,
+                    at(if c.kubernetes_mount.is_some() {
+                        "kubernetesMount"
+                    } else {
+                        "kubernetesHost"
+                    }),
+                    "is only for `auth: kubernetes`".into(),
+                ));
+            }
             if c.istio_ca_addr.is_some() && c.kubeconfig.is_none() {
                 return Err(invalid(
                     name,
@@ -345,6 +397,12 @@ impl FleetFile {
                 names.policy.clone(),
                 names.approle_role.clone(),
                 names.cluster_id.clone(),
+                // Only clusters with Kubernetes auth have one (a name no mount can have else).
+                if self.auth(c) == AuthMethod::Kubernetes {
+                    self.kubernetes_mount(c)
+                } else {
+                    format!("/{i}")
+                },
             ];
             for (k, v) in values.into_iter().enumerate() {
                 if let Some(&j) = seen[k].get(&v) {
@@ -378,6 +436,18 @@ impl FleetFile {
             .approle_mount
             .clone()
             .unwrap_or_else(|| vault_pki::PkiSetup::default().approle_mount)
+    }
+
+    /// How a cluster's cert-manager logs in: its own `auth`, else `defaults.auth`.
+    pub fn auth(&self, c: &ClusterSection) -> AuthMethod {
+        c.auth.or(self.defaults.auth).unwrap_or_default()
+    }
+
+    /// A cluster's Kubernetes auth mount: its own, else `kubernetes-<name>`.
+    pub fn kubernetes_mount(&self, c: &ClusterSection) -> String {
+        c.kubernetes_mount
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", certmanager_types::seed::KUBERNETES_MOUNT, c.name))
     }
 
     /// A cluster's Vault names and cluster ID: its own, else the derived defaults.
@@ -548,6 +618,45 @@ mod tests {
         assert!(
             error("root: {cert: c, key: k, ttl: 1h}\nclusters: [{name: a}]\n")
                 .contains("generated root")
+        );
+    }
+
+    #[test]
+    fn kubernetes_auth_is_per_cluster_needs_a_kubeconfig_and_its_own_mount() {
+        let ok = parse(
+            "root: {}\ndefaults: {auth: kubernetes}\nclusters:\n- {name: east, kubeconfig: e.yaml}\n- {name: west, auth: approle}\n",
+        )
+        .expect("valid");
+        assert_eq!(ok.auth(&ok.clusters[0]), AuthMethod::Kubernetes);
+        assert_eq!(ok.auth(&ok.clusters[1]), AuthMethod::Approle);
+        assert_eq!(ok.kubernetes_mount(&ok.clusters[0]), "kubernetes-east");
+        let e = error("root: {}\nclusters:\n- {name: east, auth: kubernetes}\n");
+        assert!(
+            e.contains("cluster \"east\"")
+                && e.contains("clusters[0].auth")
+                && e.contains("needs `kubeconfig`"),
+            "{e}"
+        );
+        let e = error(
+            "root: {}\ndefaults: {auth: kubernetes}\nclusters:\n- {name: east, kubeconfig: e.yaml, kubernetesMount: k}\n- {name: west, kubeconfig: w.yaml, kubernetesMount: k}\n",
+        );
+        assert!(
+            e.contains("clusters[1].kubernetesMount") && e.contains("one Kubernetes auth config"),
+            "{e}"
+        );
+        let e = error("root: {}\nclusters:\n- {name: east, kubernetesMount: k}\n");
+        assert!(
+            e.contains("clusters[0].kubernetesMount") && e.contains("only for `auth: kubernetes`"),
+            "{e}"
+        );
+        let e = error("root: {}\nclusters:\n- {name: east, auth: token}\n");
+        assert!(e.contains("east") && e.contains("unknown variant"), "{e}");
+        let e = error(
+            "root: {}\nclusters:\n- {name: east, auth: kubernetes, kubeconfig: e.yaml, kubernetesHost: kube:6443}\n",
+        );
+        assert!(
+            e.contains("clusters[0].kubernetesHost") && e.contains("not a URL"),
+            "{e}"
         );
     }
 

@@ -17,6 +17,12 @@ pub async fn left_in_vault(
     let used = Used::of(fleet);
     let mut left = Vec::new();
     let n = &rec.names;
+    if let Some(m) = &rec.kubernetes_mount
+        && !used.auth_mounts.contains(m.as_str())
+        && client.read_auth_mount(m).await?.is_some()
+    {
+        left.push(format!("sys/auth/{m}"));
+    }
     if !used.mounts.contains(n.intermediate_mount.as_str())
         && client.read_mount(&n.intermediate_mount).await?.is_some()
     {
@@ -42,8 +48,8 @@ pub async fn left_in_vault(
     Ok(left)
 }
 
-/// Removes the paths [`left_in_vault`] returned: the AppRole role (and its secret-ids) first,
-/// so the credential is gone before the mount it signs with.
+/// Removes the paths [`left_in_vault`] returned: the Kubernetes auth mount and the AppRole
+/// role (and its secret-ids) first, so the credential is gone before the mount it signs with.
 pub async fn prune(
     client: &PkiClient,
     rec: &RecordedCluster,
@@ -51,6 +57,13 @@ pub async fn prune(
 ) -> vault_pki::Result<()> {
     let n = &rec.names;
     let has = |p: String| left.contains(&p);
+    // The Kubernetes auth mount (its config and role) first: a credential path, like the
+    // AppRole role.
+    if let Some(m) = &rec.kubernetes_mount
+        && has(format!("sys/auth/{m}"))
+    {
+        client.disable_auth(m).await?;
+    }
     if has(format!(
         "auth/{}/role/{}",
         rec.approle_mount, n.approle_role
@@ -73,6 +86,7 @@ struct Used<'a> {
     mounts: HashSet<&'a str>,
     policies: HashSet<&'a str>,
     roles: HashSet<(&'a str, &'a str)>,
+    auth_mounts: HashSet<&'a str>,
 }
 
 impl<'a> Used<'a> {
@@ -81,12 +95,17 @@ impl<'a> Used<'a> {
             mounts: HashSet::from([fleet.root.mount.as_str()]),
             policies: HashSet::new(),
             roles: HashSet::new(),
+            auth_mounts: HashSet::new(),
         };
         for c in &fleet.clusters {
             let s = &c.config.setup;
             u.mounts.insert(&s.intermediate_mount);
             u.policies.insert(&s.policy_name);
             u.roles.insert((&s.approle_mount, &s.approle_role));
+            u.auth_mounts.insert(&s.approle_mount);
+            if let crate::config::Auth::Kubernetes(k) = &c.config.auth {
+                u.auth_mounts.insert(&k.mount);
+            }
         }
         u
     }

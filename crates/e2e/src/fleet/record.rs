@@ -19,6 +19,9 @@ pub struct RecordedCluster {
     pub names: ClusterNames,
     /// The AppRole auth mount its role is in.
     pub approle_mount: String,
+    /// Its own Kubernetes auth mount, with `auth: kubernetes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_mount: Option<String>,
 }
 
 /// What earlier fleet runs set up, by cluster name.

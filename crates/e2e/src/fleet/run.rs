@@ -311,6 +311,10 @@ async fn flow(
                 RecordedCluster {
                     names: c.names.clone(),
                     approle_mount: c.config.setup.approle_mount.clone(),
+                    kubernetes_mount: match &c.config.auth {
+                        crate::config::Auth::Kubernetes(k) => Some(k.mount.clone()),
+                        _ => None,
+                    },
                 },
             );
         }

@@ -216,6 +216,13 @@ impl Fleet {
                         ca_pem: None,
                     }),
                 });
+                if file.auth(c) == super::file::AuthMethod::Kubernetes {
+                    let mut k = crate::config::KubernetesAuth::new();
+                    k.mount = file.kubernetes_mount(c);
+                    k.kubernetes_host = c.kubernetes_host.clone();
+                    cfg.auth = crate::config::Auth::Kubernetes(k);
+                    cfg.setup.approle = false;
+                }
                 FleetCluster {
                     name: c.name.clone(),
                     names,

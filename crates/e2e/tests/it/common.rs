@@ -19,6 +19,7 @@ pub fn e2e() -> Command {
         "E2E_LOG",
         "E2E_HELM",
         "E2E_ISTIO_CSR_CHART",
+        "E2E_AUTH",
     ] {
         c.env_remove(v);
     }

@@ -10,6 +10,7 @@ mod flow;
 mod istio_ca;
 mod istio_csr;
 mod kubelet;
+mod kubernetes_auth;
 mod library;
 mod operator_step;
 mod probe;

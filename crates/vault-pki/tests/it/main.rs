@@ -6,6 +6,7 @@ mod errors;
 mod faults;
 mod ha;
 mod issuers;
+mod kubernetes_auth;
 mod lock;
 mod lost_answer;
 mod matrix;
