@@ -35,6 +35,12 @@ pub async fn secret_id(cfg: &RunConfig, observer: &dyn Observer) -> RotateOutput
 }
 
 async fn rotate(ctx: &mut Ctx<'_, '_>) -> Result<RotateStatus> {
+    if matches!(ctx.cfg.auth, crate::config::Auth::Kubernetes(_)) {
+        return Err(Error::Usage(
+            "--auth kubernetes: cert-manager logs in with short-lived service-account tokens, there is no secret-id to rotate (the reviewer token is renewed by e2e run)"
+                .into(),
+        ));
+    }
     let setup = ctx.cfg.setup.clone();
     let (mount, role) = (setup.approle_mount.as_str(), setup.approle_role.as_str());
     let step = |e: vault_pki::Error| {
