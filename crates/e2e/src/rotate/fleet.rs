@@ -157,6 +157,18 @@ pub async fn fleet(
                         FleetRotation::Intermediate(o) => {
                             super::intermediate(cfg, o, &tagged).await
                         }
+                        // A cluster on Kubernetes auth has no secret-id: nothing to do there.
+                        _ if matches!(cfg.auth, crate::config::Auth::Kubernetes(_)) => {
+                            super::finish(
+                                "rotate secret-id",
+                                cfg,
+                                Instant::now(),
+                                None,
+                                Ok(RotateStatus::NotNeeded),
+                                vec![],
+                                None,
+                            )
+                        }
                         _ => super::secret_id(cfg, &tagged).await,
                     };
                     all_not_needed &= out.report.status == RotateStatus::NotNeeded;
