@@ -39,13 +39,14 @@ pub struct Patch {
     pub value: Option<serde_json::Value>,
 }
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::rc::Rc;
 
 use serde_json::Value;
 
 use crate::error::{Error, Errors, Result};
 use crate::patch::Patcher;
-use crate::prepared::map_get;
+use crate::prepared::{FxMap, Prepared, map_get, prepared};
 
 impl K8sObjectOverlay {
     /// An overlay for the object of this kind and name.
@@ -83,7 +84,11 @@ impl K8sObjectOverlay {
     /// names a namespace, an object in that namespace or a cluster-scoped one (as Istio matches
     /// the component namespace or none). `apiVersion` is ignored, as in Istio.
     pub fn matches(&self, object: &Value) -> bool {
-        let (kind, ns, name) = object_id(object);
+        self.matches_id(object_id(object))
+    }
+
+    /// [`K8sObjectOverlay::matches`] on an [`object_id`].
+    fn matches_id(&self, (kind, ns, name): (&str, &str, &str)) -> bool {
         kind == self.kind
             && name == self.name
             && self
@@ -170,6 +175,8 @@ pub fn object_label(object: &Value) -> String {
 /// - An overlay's patches run in order; a failing patch does not stop the later ones.
 /// - As in Istio, every overlay matching an object is applied to the object *as rendered*, and
 ///   the last one's result is kept: two overlays for one object do not add up (lint flags it).
+///
+/// Each patch value is copied into the object; [`apply_overlays_owned`] moves them instead.
 pub fn apply_overlays(
     manifests: &mut [Value],
     overlays: &[K8sObjectOverlay],
@@ -177,58 +184,176 @@ pub fn apply_overlays(
     apply_overlays_at(manifests, overlays, "overlays")
 }
 
+/// [`apply_overlays`] consuming the overlays: each patch value is moved into the object it
+/// patches rather than copied (copied only for an overlay that matches several objects, but
+/// the last), as Istio's own loop inserts its decoded values. The results and errors are
+/// those of [`apply_overlays`].
+///
+/// ```
+/// use istio_overlay::{K8sObjectOverlay, apply_overlays_owned};
+/// use serde_json::json;
+///
+/// let mut manifests = vec![json!({
+///     "kind": "Deployment", "metadata": {"name": "istiod"},
+///     "spec": {"template": {"spec": {"containers": [{"name": "discovery", "args": ["a"]}]}}}
+/// })];
+/// let overlays = vec![K8sObjectOverlay::new("Deployment", "istiod")
+///     .patch("spec.template.spec.containers.[name:discovery].args[-1]", json!("b"))];
+/// apply_overlays_owned(&mut manifests, overlays)?;
+/// assert_eq!(
+///     manifests[0]["spec"]["template"]["spec"]["containers"][0]["args"],
+///     json!(["a", "b"])
+/// );
+/// # Ok::<(), istio_overlay::Errors>(())
+/// ```
+pub fn apply_overlays_owned(
+    manifests: &mut [Value],
+    mut overlays: Vec<K8sObjectOverlay>,
+) -> Result<(), Errors> {
+    apply_with(manifests, Source::Owned(&mut overlays), "overlays")
+}
+
 pub(crate) fn apply_overlays_at(
     manifests: &mut [Value],
     overlays: &[K8sObjectOverlay],
     prefix: &str,
 ) -> Result<(), Errors> {
-    let mut errors = Vec::new();
-    let mut matches: Vec<Vec<usize>> = vec![Vec::new(); overlays.len()];
-    // Overlays by (kind, name), in order: matching stays linear in the number of objects.
-    let mut index: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
-    for (vi, o) in overlays.iter().enumerate() {
-        index
-            .entry((o.kind.as_str(), o.name.as_str()))
-            .or_default()
-            .push(vi);
+    apply_with(manifests, Source::Borrowed(overlays), prefix)
+}
+
+/// [`apply_overlays_owned`] for overlays the caller no longer needs (nested overlays).
+pub(crate) fn apply_owned_overlays_at(
+    manifests: &mut [Value],
+    overlays: &mut [K8sObjectOverlay],
+    prefix: &str,
+) -> Result<(), Errors> {
+    apply_with(manifests, Source::Owned(overlays), prefix)
+}
+
+/// Where patch values come from: copied from borrowed overlays, or moved out of owned ones.
+enum Source<'o> {
+    Borrowed(&'o [K8sObjectOverlay]),
+    Owned(&'o mut [K8sObjectOverlay]),
+}
+
+impl Source<'_> {
+    fn overlays(&self) -> &[K8sObjectOverlay] {
+        match self {
+            Source::Borrowed(o) => o,
+            Source::Owned(o) => o,
+        }
     }
-    // One patcher, reset for each object (its buffers are reused).
-    let mut patcher = Patcher::new();
-    for (oi, object) in manifests.iter_mut().enumerate() {
-        let (kind, _, name) = object_id(object);
-        let Some(candidates) = index.get(&(kind, name)) else {
+
+    /// The value of patch `pi` of overlay `vi`, moved out when `last` (its last use) and the
+    /// overlays are owned.
+    fn value(&mut self, vi: usize, pi: usize, last: bool) -> Option<Value> {
+        match self {
+            Source::Borrowed(o) => o.get(vi)?.patches.get(pi)?.value.clone(),
+            Source::Owned(o) => {
+                let v = &mut o.get_mut(vi)?.patches.get_mut(pi)?.value;
+                if last { v.take() } else { v.clone() }
+            }
+        }
+    }
+}
+
+/// The overlays matching each object, in object order: `(object, overlay)` pairs.
+fn matching(manifests: &[Value], overlays: &[K8sObjectOverlay]) -> Vec<(usize, usize)> {
+    // Overlays by (kind, name), chained in order (`next`): matching stays linear in the number
+    // of objects, with no list per key.
+    let mut heads: FxMap<(&str, &str), (usize, usize)> = FxMap::default();
+    heads.reserve(overlays.len());
+    let mut next = vec![usize::MAX; overlays.len()];
+    for (vi, o) in overlays.iter().enumerate() {
+        match heads.entry((o.kind.as_str(), o.name.as_str())) {
+            Entry::Occupied(mut e) => {
+                let (_, last) = e.get_mut();
+                next[*last] = vi;
+                *last = vi;
+            }
+            Entry::Vacant(e) => {
+                e.insert((vi, vi));
+            }
+        }
+    }
+    let mut hits = Vec::with_capacity(manifests.len().min(overlays.len()));
+    for (oi, object) in manifests.iter().enumerate() {
+        let id = object_id(object);
+        let Some(&(first, _)) = heads.get(&(id.0, id.2)) else {
             continue;
         };
-        let hits: Vec<usize> = candidates
-            .iter()
-            .copied()
-            .filter(|vi| overlays[*vi].matches(object))
-            .collect();
-        let mut apply = |vi: usize, target: &mut Value, errors: &mut Vec<Error>| {
-            let overlay = &overlays[vi];
-            patcher.reset();
-            for (pi, patch) in overlay.patches.iter().enumerate() {
-                if let Err(e) = patcher.apply(target, patch) {
-                    errors.push(Error::InOverlay {
-                        overlay: format!("{prefix}[{vi}]"),
-                        target: overlay.target(),
-                        patch: pi,
-                        source: Box::new(e),
-                    });
+        let mut vi = first;
+        while vi != usize::MAX {
+            if overlays[vi].matches_id(id) {
+                hits.push((oi, vi));
+            }
+            vi = next[vi];
+        }
+    }
+    hits
+}
+
+fn apply_with(manifests: &mut [Value], mut source: Source<'_>, prefix: &str) -> Result<(), Errors> {
+    let mut errors = Vec::new();
+    let hits = matching(manifests, source.overlays());
+    let n = source.overlays().len();
+    // How many objects each overlay matches, and how many of them are still to be patched.
+    let mut uses = vec![0usize; n];
+    for &(_, vi) in &hits {
+        uses[vi] += 1;
+    }
+    let mut left = uses.clone();
+    // One patcher, reset for each object (its buffers are reused).
+    let mut patcher = Patcher::new();
+    // The prepared path of the previous overlay's patch at each position: overlays for many
+    // objects repeat their paths, and comparing the text costs less than the cache's lookup.
+    let mut recent: Vec<Rc<Prepared>> = Vec::new();
+    let mut apply = |vi: usize, target: &mut Value, errors: &mut Vec<Error>| {
+        left[vi] -= 1;
+        let last = left[vi] == 0;
+        patcher.reset();
+        let count = source.overlays()[vi].patches.len();
+        for pi in 0..count {
+            let value = source.value(vi, pi, last);
+            let overlay = &source.overlays()[vi];
+            let path = overlay.patches[pi].path.as_str();
+            let prep = match recent.get(pi) {
+                Some(p) if p.path.as_written() == path => Rc::clone(p),
+                _ => {
+                    let p = prepared(path);
+                    if pi < recent.len() {
+                        recent[pi] = Rc::clone(&p);
+                    } else if pi == recent.len() {
+                        recent.push(Rc::clone(&p));
+                    }
+                    p
                 }
+            };
+            if let Err(e) = patcher.apply_prepared(target, &prep, value, None) {
+                errors.push(Error::InOverlay {
+                    overlay: format!("{prefix}[{vi}]"),
+                    target: overlay.target(),
+                    patch: pi,
+                    source: Box::new(e),
+                });
             }
-        };
-        match hits.as_slice() {
-            [] => {}
-            [vi] => {
-                matches[*vi].push(oi);
-                apply(*vi, object, &mut errors);
-            }
+        }
+    };
+    let mut rest = hits.as_slice();
+    while let Some(&(oi, _)) = rest.first() {
+        let end = rest
+            .iter()
+            .position(|&(o, _)| o != oi)
+            .unwrap_or(rest.len());
+        let (these, after) = rest.split_at(end);
+        rest = after;
+        let object = &mut manifests[oi];
+        match these {
+            [(_, vi)] => apply(*vi, object, &mut errors),
             several => {
                 // Istio applies each overlay to the object as rendered and keeps the last.
                 let mut last = None;
-                for vi in several {
-                    matches[*vi].push(oi);
+                for (_, vi) in several {
                     let mut patched = object.clone();
                     apply(*vi, &mut patched, &mut errors);
                     last = Some(patched);
@@ -239,8 +364,9 @@ pub(crate) fn apply_overlays_at(
             }
         }
     }
+    let overlays = source.overlays();
     for (vi, overlay) in overlays.iter().enumerate() {
-        match matches[vi].len() {
+        match uses[vi] {
             1 => {}
             0 => errors.push(Error::OverlayMatchesNothing {
                 overlay: format!("{prefix}[{vi}]"),
@@ -250,9 +376,10 @@ pub(crate) fn apply_overlays_at(
             _ => errors.push(Error::OverlayMatchesSeveral {
                 overlay: format!("{prefix}[{vi}]"),
                 target: overlay.target(),
-                matches: matches[vi]
+                matches: hits
                     .iter()
-                    .map(|i| object_label(&manifests[*i]))
+                    .filter(|&&(_, v)| v == vi)
+                    .map(|&(oi, _)| object_label(&manifests[oi]))
                     .collect(),
             }),
         }

@@ -17,7 +17,7 @@ use crate::path::{Segment, TreePath};
 use crate::prepared::{
     Matcher, Prepared, key_hash, map_at_mut, map_find, map_get, map_get_mut, prepared, same_key,
 };
-use crate::value::{contains_map, go_sprint, sprint_eq, string_to_map, structpb_value};
+use crate::value::{contains_map, go_sprint, sprint_eq, string_to_map, structpb_in_place};
 
 /// Applies one patch to `object` (a fresh [`Patcher`]).
 ///
@@ -347,6 +347,11 @@ impl Patcher {
         self.apply_with_ops(object, patch, None)
     }
 
+    /// [`Patcher::apply`] consuming the patch: its value is moved into the object, not copied.
+    pub fn apply_owned(&mut self, object: &mut Value, patch: Patch) -> Result<()> {
+        self.apply_value(object, &patch.path, patch.value, None)
+    }
+
     /// Applies one patch and records the RFC 6902 operations with the same effect.
     pub fn apply_with_ops(
         &mut self,
@@ -354,10 +359,35 @@ impl Patcher {
         patch: &Patch,
         ops: Option<&mut Vec<PatchOperation>>,
     ) -> Result<()> {
+        let value = match &patch.value {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.clone()),
+        };
+        self.apply_value(object, &patch.path, value, ops)
+    }
+
+    /// The patch at `path` with `value` (as written: typed here; `None` or null deletes).
+    pub(crate) fn apply_value(
+        &mut self,
+        object: &mut Value,
+        path: &str,
+        value: Option<Value>,
+        ops: Option<&mut Vec<PatchOperation>>,
+    ) -> Result<()> {
+        self.apply_prepared(object, &prepared(path), value, ops)
+    }
+
+    /// [`Patcher::apply_value`] with the path already prepared.
+    pub(crate) fn apply_prepared(
+        &mut self,
+        object: &mut Value,
+        prep: &Prepared,
+        value: Option<Value>,
+        ops: Option<&mut Vec<PatchOperation>>,
+    ) -> Result<()> {
+        let path = prep.path.as_written();
         // `trim().is_empty()`, without scanning a path that starts with a non-space.
-        if patch.path.is_empty()
-            || (patch.path.starts_with(char::is_whitespace) && patch.path.trim().is_empty())
-        {
+        if path.is_empty() || (path.starts_with(char::is_whitespace) && path.trim().is_empty()) {
             // Istio skips a patch with an empty path (with a warning).
             return Ok(());
         }
@@ -367,23 +397,23 @@ impl Patcher {
                 found: describe(object),
             });
         }
-        let prep = prepared(&patch.path);
         let mut levels = std::mem::take(&mut self.scratch);
-        let result = self
-            .resolve_into(object, &prep, &mut levels)
-            .and_then(|()| {
-                let mut w = Writer {
-                    patcher: self,
-                    root: object,
-                    path: &prep.path,
-                    levels: &levels,
-                    ops,
-                };
-                match &patch.value {
-                    None | Some(Value::Null) => w.delete(),
-                    Some(v) => w.set(structpb_value(v)),
+        let result = self.resolve_into(object, prep, &mut levels).and_then(|()| {
+            let mut w = Writer {
+                patcher: self,
+                root: object,
+                path: &prep.path,
+                levels: &levels,
+                ops,
+            };
+            match value {
+                None | Some(Value::Null) => w.delete(),
+                Some(mut v) => {
+                    structpb_in_place(&mut v);
+                    w.set(v)
                 }
-            });
+            }
+        });
         self.scratch = levels;
         result
     }

@@ -79,7 +79,7 @@ impl Matcher {
 /// The FxHash function (rustc's): the path cache is keyed by short, trusted strings, for which
 /// SipHash costs more than the rest of a lookup.
 #[derive(Default, Clone, Copy)]
-struct FxHasher {
+pub(crate) struct FxHasher {
     hash: u64,
 }
 
@@ -130,7 +130,8 @@ pub(crate) fn same_key(a: &str, b: &str) -> bool {
     x.len() == y.len() && x.first() == y.first() && x.last() == y.last() && x == y
 }
 
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+/// A `HashMap` with [`FxHasher`], for short trusted keys (paths, object kinds and names).
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 thread_local! {
     static PATHS: RefCell<FxMap<String, Rc<Prepared>>> = RefCell::new(FxMap::default());

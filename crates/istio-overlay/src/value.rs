@@ -20,7 +20,7 @@ pub fn structpb_value(v: &Value) -> Value {
 }
 
 /// [`structpb_value`] typing applied to `v` in place.
-fn structpb_in_place(v: &mut Value) {
+pub(crate) fn structpb_in_place(v: &mut Value) {
     match v {
         Value::Number(n) => {
             let typed = structpb_number(n);
@@ -74,7 +74,11 @@ pub fn string_to_map(v: Value) -> (Value, bool) {
             }
         },
     ) {
-        Ok(Value::Object(m)) => (structpb_value(&Value::Object(m)), true),
+        Ok(Value::Object(m)) => {
+            let mut v = Value::Object(m);
+            structpb_in_place(&mut v);
+            (v, true)
+        }
         // sigs.k8s.io/yaml leaves the target map empty for a null document, without error.
         Ok(Value::Array(a)) if a.is_empty() => (Value::Object(Map::new()), true),
         _ => (v, false),
