@@ -39,14 +39,14 @@ pub struct Patch {
     pub value: Option<serde_json::Value>,
 }
 
-use std::collections::hash_map::Entry;
 use std::rc::Rc;
 
 use serde_json::Value;
 
 use crate::error::{Error, Errors, Result};
+use crate::matching::Matches;
 use crate::patch::Patcher;
-use crate::prepared::{FxMap, Prepared, map_get, prepared};
+use crate::prepared::{Prepared, map_get, prepared};
 
 impl K8sObjectOverlay {
     /// An overlay for the object of this kind and name.
@@ -88,7 +88,7 @@ impl K8sObjectOverlay {
     }
 
     /// [`K8sObjectOverlay::matches`] on an [`object_id`].
-    fn matches_id(&self, (kind, ns, name): (&str, &str, &str)) -> bool {
+    pub(crate) fn matches_id(&self, (kind, ns, name): (&str, &str, &str)) -> bool {
         kind == self.kind
             && name == self.name
             && self
@@ -176,7 +176,7 @@ pub fn object_label(object: &Value) -> String {
 /// - As in Istio, every overlay matching an object is applied to the object *as rendered*, and
 ///   the last one's result is kept: two overlays for one object do not add up (lint flags it).
 ///
-/// Each patch value is copied into the object; [`apply_overlays_owned`] moves them instead.
+/// Each patch value is copied into the object; [`apply_overlays_moving`] moves them instead.
 pub fn apply_overlays(
     manifests: &mut [Value],
     overlays: &[K8sObjectOverlay],
@@ -184,33 +184,34 @@ pub fn apply_overlays(
     apply_overlays_at(manifests, overlays, "overlays")
 }
 
-/// [`apply_overlays`] consuming the overlays: each patch value is moved into the object it
-/// patches rather than copied (copied only for an overlay that matches several objects, but
-/// the last), as Istio's own loop inserts its decoded values. The results and errors are
-/// those of [`apply_overlays`].
+/// [`apply_overlays`] moving each patch value into the object it patches instead of copying it
+/// (as Istio's own loop inserts its decoded values): every patch in `overlays` is left with
+/// `value: None`. A value is copied only for an overlay that matches several objects (moved on
+/// the last). The results and errors are those of [`apply_overlays`].
 ///
 /// ```
-/// use istio_overlay::{K8sObjectOverlay, apply_overlays_owned};
+/// use istio_overlay::{K8sObjectOverlay, apply_overlays_moving};
 /// use serde_json::json;
 ///
 /// let mut manifests = vec![json!({
 ///     "kind": "Deployment", "metadata": {"name": "istiod"},
 ///     "spec": {"template": {"spec": {"containers": [{"name": "discovery", "args": ["a"]}]}}}
 /// })];
-/// let overlays = vec![K8sObjectOverlay::new("Deployment", "istiod")
+/// let mut overlays = vec![K8sObjectOverlay::new("Deployment", "istiod")
 ///     .patch("spec.template.spec.containers.[name:discovery].args[-1]", json!("b"))];
-/// apply_overlays_owned(&mut manifests, overlays)?;
+/// apply_overlays_moving(&mut manifests, &mut overlays)?;
 /// assert_eq!(
 ///     manifests[0]["spec"]["template"]["spec"]["containers"][0]["args"],
 ///     json!(["a", "b"])
 /// );
+/// assert_eq!(overlays[0].patches[0].value, None);
 /// # Ok::<(), istio_overlay::Errors>(())
 /// ```
-pub fn apply_overlays_owned(
+pub fn apply_overlays_moving(
     manifests: &mut [Value],
-    mut overlays: Vec<K8sObjectOverlay>,
+    overlays: &mut [K8sObjectOverlay],
 ) -> Result<(), Errors> {
-    apply_with(manifests, Source::Owned(&mut overlays), "overlays")
+    apply_with(manifests, Source::Moving(overlays), "overlays")
 }
 
 pub(crate) fn apply_overlays_at(
@@ -221,35 +222,35 @@ pub(crate) fn apply_overlays_at(
     apply_with(manifests, Source::Borrowed(overlays), prefix)
 }
 
-/// [`apply_overlays_owned`] for overlays the caller no longer needs (nested overlays).
-pub(crate) fn apply_owned_overlays_at(
+/// [`apply_overlays_moving`] with the prefix of the overlays' location in messages.
+pub(crate) fn apply_overlays_moving_at(
     manifests: &mut [Value],
     overlays: &mut [K8sObjectOverlay],
     prefix: &str,
 ) -> Result<(), Errors> {
-    apply_with(manifests, Source::Owned(overlays), prefix)
+    apply_with(manifests, Source::Moving(overlays), prefix)
 }
 
-/// Where patch values come from: copied from borrowed overlays, or moved out of owned ones.
+/// Where patch values come from: copied from the overlays, or moved out of them.
 enum Source<'o> {
     Borrowed(&'o [K8sObjectOverlay]),
-    Owned(&'o mut [K8sObjectOverlay]),
+    Moving(&'o mut [K8sObjectOverlay]),
 }
 
 impl Source<'_> {
     fn overlays(&self) -> &[K8sObjectOverlay] {
         match self {
             Source::Borrowed(o) => o,
-            Source::Owned(o) => o,
+            Source::Moving(o) => o,
         }
     }
 
     /// The value of patch `pi` of overlay `vi`, moved out when `last` (its last use) and the
-    /// overlays are owned.
+    /// values are moved.
     fn value(&mut self, vi: usize, pi: usize, last: bool) -> Option<Value> {
         match self {
             Source::Borrowed(o) => o.get(vi)?.patches.get(pi)?.value.clone(),
-            Source::Owned(o) => {
+            Source::Moving(o) => {
                 let v = &mut o.get_mut(vi)?.patches.get_mut(pi)?.value;
                 if last { v.take() } else { v.clone() }
             }
@@ -257,60 +258,17 @@ impl Source<'_> {
     }
 }
 
-/// The overlays matching each object, in object order: `(object, overlay)` pairs.
-fn matching(manifests: &[Value], overlays: &[K8sObjectOverlay]) -> Vec<(usize, usize)> {
-    // Overlays by (kind, name), chained in order (`next`): matching stays linear in the number
-    // of objects, with no list per key.
-    let mut heads: FxMap<(&str, &str), (usize, usize)> = FxMap::default();
-    heads.reserve(overlays.len());
-    let mut next = vec![usize::MAX; overlays.len()];
-    for (vi, o) in overlays.iter().enumerate() {
-        match heads.entry((o.kind.as_str(), o.name.as_str())) {
-            Entry::Occupied(mut e) => {
-                let (_, last) = e.get_mut();
-                next[*last] = vi;
-                *last = vi;
-            }
-            Entry::Vacant(e) => {
-                e.insert((vi, vi));
-            }
-        }
-    }
-    let mut hits = Vec::with_capacity(manifests.len().min(overlays.len()));
-    for (oi, object) in manifests.iter().enumerate() {
-        let id = object_id(object);
-        let Some(&(first, _)) = heads.get(&(id.0, id.2)) else {
-            continue;
-        };
-        let mut vi = first;
-        while vi != usize::MAX {
-            if overlays[vi].matches_id(id) {
-                hits.push((oi, vi));
-            }
-            vi = next[vi];
-        }
-    }
-    hits
-}
-
 fn apply_with(manifests: &mut [Value], mut source: Source<'_>, prefix: &str) -> Result<(), Errors> {
     let mut errors = Vec::new();
-    let hits = matching(manifests, source.overlays());
-    let n = source.overlays().len();
-    // How many objects each overlay matches, and how many of them are still to be patched.
-    let mut uses = vec![0usize; n];
-    for &(_, vi) in &hits {
-        uses[vi] += 1;
-    }
-    let mut left = uses.clone();
+    let mut m = Matches::find(manifests, source.overlays());
     // One patcher, reset for each object (its buffers are reused).
     let mut patcher = Patcher::new();
     // The prepared path of the previous overlay's patch at each position: overlays for many
     // objects repeat their paths, and comparing the text costs less than the cache's lookup.
     let mut recent: Vec<Rc<Prepared>> = Vec::new();
     let mut apply = |vi: usize, target: &mut Value, errors: &mut Vec<Error>| {
-        left[vi] -= 1;
-        let last = left[vi] == 0;
+        m.left[vi] -= 1;
+        let last = m.left[vi] == 0;
         patcher.reset();
         let count = source.overlays()[vi].patches.len();
         for pi in 0..count {
@@ -339,7 +297,7 @@ fn apply_with(manifests: &mut [Value], mut source: Source<'_>, prefix: &str) -> 
             }
         }
     };
-    let mut rest = hits.as_slice();
+    let mut rest = m.hits.as_slice();
     while let Some(&(oi, _)) = rest.first() {
         let end = rest
             .iter()
@@ -366,7 +324,7 @@ fn apply_with(manifests: &mut [Value], mut source: Source<'_>, prefix: &str) -> 
     }
     let overlays = source.overlays();
     for (vi, overlay) in overlays.iter().enumerate() {
-        match uses[vi] {
+        match m.uses[vi] {
             1 => {}
             0 => errors.push(Error::OverlayMatchesNothing {
                 overlay: format!("{prefix}[{vi}]"),
@@ -376,7 +334,8 @@ fn apply_with(manifests: &mut [Value], mut source: Source<'_>, prefix: &str) -> 
             _ => errors.push(Error::OverlayMatchesSeveral {
                 overlay: format!("{prefix}[{vi}]"),
                 target: overlay.target(),
-                matches: hits
+                matches: m
+                    .hits
                     .iter()
                     .filter(|&&(_, v)| v == vi)
                     .map(|&(oi, _)| object_label(&manifests[oi]))
@@ -384,5 +343,6 @@ fn apply_with(manifests: &mut [Value], mut source: Source<'_>, prefix: &str) -> 
             }),
         }
     }
+    m.recycle();
     Errors(errors).into_result()
 }

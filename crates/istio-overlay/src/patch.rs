@@ -15,7 +15,7 @@ use crate::error::{Error, Errors, Result};
 use crate::overlay::Patch;
 use crate::path::{Segment, TreePath};
 use crate::prepared::{
-    Matcher, Prepared, key_hash, map_at_mut, map_find, map_get, map_get_mut, prepared, same_key,
+    Matcher, Prepared, key_hash, map_at_mut, map_find, map_get, map_get_mut, prepared, same_bytes,
 };
 use crate::value::{contains_map, go_sprint, sprint_eq, string_to_map, structpb_in_place};
 
@@ -92,8 +92,8 @@ pub struct Patcher {
 /// buffers that are reused from object to object.
 #[derive(Debug, Default, Clone)]
 struct Marks {
-    /// The keys of every mark, one after the other.
-    keys: String,
+    /// The keys of every mark (UTF-8), one after the other.
+    keys: Vec<u8>,
     /// The steps of every mark, one after the other.
     steps: Vec<MarkStep>,
     /// Each live mark: its range of `steps`.
@@ -103,7 +103,7 @@ struct Marks {
 /// A position whose subtree a patch inserted: a view into [`Marks`].
 #[derive(Debug, Clone, Copy)]
 struct Mark<'m> {
-    keys: &'m str,
+    keys: &'m [u8],
     steps: &'m [MarkStep],
 }
 
@@ -131,7 +131,7 @@ impl Marks {
             self.steps.push(match s {
                 StepRef::Key(k, h) => {
                     let a = self.keys.len();
-                    self.keys.push_str(k);
+                    self.keys.extend_from_slice(k);
                     MarkStep::Key(a, self.keys.len(), h)
                 }
                 StepRef::Idx(i) => MarkStep::Idx(i),
@@ -186,20 +186,20 @@ enum MarkStep {
 /// [`key_hash`]).
 #[derive(Debug, Clone, Copy)]
 enum StepRef<'a> {
-    Key(&'a str, u64),
+    Key(&'a [u8], u64),
     Idx(usize),
 }
 
 impl StepRef<'_> {
     fn key(k: &str) -> StepRef<'_> {
-        StepRef::Key(k, key_hash(k))
+        StepRef::Key(k.as_bytes(), key_hash(k))
     }
 }
 
 impl PartialEq for StepRef<'_> {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
-            (StepRef::Key(a, ha), StepRef::Key(b, hb)) => ha == hb && same_key(a, b),
+            (StepRef::Key(a, ha), StepRef::Key(b, hb)) => ha == hb && same_bytes(a, b),
             (StepRef::Idx(a), StepRef::Idx(b)) => a == b,
             _ => false,
         }
@@ -213,7 +213,7 @@ impl<'m> Mark<'m> {
 
     fn at(&self, depth: usize) -> Option<StepRef<'m>> {
         self.steps.get(depth).map(|s| match *s {
-            MarkStep::Key(a, b, h) => StepRef::Key(self.keys.get(a..b).unwrap_or(""), h),
+            MarkStep::Key(a, b, h) => StepRef::Key(self.keys.get(a..b).unwrap_or(&[]), h),
             MarkStep::Idx(i) => StepRef::Idx(i),
         })
     }
@@ -281,7 +281,7 @@ fn mark_under(mark: Mark<'_>, pos: Pos<'_>) -> bool {
 fn step_of(path: &TreePath, hop: Hop) -> StepRef<'_> {
     match hop {
         Hop::Key(i) => match path.segments().get(i) {
-            Some(s) => StepRef::Key(s.as_str(), s.hash()),
+            Some(s) => StepRef::Key(s.as_str().as_bytes(), s.hash()),
             None => StepRef::key(""),
         },
         Hop::Idx(i) => StepRef::Idx(i),
@@ -779,7 +779,7 @@ impl<'a> Writer<'a, '_> {
         let mut p = PointerBuf::new();
         for s in steps.iter() {
             match s {
-                StepRef::Key(k, _) => p.push_back(k),
+                StepRef::Key(k, _) => p.push_back(String::from_utf8_lossy(k).as_ref()),
                 StepRef::Idx(i) => p.push_back(i),
             }
         }

@@ -2,7 +2,7 @@
 //! and explain's RFC 6902 operations always reproduce the engine's result.
 
 use istio_overlay::{
-    Errors, K8sObjectOverlay, Patch, Patcher, TreePath, apply_overlays, apply_overlays_owned,
+    Errors, K8sObjectOverlay, Patch, Patcher, TreePath, apply_overlays, apply_overlays_moving,
     explain, lint,
 };
 use proptest::prelude::*;
@@ -155,7 +155,7 @@ proptest! {
             let mut copied = objects.clone();
             let a = apply_overlays(&mut copied, &ovs).map_err(|e| e.to_string());
             let mut moved = objects;
-            let b = apply_overlays_owned(&mut moved, ovs).map_err(|e| e.to_string());
+            let b = apply_overlays_moving(&mut moved, &mut ovs.clone()).map_err(|e| e.to_string());
             prop_assert_eq!(a, b);
             prop_assert_eq!(copied, moved);
         }
