@@ -96,8 +96,18 @@ struct Marks {
     keys: Vec<u8>,
     /// The steps of every mark, one after the other.
     steps: Vec<MarkStep>,
+    /// For each step, the [`prefix_hash`] of the mark's steps up to it.
+    hashes: Vec<u64>,
     /// Each live mark: its range of `steps`.
     spans: Vec<(usize, usize)>,
+    /// Bit `n` set when a mark has `n` steps (all bits for 63 and more): most positions on a
+    /// path have a depth no mark has.
+    lens: u64,
+}
+
+/// The bit of [`Marks::lens`] for marks of `len` steps.
+fn len_bit(len: usize) -> u64 {
+    1u64 << len.min(63)
 }
 
 /// A position whose subtree a patch inserted: a view into [`Marks`].
@@ -105,6 +115,7 @@ struct Marks {
 struct Mark<'m> {
     keys: &'m [u8],
     steps: &'m [MarkStep],
+    hashes: &'m [u64],
 }
 
 impl Marks {
@@ -115,19 +126,33 @@ impl Marks {
     fn clear(&mut self) {
         self.keys.clear();
         self.steps.clear();
+        self.hashes.clear();
         self.spans.clear();
+        self.lens = 0;
+    }
+
+    /// The marks of `len` steps.
+    fn of_len(&self, len: usize) -> impl Iterator<Item = Mark<'_>> {
+        let none = self.lens & len_bit(len) == 0;
+        self.spans
+            .iter()
+            .take(if none { 0 } else { usize::MAX })
+            .filter(move |&&(a, b)| b - a == len)
+            .map(|&(a, b)| Mark::of(&self.keys, &self.steps, &self.hashes, a, b))
     }
 
     fn iter(&self) -> impl Iterator<Item = Mark<'_>> {
-        self.spans.iter().map(|&(a, b)| Mark {
-            keys: &self.keys,
-            steps: self.steps.get(a..b).unwrap_or(&[]),
-        })
+        self.spans
+            .iter()
+            .map(|&(a, b)| Mark::of(&self.keys, &self.steps, &self.hashes, a, b))
     }
 
     fn push(&mut self, pos: Pos<'_>) {
         let start = self.steps.len();
+        let mut h = 0;
         for s in pos.iter() {
+            h = prefix_hash(h, s);
+            self.hashes.push(h);
             self.steps.push(match s {
                 StepRef::Key(k, h) => {
                     let a = self.keys.len();
@@ -138,38 +163,58 @@ impl Marks {
             });
         }
         self.spans.push((start, self.steps.len()));
+        self.lens |= len_bit(self.steps.len() - start);
     }
 
     /// Keeps the marks for which `keep` holds.
     fn retain(&mut self, mut keep: impl FnMut(Mark<'_>) -> bool) {
-        let Marks { keys, steps, spans } = self;
-        spans.retain(|&(a, b)| {
-            keep(Mark {
-                keys,
-                steps: steps.get(a..b).unwrap_or(&[]),
-            })
-        });
+        let Marks {
+            keys,
+            steps,
+            hashes,
+            spans,
+            lens,
+        } = self;
+        spans.retain(|&(a, b)| keep(Mark::of(keys, steps, hashes, a, b)));
+        *lens = spans.iter().fold(0, |m, &(a, b)| m | len_bit(b - a));
         if spans.is_empty() {
             // Nothing refers to the buffers any more.
             keys.clear();
             steps.clear();
+            hashes.clear();
         }
     }
 
     /// Decrements the index at `depth` of the marks for which `select` holds, when it is
     /// above `idx`.
     fn shift(&mut self, depth: usize, idx: usize, mut select: impl FnMut(Mark<'_>) -> bool) {
-        let Marks { keys, steps, spans } = self;
+        let Marks {
+            keys,
+            steps,
+            hashes,
+            spans,
+            ..
+        } = self;
         for &(a, b) in spans.iter() {
-            let hit = select(Mark {
-                keys,
-                steps: steps.get(a..b).unwrap_or(&[]),
-            });
+            let hit = select(Mark::of(keys, steps, hashes, a, b));
             if hit
                 && let Some(MarkStep::Idx(i)) = steps.get_mut(a..b).and_then(|s| s.get_mut(depth))
                 && *i > idx
             {
                 *i -= 1;
+                // The prefix hashes from the shifted step on change.
+                let mut h = match depth.checked_sub(1) {
+                    Some(d) => hashes.get(a + d).copied().unwrap_or(0),
+                    None => 0,
+                };
+                for at in a + depth..b {
+                    if let Some(step) = steps.get(at) {
+                        h = prefix_hash(h, step.as_ref(keys));
+                    }
+                    if let Some(slot) = hashes.get_mut(at) {
+                        *slot = h;
+                    }
+                }
             }
         }
     }
@@ -180,6 +225,16 @@ impl Marks {
 enum MarkStep {
     Key(usize, usize, u64),
     Idx(usize),
+}
+
+impl MarkStep {
+    /// The step, its key read from `keys` (the buffer of [`Marks`]).
+    fn as_ref(self, keys: &[u8]) -> StepRef<'_> {
+        match self {
+            MarkStep::Key(a, b, h) => StepRef::Key(keys.get(a..b).unwrap_or(&[]), h),
+            MarkStep::Idx(i) => StepRef::Idx(i),
+        }
+    }
 }
 
 /// A step of a position on the path being applied (keys borrowed from the path, with their
@@ -207,15 +262,29 @@ impl PartialEq for StepRef<'_> {
 }
 
 impl<'m> Mark<'m> {
+    /// The mark of steps `a..b` in the buffers of [`Marks`].
+    fn of(keys: &'m [u8], steps: &'m [MarkStep], hashes: &'m [u64], a: usize, b: usize) -> Self {
+        Mark {
+            keys,
+            steps: steps.get(a..b).unwrap_or(&[]),
+            hashes: hashes.get(a..b).unwrap_or(&[]),
+        }
+    }
+
     fn len(&self) -> usize {
         self.steps.len()
     }
 
+    /// The [`prefix_hash`] of the first `len` steps (0 for none).
+    fn hash(&self, len: usize) -> u64 {
+        len.checked_sub(1)
+            .and_then(|d| self.hashes.get(d))
+            .copied()
+            .unwrap_or(0)
+    }
+
     fn at(&self, depth: usize) -> Option<StepRef<'m>> {
-        self.steps.get(depth).map(|s| match *s {
-            MarkStep::Key(a, b, h) => StepRef::Key(self.keys.get(a..b).unwrap_or(&[]), h),
-            MarkStep::Idx(i) => StepRef::Idx(i),
-        })
+        self.steps.get(depth).map(|s| s.as_ref(self.keys))
     }
 }
 
@@ -248,6 +317,20 @@ impl<'a> Pos<'a> {
             .chain(self.extra)
     }
 
+    /// The [`prefix_hash`] of the first `len` steps (0 for none).
+    fn hash(&self, len: usize) -> u64 {
+        let Some(d) = len.checked_sub(1) else {
+            return 0;
+        };
+        match (self.levels.get(d), self.extra) {
+            (Some(l), _) => l.hash,
+            (None, Some(step)) if d == self.levels.len() => {
+                prefix_hash(self.levels.last().map_or(0, |l| l.hash), step)
+            }
+            _ => 0,
+        }
+    }
+
     /// The same position with one more step.
     fn with(self, step: StepRef<'a>) -> Pos<'a> {
         debug_assert!(self.extra.is_none());
@@ -267,14 +350,29 @@ fn same_prefix(pos: Pos<'_>, mark: Mark<'_>, depth: usize) -> bool {
     })
 }
 
-/// Whether position `pos` lies under (or at) `mark`.
+/// Whether position `pos` lies under (or at) `mark` (the prefix hashes first: they tell most
+/// positions apart at once).
 fn under(pos: Pos<'_>, mark: Mark<'_>) -> bool {
-    mark.len() <= pos.len() && same_prefix(pos, mark, mark.len())
+    let n = mark.len();
+    n <= pos.len() && pos.hash(n) == mark.hash(n) && same_prefix(pos, mark, n)
 }
 
 /// Whether `mark` lies under (or at) position `pos`.
 fn mark_under(mark: Mark<'_>, pos: Pos<'_>) -> bool {
-    pos.len() <= mark.len() && same_prefix(pos, mark, pos.len())
+    let n = pos.len();
+    n <= mark.len() && pos.hash(n) == mark.hash(n) && same_prefix(pos, mark, n)
+}
+
+/// The hash of a position's steps up to and including `step`, from the hash `parent` of
+/// those before it (0 at the root): compared before the steps themselves.
+fn prefix_hash(parent: u64, step: StepRef<'_>) -> u64 {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let word = match step {
+        StepRef::Key(_, h) => h,
+        // An index hashes apart from the keys' FxHash values (odd multiplier, then a tag).
+        StepRef::Idx(i) => (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x1d,
+    };
+    (parent.rotate_left(5) ^ word).wrapping_mul(SEED)
 }
 
 /// The step a hop of `path` takes.
@@ -329,6 +427,8 @@ pub(crate) struct Level {
     pub kind: Kind,
     /// Inside a subtree inserted by a patch (maps there are Go `map[string]interface{}`).
     pub inserted: bool,
+    /// The [`prefix_hash`] of the steps from the root to this level (0 at the root).
+    pub hash: u64,
 }
 
 impl Patcher {
@@ -428,7 +528,7 @@ impl Patcher {
             levels: levels.get(1..).unwrap_or(&[]),
             extra: Some(step_of(path, hop)),
         };
-        self.marks.iter().any(|m| m.len() == depth && under(pos, m))
+        self.marks.of_len(depth).any(|m| under(pos, m))
     }
 
     fn covered(&self, pos: Pos<'_>) -> bool {
@@ -454,6 +554,7 @@ impl Patcher {
             state: State::Existing,
             kind: kind_of(root),
             inserted: false,
+            hash: 0,
         });
         let track = !self.marks.is_empty();
         let mut cur: Option<&Value> = Some(root);
@@ -473,7 +574,7 @@ impl Patcher {
                 cur = None;
             }
             let parent = levels[last];
-            let next = match parent.kind {
+            let mut next = match parent.kind {
                 Kind::List => {
                     let items: &[Value] = match cur {
                         Some(Value::Array(a)) => a,
@@ -494,6 +595,7 @@ impl Patcher {
                                 kind: kind_of(child),
                                 inserted: parent.inserted
                                     || (track && self.covered_at(path, levels, hop)),
+                                hash: 0,
                             }
                         }
                         None => {
@@ -504,6 +606,7 @@ impl Patcher {
                                 state: State::Fresh,
                                 kind: Kind::Map,
                                 inserted: true,
+                                hash: 0,
                             }
                         }
                     }
@@ -524,6 +627,7 @@ impl Patcher {
                                 kind: kind_of(child),
                                 inserted: parent.inserted
                                     || (track && self.covered_at(path, levels, hop)),
+                                hash: 0,
                             }
                         }
                         None => {
@@ -538,6 +642,7 @@ impl Patcher {
                                 state: State::Created { list },
                                 kind: if list { Kind::List } else { Kind::Map },
                                 inserted: parent.inserted,
+                                hash: 0,
                             }
                         }
                     }
@@ -556,6 +661,7 @@ impl Patcher {
                     });
                 }
             };
+            next.hash = prefix_hash(parent.hash, step_of(path, next.hop));
             levels.push(next);
         }
         Ok(())
