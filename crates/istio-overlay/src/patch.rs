@@ -86,6 +86,10 @@ pub struct Patcher {
     marks: Marks,
     /// The levels buffer, reused from patch to patch.
     scratch: Vec<Level>,
+    /// The buffer of the containers a patch makes up, reused from patch to patch.
+    locals: Vec<Value>,
+    /// The buffer of the per-level flags of a write, reused from patch to patch.
+    flags: Vec<bool>,
 }
 
 /// The marks of a [`Patcher`] (owned: marks outlive the patch that made them), held in two
@@ -977,6 +981,26 @@ impl<'a> Writer<'a, '_> {
         }
     }
 
+    /// The containers Istio makes up for levels `a..n`, in the patcher's buffer.
+    fn locals(&mut self, a: usize, n: usize) -> Vec<Value> {
+        let mut locals = std::mem::take(&mut self.patcher.locals);
+        locals.clear();
+        locals.extend(
+            self.levels
+                .get(a..n)
+                .unwrap_or(&[])
+                .iter()
+                .map(Self::initial_local),
+        );
+        locals
+    }
+
+    /// Returns the buffer of [`Writer::locals`] to the patcher (emptied).
+    fn give_back(&mut self, mut locals: Vec<Value>) {
+        locals.clear();
+        self.patcher.locals = locals;
+    }
+
     /// Istio's `setPathContext`: write the leaf, then every ancestor into its parent.
     fn set(&mut self, value: Value) -> Result<()> {
         let n = self.levels.len() - 1;
@@ -986,9 +1010,7 @@ impl<'a> Writer<'a, '_> {
         }
         let path: &'a TreePath = self.path;
         let a = self.first_virtual();
-        let mut locals: Vec<Value> = (a..n)
-            .map(|l| Self::initial_local(&self.levels[l]))
-            .collect();
+        let mut locals = self.locals(a, n);
         let (vv, from_string) = string_to_map(value);
         let has_map = contains_map(&vv);
         // The written value, kept for the RFC 6902 operations only when they are wanted.
@@ -1124,6 +1146,7 @@ impl<'a> Writer<'a, '_> {
             }
         }
         self.fold(&mut locals, a, n, reached_from, pending)?;
+        self.give_back(locals);
         error.map_or(Ok(()), Err)
     }
 
@@ -1145,7 +1168,11 @@ impl<'a> Writer<'a, '_> {
             return Ok(());
         }
         let path: &'a TreePath = self.path;
-        let mut attached = vec![false; n];
+        // `attached` then `visible`, for each level below `n`, in the patcher's buffer.
+        let mut flags = std::mem::take(&mut self.patcher.flags);
+        flags.clear();
+        flags.resize(2 * n, false);
+        let (attached, visible) = flags.split_at_mut(n);
         for l in (a..n).rev() {
             let st = self.levels[l].state;
             attached[l] = matches!(st, State::Created { .. })
@@ -1203,7 +1230,6 @@ impl<'a> Writer<'a, '_> {
             }
         }
         // Visibility of local containers, top-down.
-        let mut visible = vec![true; n];
         for l in a..n {
             visible[l] = attached[l] && (l == a || visible[l - 1]);
         }
@@ -1218,6 +1244,7 @@ impl<'a> Writer<'a, '_> {
         {
             self.mark(steps);
         }
+        self.patcher.flags = flags;
         Ok(())
     }
 
@@ -1231,9 +1258,7 @@ impl<'a> Writer<'a, '_> {
         }
         let path: &'a TreePath = self.path;
         let a = self.first_virtual();
-        let mut locals: Vec<Value> = (a..n)
-            .map(|l| Self::initial_local(&self.levels[l]))
-            .collect();
+        let mut locals = self.locals(a, n);
         let p = n - 1;
         let parent = self.levels[p];
         let leaf = self.levels[n];
@@ -1292,7 +1317,9 @@ impl<'a> Writer<'a, '_> {
             }
             Kind::Scalar | Kind::Null => return Err(self.internal("container expected")),
         }
-        self.fold(&mut locals, a, n, n, None)
+        self.fold(&mut locals, a, n, n, None)?;
+        self.give_back(locals);
+        Ok(())
     }
 }
 
