@@ -153,6 +153,8 @@ impl Marks {
 
     fn push(&mut self, pos: Pos<'_>) {
         let start = self.steps.len();
+        self.steps.reserve(pos.len());
+        self.hashes.reserve(pos.len());
         let mut h = 0;
         for s in pos.iter() {
             h = prefix_hash(h, s);
@@ -189,37 +191,46 @@ impl Marks {
         }
     }
 
-    /// Decrements the index at `depth` of the marks for which `select` holds, when it is
-    /// above `idx`.
-    fn shift(&mut self, depth: usize, idx: usize, mut select: impl FnMut(Mark<'_>) -> bool) {
+    /// After element `idx` of a list was removed: of the marks for which `select` holds (those
+    /// under the list, whose step at `depth` indexes it), drops those under the element and
+    /// moves those under the elements after it down by one.
+    fn remove_index(&mut self, depth: usize, idx: usize, mut select: impl FnMut(Mark<'_>) -> bool) {
         let Marks {
             keys,
             steps,
             hashes,
             spans,
-            ..
+            lens,
         } = self;
-        for &(a, b) in spans.iter() {
-            let hit = select(Mark::of(keys, steps, hashes, a, b));
-            if hit
-                && let Some(MarkStep::Idx(i)) = steps.get_mut(a..b).and_then(|s| s.get_mut(depth))
-                && *i > idx
-            {
-                *i -= 1;
-                // The prefix hashes from the shifted step on change.
-                let mut h = match depth.checked_sub(1) {
-                    Some(d) => hashes.get(a + d).copied().unwrap_or(0),
-                    None => 0,
-                };
-                for at in a + depth..b {
-                    if let Some(step) = steps.get(at) {
-                        h = prefix_hash(h, step.as_ref(keys));
-                    }
-                    if let Some(slot) = hashes.get_mut(at) {
-                        *slot = h;
-                    }
+        spans.retain(|&(a, b)| {
+            if !select(Mark::of(keys, steps, hashes, a, b)) {
+                return true;
+            }
+            match steps.get_mut(a + depth).filter(|_| a + depth < b) {
+                Some(MarkStep::Idx(i)) if *i == idx => return false,
+                Some(MarkStep::Idx(i)) if *i > idx => *i -= 1,
+                _ => return true,
+            }
+            // The prefix hashes from the shifted step on change.
+            let mut h = match depth.checked_sub(1) {
+                Some(d) => hashes.get(a + d).copied().unwrap_or(0),
+                None => 0,
+            };
+            for at in a + depth..b {
+                if let Some(step) = steps.get(at) {
+                    h = prefix_hash(h, step.as_ref(keys));
+                }
+                if let Some(slot) = hashes.get_mut(at) {
+                    *slot = h;
                 }
             }
+            true
+        });
+        *lens = spans.iter().fold(0, |m, &(a, b)| m | len_bit(b - a));
+        if spans.is_empty() {
+            keys.clear();
+            steps.clear();
+            hashes.clear();
         }
     }
 }
@@ -286,10 +297,6 @@ impl<'m> Mark<'m> {
             .copied()
             .unwrap_or(0)
     }
-
-    fn at(&self, depth: usize) -> Option<StepRef<'m>> {
-        self.steps.get(depth).map(|s| s.as_ref(self.keys))
-    }
 }
 
 /// A position on the path being applied: the steps of some of its levels (from the root's
@@ -304,14 +311,6 @@ struct Pos<'a> {
 impl<'a> Pos<'a> {
     fn len(&self) -> usize {
         self.levels.len() + usize::from(self.extra.is_some())
-    }
-
-    fn get(&self, depth: usize) -> Option<StepRef<'a>> {
-        match self.levels.get(depth) {
-            Some(l) => Some(step_of(self.path, l.hop)),
-            None if depth == self.levels.len() => self.extra,
-            None => None,
-        }
     }
 
     fn iter(self) -> impl Iterator<Item = StepRef<'a>> {
@@ -348,9 +347,33 @@ impl<'a> Pos<'a> {
 /// Whether the first `depth` steps of `pos` and `mark` agree (compared deepest first, where
 /// positions usually differ).
 fn same_prefix(pos: Pos<'_>, mark: Mark<'_>, depth: usize) -> bool {
-    (0..depth).rev().all(|d| match (pos.get(d), mark.at(d)) {
-        (Some(a), Some(b)) => a == b,
-        _ => false,
+    let Some(steps) = mark.steps.get(..depth) else {
+        return false;
+    };
+    let segs = pos.path.segments();
+    steps.iter().enumerate().rev().all(|(d, step)| {
+        let here = match pos.levels.get(d) {
+            Some(l) => l.hop,
+            None => {
+                return d == pos.levels.len()
+                    && pos.extra.is_some_and(|e| e == step.as_ref(mark.keys));
+            }
+        };
+        match (here, *step) {
+            (Hop::Key(i), MarkStep::Key(a, b, h)) => match segs.get(i) {
+                Some(s) => {
+                    s.hash() == h
+                        && mark
+                            .keys
+                            .get(a..b)
+                            .is_some_and(|k| same_bytes(s.as_str().as_bytes(), k))
+                }
+                None => step_of(pos.path, here) == step.as_ref(mark.keys),
+            },
+            (Hop::Idx(i), MarkStep::Idx(j)) => i == j,
+            (Hop::Root, MarkStep::Idx(j)) => j == 0,
+            _ => false,
+        }
     })
 }
 
@@ -961,10 +984,7 @@ impl<'a> Writer<'a, '_> {
         let depth = list.len();
         self.patcher
             .marks
-            .retain(|m| !(mark_under(m, list) && m.at(depth) == Some(StepRef::Idx(idx))));
-        self.patcher
-            .marks
-            .shift(depth, idx, |m| mark_under(m, list));
+            .remove_index(depth, idx, |m| mark_under(m, list));
     }
 
     fn first_virtual(&self) -> usize {
