@@ -1003,6 +1003,10 @@ impl<'a> Writer<'a, '_> {
 
     /// The containers Istio makes up for levels `a..n`, in the patcher's buffer.
     fn locals(&mut self, a: usize, n: usize) -> Vec<Value> {
+        if a >= n {
+            // Every container on the path is in the object (the usual case).
+            return Vec::new();
+        }
         let mut locals = std::mem::take(&mut self.patcher.locals);
         locals.clear();
         locals.extend(
@@ -1017,8 +1021,10 @@ impl<'a> Writer<'a, '_> {
 
     /// Returns the buffer of [`Writer::locals`] to the patcher (emptied).
     fn give_back(&mut self, mut locals: Vec<Value>) {
-        locals.clear();
-        self.patcher.locals = locals;
+        if locals.capacity() > 0 {
+            locals.clear();
+            self.patcher.locals = locals;
+        }
     }
 
     /// Istio's `setPathContext`: write the leaf, then every ancestor into its parent.

@@ -87,6 +87,10 @@ pub fn string_to_map(v: Value) -> (Value, bool) {
 /// Whether Istio re-parses this string value as YAML: one line with `": "` or several lines
 /// with `:`, and not a JSON object (which Istio keeps as a string).
 pub(crate) fn reparsed_as_yaml(s: &str) -> bool {
+    // Most values hold no colon at all: one scan tells.
+    if !s.contains(':') {
+        return false;
+    }
     let multi = s.contains('\n');
     let candidate = (!multi && s.contains(": ")) || (multi && s.contains(':'));
     candidate && serde_json::from_str::<Map<String, Value>>(s).is_err()
