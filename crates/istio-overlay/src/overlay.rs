@@ -270,24 +270,20 @@ fn apply_with(manifests: &mut [Value], mut source: Source<'_>, prefix: &str) -> 
         m.left[vi] -= 1;
         let last = m.left[vi] == 0;
         patcher.reset();
+        // The prepared path of each patch first: the paths are read one after the other, so
+        // that fetching them from memory overlaps.
         let count = source.overlays()[vi].patches.len();
-        for pi in 0..count {
+        for (pi, patch) in source.overlays()[vi].patches.iter().enumerate() {
+            match recent.get_mut(pi) {
+                Some(p) if p.path.as_written() == patch.path => {}
+                Some(p) => *p = prepared(&patch.path),
+                None => recent.push(prepared(&patch.path)),
+            }
+        }
+        for (pi, prep) in recent.iter().enumerate().take(count) {
             let value = source.value(vi, pi, last);
             let overlay = &source.overlays()[vi];
-            let path = overlay.patches[pi].path.as_str();
-            let prep = match recent.get(pi) {
-                Some(p) if p.path.as_written() == path => Rc::clone(p),
-                _ => {
-                    let p = prepared(path);
-                    if pi < recent.len() {
-                        recent[pi] = Rc::clone(&p);
-                    } else if pi == recent.len() {
-                        recent.push(Rc::clone(&p));
-                    }
-                    p
-                }
-            };
-            if let Err(e) = patcher.apply_prepared(target, &prep, value, None) {
+            if let Err(e) = patcher.apply_prepared(target, prep, value, None) {
                 errors.push(Error::InOverlay {
                     overlay: format!("{prefix}[{vi}]"),
                     target: overlay.target(),
