@@ -270,8 +270,7 @@ fn apply_with(manifests: &mut [Value], mut source: Source<'_>, prefix: &str) -> 
         m.left[vi] -= 1;
         let last = m.left[vi] == 0;
         patcher.reset();
-        // The prepared path of each patch first: the paths are read one after the other, so
-        // that fetching them from memory overlaps.
+        // The prepared path of each patch first (then borrowed while the patches run).
         let count = source.overlays()[vi].patches.len();
         for (pi, patch) in source.overlays()[vi].patches.iter().enumerate() {
             match recent.get_mut(pi) {
