@@ -185,9 +185,9 @@ pub fn apply_overlays(
 }
 
 /// [`apply_overlays`] moving each patch value into the object it patches instead of copying it
-/// (as Istio's own loop inserts its decoded values): every patch in `overlays` is left with
-/// `value: None`. A value is copied only for an overlay that matches several objects (moved on
-/// the last). The results and errors are those of [`apply_overlays`].
+/// (as Istio's own loop inserts its decoded values): every patch of an overlay that matched is
+/// left with `value: None`. A value is copied only for an overlay that matches several objects
+/// (moved on the last). The results and errors are those of [`apply_overlays`].
 ///
 /// ```
 /// use istio_overlay::{K8sObjectOverlay, apply_overlays_moving};

@@ -92,7 +92,7 @@ pub struct Patcher {
     flags: Vec<bool>,
 }
 
-/// The marks of a [`Patcher`] (owned: marks outlive the patch that made them), held in two
+/// The marks of a [`Patcher`] (owned: marks outlive the patch that made them), held in
 /// buffers that are reused from object to object.
 #[derive(Debug, Default, Clone)]
 struct Marks {
@@ -104,8 +104,8 @@ struct Marks {
     hashes: Vec<u64>,
     /// Each live mark: its range of `steps`.
     spans: Vec<(usize, usize)>,
-    /// Bit `n` set when a mark has `n` steps (all bits for 63 and more): most positions on a
-    /// path have a depth no mark has.
+    /// Bit `n` set when a mark has `n` steps (bit 63 for 63 steps and more): most positions on
+    /// a path have a depth no mark has.
     lens: u64,
 }
 
