@@ -1,11 +1,13 @@
 //! Criterion benchmarks: the Vault-CA overlay set (IstioOperator level + istiod Deployment
 //! level) on Istio's rendered manifests, and N-object manifests with 10 patches each at two
-//! sizes (linear growth). Throughput is in resolved patches.
+//! sizes (linear growth), with the patch values copied ([`apply_overlays`]) and moved
+//! ([`apply_overlays_moving`]). Throughput is in resolved patches.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use istio_overlay::{
-    K8sObjectOverlay, apply_nested, apply_overlays, parse_document, parse_documents,
+    K8sObjectOverlay, apply_nested, apply_overlays, apply_overlays_moving, parse_document,
+    parse_documents,
 };
 use serde_json::Value;
 
@@ -54,6 +56,21 @@ fn manifests(c: &mut Criterion) {
                 BatchSize::LargeInput,
             )
         });
+        // The patch values moved instead of copied (the overlays cloned in the setup).
+        g.bench_with_input(
+            BenchmarkId::new("objects-x10-patches-moved", n),
+            &n,
+            |b, _| {
+                b.iter_batched(
+                    || (objects.clone(), overlays.clone()),
+                    |(mut m, mut o)| {
+                        apply_overlays_moving(&mut m, &mut o).unwrap();
+                        (m, o)
+                    },
+                    BatchSize::LargeInput,
+                )
+            },
+        );
     }
     g.finish();
 }

@@ -20,7 +20,8 @@
 //! - [`apply_patch`], [`apply_patches`] (fail-fast), [`apply_patches_keep_going`] and
 //!   [`Patcher`]: tree-path patches on one object, exactly as Istio's operator applies them
 //!   (`operator/pkg/tpath`, `operator/pkg/patch`, `operator/pkg/util/path.go`, 1.12 to 1.23).
-//! - [`apply_overlays`]: overlays onto manifests (Istio's `YAMLManifestPatch`).
+//! - [`apply_overlays`]: overlays onto manifests (Istio's `YAMLManifestPatch`);
+//!   [`apply_overlays_moving`] moves the patch values into the manifests instead of copying them.
 //! - [`apply_nested`]: a ControlPlane's overlays onto an IstioOperator, then that operator's
 //!   `spec.components.*.k8s.overlays` onto the rendered manifests.
 //! - [`explain`]: each patch as the RFC 6902 operations (`json_patch`) it amounts to.
@@ -93,6 +94,7 @@ mod documents;
 mod emit;
 mod error;
 mod lint;
+mod matching;
 mod nested;
 mod overlay;
 mod patch;
@@ -107,7 +109,9 @@ pub use error::{Error, Errors, Result};
 pub use json_patch;
 pub use lint::{Finding, Rewrite, Severity, lint, lint_yaml};
 pub use nested::{COMPONENTS, ComponentOverlays, apply_nested, component_overlays};
-pub use overlay::{K8sObjectOverlay, Patch, apply_overlays, object_id, object_label};
+pub use overlay::{
+    K8sObjectOverlay, Patch, apply_overlays, apply_overlays_moving, object_id, object_label,
+};
 pub use patch::{
     Explained, Patcher, apply_patch, apply_patches, apply_patches_keep_going, explain,
 };

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::error::{Error, Errors, Result};
-use crate::overlay::{K8sObjectOverlay, apply_overlays_at};
+use crate::overlay::{K8sObjectOverlay, apply_overlays_at, apply_overlays_moving_at};
 
 /// The IstioOperator components that carry `k8s.overlays` (gateways are lists).
 pub const COMPONENTS: &[&str] = &[
@@ -81,9 +81,9 @@ pub fn apply_nested(
     }
     match component_overlays(istio_operator) {
         Ok(components) => {
-            for c in components {
+            for mut c in components {
                 let prefix = format!("spec.components.{}.k8s.overlays", c.component);
-                if let Err(e) = apply_overlays_at(manifests, &c.overlays, &prefix) {
+                if let Err(e) = apply_overlays_moving_at(manifests, &mut c.overlays, &prefix) {
                     errors.extend(e.into_iter().map(|source| Error::InComponent {
                         component: c.component.clone(),
                         source: Box::new(source),

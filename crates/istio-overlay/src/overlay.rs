@@ -39,13 +39,14 @@ pub struct Patch {
     pub value: Option<serde_json::Value>,
 }
 
-use std::collections::HashMap;
+use std::rc::Rc;
 
 use serde_json::Value;
 
 use crate::error::{Error, Errors, Result};
+use crate::matching::Matches;
 use crate::patch::Patcher;
-use crate::prepared::map_get;
+use crate::prepared::{Prepared, map_get, prepared};
 
 impl K8sObjectOverlay {
     /// An overlay for the object of this kind and name.
@@ -83,7 +84,11 @@ impl K8sObjectOverlay {
     /// names a namespace, an object in that namespace or a cluster-scoped one (as Istio matches
     /// the component namespace or none). `apiVersion` is ignored, as in Istio.
     pub fn matches(&self, object: &Value) -> bool {
-        let (kind, ns, name) = object_id(object);
+        self.matches_id(object_id(object))
+    }
+
+    /// [`K8sObjectOverlay::matches`] on an [`object_id`].
+    pub(crate) fn matches_id(&self, (kind, ns, name): (&str, &str, &str)) -> bool {
         kind == self.kind
             && name == self.name
             && self
@@ -170,6 +175,8 @@ pub fn object_label(object: &Value) -> String {
 /// - An overlay's patches run in order; a failing patch does not stop the later ones.
 /// - As in Istio, every overlay matching an object is applied to the object *as rendered*, and
 ///   the last one's result is kept: two overlays for one object do not add up (lint flags it).
+///
+/// Each patch value is copied into the object; [`apply_overlays_moving`] moves them instead.
 pub fn apply_overlays(
     manifests: &mut [Value],
     overlays: &[K8sObjectOverlay],
@@ -177,58 +184,129 @@ pub fn apply_overlays(
     apply_overlays_at(manifests, overlays, "overlays")
 }
 
+/// [`apply_overlays`] moving each patch value into the object it patches instead of copying it
+/// (as Istio's own loop inserts its decoded values): every patch of an overlay that matched is
+/// left with `value: None`. A value is copied only for an overlay that matches several objects
+/// (moved on the last). The results and errors are those of [`apply_overlays`].
+///
+/// ```
+/// use istio_overlay::{K8sObjectOverlay, apply_overlays_moving};
+/// use serde_json::json;
+///
+/// let mut manifests = vec![json!({
+///     "kind": "Deployment", "metadata": {"name": "istiod"},
+///     "spec": {"template": {"spec": {"containers": [{"name": "discovery", "args": ["a"]}]}}}
+/// })];
+/// let mut overlays = vec![K8sObjectOverlay::new("Deployment", "istiod")
+///     .patch("spec.template.spec.containers.[name:discovery].args[-1]", json!("b"))];
+/// apply_overlays_moving(&mut manifests, &mut overlays)?;
+/// assert_eq!(
+///     manifests[0]["spec"]["template"]["spec"]["containers"][0]["args"],
+///     json!(["a", "b"])
+/// );
+/// assert_eq!(overlays[0].patches[0].value, None);
+/// # Ok::<(), istio_overlay::Errors>(())
+/// ```
+pub fn apply_overlays_moving(
+    manifests: &mut [Value],
+    overlays: &mut [K8sObjectOverlay],
+) -> Result<(), Errors> {
+    apply_with(manifests, Source::Moving(overlays), "overlays")
+}
+
 pub(crate) fn apply_overlays_at(
     manifests: &mut [Value],
     overlays: &[K8sObjectOverlay],
     prefix: &str,
 ) -> Result<(), Errors> {
-    let mut errors = Vec::new();
-    let mut matches: Vec<Vec<usize>> = vec![Vec::new(); overlays.len()];
-    // Overlays by (kind, name), in order: matching stays linear in the number of objects.
-    let mut index: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
-    for (vi, o) in overlays.iter().enumerate() {
-        index
-            .entry((o.kind.as_str(), o.name.as_str()))
-            .or_default()
-            .push(vi);
+    apply_with(manifests, Source::Borrowed(overlays), prefix)
+}
+
+/// [`apply_overlays_moving`] with the prefix of the overlays' location in messages.
+pub(crate) fn apply_overlays_moving_at(
+    manifests: &mut [Value],
+    overlays: &mut [K8sObjectOverlay],
+    prefix: &str,
+) -> Result<(), Errors> {
+    apply_with(manifests, Source::Moving(overlays), prefix)
+}
+
+/// Where patch values come from: copied from the overlays, or moved out of them.
+enum Source<'o> {
+    Borrowed(&'o [K8sObjectOverlay]),
+    Moving(&'o mut [K8sObjectOverlay]),
+}
+
+impl Source<'_> {
+    fn overlays(&self) -> &[K8sObjectOverlay] {
+        match self {
+            Source::Borrowed(o) => o,
+            Source::Moving(o) => o,
+        }
     }
+
+    /// The value of patch `pi` of overlay `vi`, moved out when `last` (its last use) and the
+    /// values are moved.
+    fn value(&mut self, vi: usize, pi: usize, last: bool) -> Option<Value> {
+        match self {
+            Source::Borrowed(o) => o.get(vi)?.patches.get(pi)?.value.clone(),
+            Source::Moving(o) => {
+                let v = &mut o.get_mut(vi)?.patches.get_mut(pi)?.value;
+                if last { v.take() } else { v.clone() }
+            }
+        }
+    }
+}
+
+fn apply_with(manifests: &mut [Value], mut source: Source<'_>, prefix: &str) -> Result<(), Errors> {
+    let mut errors = Vec::new();
+    let mut m = Matches::find(manifests, source.overlays());
     // One patcher, reset for each object (its buffers are reused).
     let mut patcher = Patcher::new();
-    for (oi, object) in manifests.iter_mut().enumerate() {
-        let (kind, _, name) = object_id(object);
-        let Some(candidates) = index.get(&(kind, name)) else {
-            continue;
-        };
-        let hits: Vec<usize> = candidates
+    // The prepared path of the previous overlay's patch at each position: overlays for many
+    // objects repeat their paths, and comparing the text costs less than the cache's lookup.
+    let mut recent: Vec<Rc<Prepared>> = Vec::new();
+    let mut apply = |vi: usize, target: &mut Value, errors: &mut Vec<Error>| {
+        m.left[vi] -= 1;
+        let last = m.left[vi] == 0;
+        patcher.reset();
+        // The prepared path of each patch first (then borrowed while the patches run).
+        let count = source.overlays()[vi].patches.len();
+        for (pi, patch) in source.overlays()[vi].patches.iter().enumerate() {
+            match recent.get_mut(pi) {
+                Some(p) if p.path.as_written() == patch.path => {}
+                Some(p) => *p = prepared(&patch.path),
+                None => recent.push(prepared(&patch.path)),
+            }
+        }
+        for (pi, prep) in recent.iter().enumerate().take(count) {
+            let value = source.value(vi, pi, last);
+            let overlay = &source.overlays()[vi];
+            if let Err(e) = patcher.apply_prepared(target, prep, value, None) {
+                errors.push(Error::InOverlay {
+                    overlay: format!("{prefix}[{vi}]"),
+                    target: overlay.target(),
+                    patch: pi,
+                    source: Box::new(e),
+                });
+            }
+        }
+    };
+    let mut rest = m.hits.as_slice();
+    while let Some(&(oi, _)) = rest.first() {
+        let end = rest
             .iter()
-            .copied()
-            .filter(|vi| overlays[*vi].matches(object))
-            .collect();
-        let mut apply = |vi: usize, target: &mut Value, errors: &mut Vec<Error>| {
-            let overlay = &overlays[vi];
-            patcher.reset();
-            for (pi, patch) in overlay.patches.iter().enumerate() {
-                if let Err(e) = patcher.apply(target, patch) {
-                    errors.push(Error::InOverlay {
-                        overlay: format!("{prefix}[{vi}]"),
-                        target: overlay.target(),
-                        patch: pi,
-                        source: Box::new(e),
-                    });
-                }
-            }
-        };
-        match hits.as_slice() {
-            [] => {}
-            [vi] => {
-                matches[*vi].push(oi);
-                apply(*vi, object, &mut errors);
-            }
+            .position(|&(o, _)| o != oi)
+            .unwrap_or(rest.len());
+        let (these, after) = rest.split_at(end);
+        rest = after;
+        let object = &mut manifests[oi];
+        match these {
+            [(_, vi)] => apply(*vi, object, &mut errors),
             several => {
                 // Istio applies each overlay to the object as rendered and keeps the last.
                 let mut last = None;
-                for vi in several {
-                    matches[*vi].push(oi);
+                for (_, vi) in several {
                     let mut patched = object.clone();
                     apply(*vi, &mut patched, &mut errors);
                     last = Some(patched);
@@ -239,8 +317,9 @@ pub(crate) fn apply_overlays_at(
             }
         }
     }
+    let overlays = source.overlays();
     for (vi, overlay) in overlays.iter().enumerate() {
-        match matches[vi].len() {
+        match m.uses[vi] {
             1 => {}
             0 => errors.push(Error::OverlayMatchesNothing {
                 overlay: format!("{prefix}[{vi}]"),
@@ -250,12 +329,15 @@ pub(crate) fn apply_overlays_at(
             _ => errors.push(Error::OverlayMatchesSeveral {
                 overlay: format!("{prefix}[{vi}]"),
                 target: overlay.target(),
-                matches: matches[vi]
+                matches: m
+                    .hits
                     .iter()
-                    .map(|i| object_label(&manifests[*i]))
+                    .filter(|&&(_, v)| v == vi)
+                    .map(|&(oi, _)| object_label(&manifests[oi]))
                     .collect(),
             }),
         }
     }
+    m.recycle();
     Errors(errors).into_result()
 }

@@ -15,9 +15,9 @@ use crate::error::{Error, Errors, Result};
 use crate::overlay::Patch;
 use crate::path::{Segment, TreePath};
 use crate::prepared::{
-    Matcher, Prepared, key_hash, map_at_mut, map_find, map_get, map_get_mut, prepared, same_key,
+    Matcher, Prepared, key_hash, map_at_mut, map_find, map_get, map_get_mut, prepared, same_bytes,
 };
-use crate::value::{contains_map, go_sprint, sprint_eq, string_to_map, structpb_value};
+use crate::value::{contains_map, go_sprint, sprint_eq, string_to_map, structpb_in_place};
 
 /// Applies one patch to `object` (a fresh [`Patcher`]).
 ///
@@ -86,25 +86,40 @@ pub struct Patcher {
     marks: Marks,
     /// The levels buffer, reused from patch to patch.
     scratch: Vec<Level>,
+    /// The buffer of the containers a patch makes up, reused from patch to patch.
+    locals: Vec<Value>,
+    /// The buffer of the per-level flags of a write, reused from patch to patch.
+    flags: Vec<bool>,
 }
 
-/// The marks of a [`Patcher`] (owned: marks outlive the patch that made them), held in two
+/// The marks of a [`Patcher`] (owned: marks outlive the patch that made them), held in
 /// buffers that are reused from object to object.
 #[derive(Debug, Default, Clone)]
 struct Marks {
-    /// The keys of every mark, one after the other.
-    keys: String,
+    /// The keys of every mark (UTF-8), one after the other.
+    keys: Vec<u8>,
     /// The steps of every mark, one after the other.
     steps: Vec<MarkStep>,
+    /// For each step, the [`prefix_hash`] of the mark's steps up to it.
+    hashes: Vec<u64>,
     /// Each live mark: its range of `steps`.
     spans: Vec<(usize, usize)>,
+    /// Bit `n` set when a mark has `n` steps (bit 63 for 63 steps and more): most positions on
+    /// a path have a depth no mark has.
+    lens: u64,
+}
+
+/// The bit of [`Marks::lens`] for marks of `len` steps.
+fn len_bit(len: usize) -> u64 {
+    1u64 << len.min(63)
 }
 
 /// A position whose subtree a patch inserted: a view into [`Marks`].
 #[derive(Debug, Clone, Copy)]
 struct Mark<'m> {
-    keys: &'m str,
+    keys: &'m [u8],
     steps: &'m [MarkStep],
+    hashes: &'m [u64],
 }
 
 impl Marks {
@@ -115,62 +130,107 @@ impl Marks {
     fn clear(&mut self) {
         self.keys.clear();
         self.steps.clear();
+        self.hashes.clear();
         self.spans.clear();
+        self.lens = 0;
+    }
+
+    /// The marks of `len` steps.
+    fn of_len(&self, len: usize) -> impl Iterator<Item = Mark<'_>> {
+        let none = self.lens & len_bit(len) == 0;
+        self.spans
+            .iter()
+            .take(if none { 0 } else { usize::MAX })
+            .filter(move |&&(a, b)| b - a == len)
+            .map(|&(a, b)| Mark::of(&self.keys, &self.steps, &self.hashes, a, b))
     }
 
     fn iter(&self) -> impl Iterator<Item = Mark<'_>> {
-        self.spans.iter().map(|&(a, b)| Mark {
-            keys: &self.keys,
-            steps: self.steps.get(a..b).unwrap_or(&[]),
-        })
+        self.spans
+            .iter()
+            .map(|&(a, b)| Mark::of(&self.keys, &self.steps, &self.hashes, a, b))
     }
 
     fn push(&mut self, pos: Pos<'_>) {
         let start = self.steps.len();
+        self.steps.reserve(pos.len());
+        self.hashes.reserve(pos.len());
+        let mut h = 0;
         for s in pos.iter() {
+            h = prefix_hash(h, s);
+            self.hashes.push(h);
             self.steps.push(match s {
                 StepRef::Key(k, h) => {
                     let a = self.keys.len();
-                    self.keys.push_str(k);
+                    self.keys.extend_from_slice(k);
                     MarkStep::Key(a, self.keys.len(), h)
                 }
                 StepRef::Idx(i) => MarkStep::Idx(i),
             });
         }
         self.spans.push((start, self.steps.len()));
+        self.lens |= len_bit(self.steps.len() - start);
     }
 
     /// Keeps the marks for which `keep` holds.
     fn retain(&mut self, mut keep: impl FnMut(Mark<'_>) -> bool) {
-        let Marks { keys, steps, spans } = self;
-        spans.retain(|&(a, b)| {
-            keep(Mark {
-                keys,
-                steps: steps.get(a..b).unwrap_or(&[]),
-            })
-        });
+        let Marks {
+            keys,
+            steps,
+            hashes,
+            spans,
+            lens,
+        } = self;
+        spans.retain(|&(a, b)| keep(Mark::of(keys, steps, hashes, a, b)));
+        *lens = spans.iter().fold(0, |m, &(a, b)| m | len_bit(b - a));
         if spans.is_empty() {
             // Nothing refers to the buffers any more.
             keys.clear();
             steps.clear();
+            hashes.clear();
         }
     }
 
-    /// Decrements the index at `depth` of the marks for which `select` holds, when it is
-    /// above `idx`.
-    fn shift(&mut self, depth: usize, idx: usize, mut select: impl FnMut(Mark<'_>) -> bool) {
-        let Marks { keys, steps, spans } = self;
-        for &(a, b) in spans.iter() {
-            let hit = select(Mark {
-                keys,
-                steps: steps.get(a..b).unwrap_or(&[]),
-            });
-            if hit
-                && let Some(MarkStep::Idx(i)) = steps.get_mut(a..b).and_then(|s| s.get_mut(depth))
-                && *i > idx
-            {
-                *i -= 1;
+    /// After element `idx` of a list was removed: of the marks for which `select` holds (those
+    /// under the list, whose step at `depth` indexes it), drops those under the element and
+    /// moves those under the elements after it down by one.
+    fn remove_index(&mut self, depth: usize, idx: usize, mut select: impl FnMut(Mark<'_>) -> bool) {
+        let Marks {
+            keys,
+            steps,
+            hashes,
+            spans,
+            lens,
+        } = self;
+        spans.retain(|&(a, b)| {
+            if !select(Mark::of(keys, steps, hashes, a, b)) {
+                return true;
             }
+            match steps.get_mut(a + depth).filter(|_| a + depth < b) {
+                Some(MarkStep::Idx(i)) if *i == idx => return false,
+                Some(MarkStep::Idx(i)) if *i > idx => *i -= 1,
+                _ => return true,
+            }
+            // The prefix hashes from the shifted step on change.
+            let mut h = match depth.checked_sub(1) {
+                Some(d) => hashes.get(a + d).copied().unwrap_or(0),
+                None => 0,
+            };
+            for at in a + depth..b {
+                if let Some(step) = steps.get(at) {
+                    h = prefix_hash(h, step.as_ref(keys));
+                }
+                if let Some(slot) = hashes.get_mut(at) {
+                    *slot = h;
+                }
+            }
+            true
+        });
+        *lens = spans.iter().fold(0, |m, &(a, b)| m | len_bit(b - a));
+        if spans.is_empty() {
+            keys.clear();
+            steps.clear();
+            hashes.clear();
         }
     }
 }
@@ -182,24 +242,34 @@ enum MarkStep {
     Idx(usize),
 }
 
+impl MarkStep {
+    /// The step, its key read from `keys` (the buffer of [`Marks`]).
+    fn as_ref(self, keys: &[u8]) -> StepRef<'_> {
+        match self {
+            MarkStep::Key(a, b, h) => StepRef::Key(keys.get(a..b).unwrap_or(&[]), h),
+            MarkStep::Idx(i) => StepRef::Idx(i),
+        }
+    }
+}
+
 /// A step of a position on the path being applied (keys borrowed from the path, with their
 /// [`key_hash`]).
 #[derive(Debug, Clone, Copy)]
 enum StepRef<'a> {
-    Key(&'a str, u64),
+    Key(&'a [u8], u64),
     Idx(usize),
 }
 
 impl StepRef<'_> {
     fn key(k: &str) -> StepRef<'_> {
-        StepRef::Key(k, key_hash(k))
+        StepRef::Key(k.as_bytes(), key_hash(k))
     }
 }
 
 impl PartialEq for StepRef<'_> {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
-            (StepRef::Key(a, ha), StepRef::Key(b, hb)) => ha == hb && same_key(a, b),
+            (StepRef::Key(a, ha), StepRef::Key(b, hb)) => ha == hb && same_bytes(a, b),
             (StepRef::Idx(a), StepRef::Idx(b)) => a == b,
             _ => false,
         }
@@ -207,15 +277,25 @@ impl PartialEq for StepRef<'_> {
 }
 
 impl<'m> Mark<'m> {
+    /// The mark of steps `a..b` in the buffers of [`Marks`].
+    fn of(keys: &'m [u8], steps: &'m [MarkStep], hashes: &'m [u64], a: usize, b: usize) -> Self {
+        Mark {
+            keys,
+            steps: steps.get(a..b).unwrap_or(&[]),
+            hashes: hashes.get(a..b).unwrap_or(&[]),
+        }
+    }
+
     fn len(&self) -> usize {
         self.steps.len()
     }
 
-    fn at(&self, depth: usize) -> Option<StepRef<'m>> {
-        self.steps.get(depth).map(|s| match *s {
-            MarkStep::Key(a, b, h) => StepRef::Key(self.keys.get(a..b).unwrap_or(""), h),
-            MarkStep::Idx(i) => StepRef::Idx(i),
-        })
+    /// The [`prefix_hash`] of the first `len` steps (0 for none).
+    fn hash(&self, len: usize) -> u64 {
+        len.checked_sub(1)
+            .and_then(|d| self.hashes.get(d))
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -233,19 +313,25 @@ impl<'a> Pos<'a> {
         self.levels.len() + usize::from(self.extra.is_some())
     }
 
-    fn get(&self, depth: usize) -> Option<StepRef<'a>> {
-        match self.levels.get(depth) {
-            Some(l) => Some(step_of(self.path, l.hop)),
-            None if depth == self.levels.len() => self.extra,
-            None => None,
-        }
-    }
-
     fn iter(self) -> impl Iterator<Item = StepRef<'a>> {
         self.levels
             .iter()
             .map(move |l| step_of(self.path, l.hop))
             .chain(self.extra)
+    }
+
+    /// The [`prefix_hash`] of the first `len` steps (0 for none).
+    fn hash(&self, len: usize) -> u64 {
+        let Some(d) = len.checked_sub(1) else {
+            return 0;
+        };
+        match (self.levels.get(d), self.extra) {
+            (Some(l), _) => l.hash,
+            (None, Some(step)) if d == self.levels.len() => {
+                prefix_hash(self.levels.last().map_or(0, |l| l.hash), step)
+            }
+            _ => 0,
+        }
     }
 
     /// The same position with one more step.
@@ -261,27 +347,66 @@ impl<'a> Pos<'a> {
 /// Whether the first `depth` steps of `pos` and `mark` agree (compared deepest first, where
 /// positions usually differ).
 fn same_prefix(pos: Pos<'_>, mark: Mark<'_>, depth: usize) -> bool {
-    (0..depth).rev().all(|d| match (pos.get(d), mark.at(d)) {
-        (Some(a), Some(b)) => a == b,
-        _ => false,
+    let Some(steps) = mark.steps.get(..depth) else {
+        return false;
+    };
+    let segs = pos.path.segments();
+    steps.iter().enumerate().rev().all(|(d, step)| {
+        let here = match pos.levels.get(d) {
+            Some(l) => l.hop,
+            None => {
+                return d == pos.levels.len()
+                    && pos.extra.is_some_and(|e| e == step.as_ref(mark.keys));
+            }
+        };
+        match (here, *step) {
+            (Hop::Key(i), MarkStep::Key(a, b, h)) => match segs.get(i) {
+                Some(s) => {
+                    s.hash() == h
+                        && mark
+                            .keys
+                            .get(a..b)
+                            .is_some_and(|k| same_bytes(s.as_str().as_bytes(), k))
+                }
+                None => step_of(pos.path, here) == step.as_ref(mark.keys),
+            },
+            (Hop::Idx(i), MarkStep::Idx(j)) => i == j,
+            (Hop::Root, MarkStep::Idx(j)) => j == 0,
+            _ => false,
+        }
     })
 }
 
-/// Whether position `pos` lies under (or at) `mark`.
+/// Whether position `pos` lies under (or at) `mark` (the prefix hashes first: they tell most
+/// positions apart at once).
 fn under(pos: Pos<'_>, mark: Mark<'_>) -> bool {
-    mark.len() <= pos.len() && same_prefix(pos, mark, mark.len())
+    let n = mark.len();
+    n <= pos.len() && pos.hash(n) == mark.hash(n) && same_prefix(pos, mark, n)
 }
 
 /// Whether `mark` lies under (or at) position `pos`.
 fn mark_under(mark: Mark<'_>, pos: Pos<'_>) -> bool {
-    pos.len() <= mark.len() && same_prefix(pos, mark, pos.len())
+    let n = pos.len();
+    n <= mark.len() && pos.hash(n) == mark.hash(n) && same_prefix(pos, mark, n)
+}
+
+/// The hash of a position's steps up to and including `step`, from the hash `parent` of
+/// those before it (0 at the root): compared before the steps themselves.
+fn prefix_hash(parent: u64, step: StepRef<'_>) -> u64 {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let word = match step {
+        StepRef::Key(_, h) => h,
+        // An index hashes apart from the keys' FxHash values (odd multiplier, then a tag).
+        StepRef::Idx(i) => (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x1d,
+    };
+    (parent.rotate_left(5) ^ word).wrapping_mul(SEED)
 }
 
 /// The step a hop of `path` takes.
 fn step_of(path: &TreePath, hop: Hop) -> StepRef<'_> {
     match hop {
         Hop::Key(i) => match path.segments().get(i) {
-            Some(s) => StepRef::Key(s.as_str(), s.hash()),
+            Some(s) => StepRef::Key(s.as_str().as_bytes(), s.hash()),
             None => StepRef::key(""),
         },
         Hop::Idx(i) => StepRef::Idx(i),
@@ -329,6 +454,8 @@ pub(crate) struct Level {
     pub kind: Kind,
     /// Inside a subtree inserted by a patch (maps there are Go `map[string]interface{}`).
     pub inserted: bool,
+    /// The [`prefix_hash`] of the steps from the root to this level (0 at the root).
+    pub hash: u64,
 }
 
 impl Patcher {
@@ -347,6 +474,11 @@ impl Patcher {
         self.apply_with_ops(object, patch, None)
     }
 
+    /// [`Patcher::apply`] consuming the patch: its value is moved into the object, not copied.
+    pub fn apply_owned(&mut self, object: &mut Value, patch: Patch) -> Result<()> {
+        self.apply_value(object, &patch.path, patch.value, None)
+    }
+
     /// Applies one patch and records the RFC 6902 operations with the same effect.
     pub fn apply_with_ops(
         &mut self,
@@ -354,10 +486,35 @@ impl Patcher {
         patch: &Patch,
         ops: Option<&mut Vec<PatchOperation>>,
     ) -> Result<()> {
+        let value = match &patch.value {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.clone()),
+        };
+        self.apply_value(object, &patch.path, value, ops)
+    }
+
+    /// The patch at `path` with `value` (as written: typed here; `None` or null deletes).
+    pub(crate) fn apply_value(
+        &mut self,
+        object: &mut Value,
+        path: &str,
+        value: Option<Value>,
+        ops: Option<&mut Vec<PatchOperation>>,
+    ) -> Result<()> {
+        self.apply_prepared(object, &prepared(path), value, ops)
+    }
+
+    /// [`Patcher::apply_value`] with the path already prepared.
+    pub(crate) fn apply_prepared(
+        &mut self,
+        object: &mut Value,
+        prep: &Prepared,
+        value: Option<Value>,
+        ops: Option<&mut Vec<PatchOperation>>,
+    ) -> Result<()> {
+        let path = prep.path.as_written();
         // `trim().is_empty()`, without scanning a path that starts with a non-space.
-        if patch.path.is_empty()
-            || (patch.path.starts_with(char::is_whitespace) && patch.path.trim().is_empty())
-        {
+        if path.is_empty() || (path.starts_with(char::is_whitespace) && path.trim().is_empty()) {
             // Istio skips a patch with an empty path (with a warning).
             return Ok(());
         }
@@ -367,23 +524,23 @@ impl Patcher {
                 found: describe(object),
             });
         }
-        let prep = prepared(&patch.path);
         let mut levels = std::mem::take(&mut self.scratch);
-        let result = self
-            .resolve_into(object, &prep, &mut levels)
-            .and_then(|()| {
-                let mut w = Writer {
-                    patcher: self,
-                    root: object,
-                    path: &prep.path,
-                    levels: &levels,
-                    ops,
-                };
-                match &patch.value {
-                    None | Some(Value::Null) => w.delete(),
-                    Some(v) => w.set(structpb_value(v)),
+        let result = self.resolve_into(object, prep, &mut levels).and_then(|()| {
+            let mut w = Writer {
+                patcher: self,
+                root: object,
+                path: &prep.path,
+                levels: &levels,
+                ops,
+            };
+            match value {
+                None | Some(Value::Null) => w.delete(),
+                Some(mut v) => {
+                    structpb_in_place(&mut v);
+                    w.set(v)
                 }
-            });
+            }
+        });
         self.scratch = levels;
         result
     }
@@ -398,7 +555,7 @@ impl Patcher {
             levels: levels.get(1..).unwrap_or(&[]),
             extra: Some(step_of(path, hop)),
         };
-        self.marks.iter().any(|m| m.len() == depth && under(pos, m))
+        self.marks.of_len(depth).any(|m| under(pos, m))
     }
 
     fn covered(&self, pos: Pos<'_>) -> bool {
@@ -424,6 +581,7 @@ impl Patcher {
             state: State::Existing,
             kind: kind_of(root),
             inserted: false,
+            hash: 0,
         });
         let track = !self.marks.is_empty();
         let mut cur: Option<&Value> = Some(root);
@@ -443,7 +601,7 @@ impl Patcher {
                 cur = None;
             }
             let parent = levels[last];
-            let next = match parent.kind {
+            let mut next = match parent.kind {
                 Kind::List => {
                     let items: &[Value] = match cur {
                         Some(Value::Array(a)) => a,
@@ -464,6 +622,7 @@ impl Patcher {
                                 kind: kind_of(child),
                                 inserted: parent.inserted
                                     || (track && self.covered_at(path, levels, hop)),
+                                hash: 0,
                             }
                         }
                         None => {
@@ -474,6 +633,7 @@ impl Patcher {
                                 state: State::Fresh,
                                 kind: Kind::Map,
                                 inserted: true,
+                                hash: 0,
                             }
                         }
                     }
@@ -494,6 +654,7 @@ impl Patcher {
                                 kind: kind_of(child),
                                 inserted: parent.inserted
                                     || (track && self.covered_at(path, levels, hop)),
+                                hash: 0,
                             }
                         }
                         None => {
@@ -508,6 +669,7 @@ impl Patcher {
                                 state: State::Created { list },
                                 kind: if list { Kind::List } else { Kind::Map },
                                 inserted: parent.inserted,
+                                hash: 0,
                             }
                         }
                     }
@@ -526,6 +688,7 @@ impl Patcher {
                     });
                 }
             };
+            next.hash = prefix_hash(parent.hash, step_of(path, next.hop));
             levels.push(next);
         }
         Ok(())
@@ -749,7 +912,7 @@ impl<'a> Writer<'a, '_> {
         let mut p = PointerBuf::new();
         for s in steps.iter() {
             match s {
-                StepRef::Key(k, _) => p.push_back(k),
+                StepRef::Key(k, _) => p.push_back(String::from_utf8_lossy(k).as_ref()),
                 StepRef::Idx(i) => p.push_back(i),
             }
         }
@@ -821,10 +984,7 @@ impl<'a> Writer<'a, '_> {
         let depth = list.len();
         self.patcher
             .marks
-            .retain(|m| !(mark_under(m, list) && m.at(depth) == Some(StepRef::Idx(idx))));
-        self.patcher
-            .marks
-            .shift(depth, idx, |m| mark_under(m, list));
+            .remove_index(depth, idx, |m| mark_under(m, list));
     }
 
     fn first_virtual(&self) -> usize {
@@ -841,6 +1001,32 @@ impl<'a> Writer<'a, '_> {
         }
     }
 
+    /// The containers Istio makes up for levels `a..n`, in the patcher's buffer.
+    fn locals(&mut self, a: usize, n: usize) -> Vec<Value> {
+        if a >= n {
+            // Every container on the path is in the object (the usual case).
+            return Vec::new();
+        }
+        let mut locals = std::mem::take(&mut self.patcher.locals);
+        locals.clear();
+        locals.extend(
+            self.levels
+                .get(a..n)
+                .unwrap_or(&[])
+                .iter()
+                .map(Self::initial_local),
+        );
+        locals
+    }
+
+    /// Returns the buffer of [`Writer::locals`] to the patcher (emptied).
+    fn give_back(&mut self, mut locals: Vec<Value>) {
+        if locals.capacity() > 0 {
+            locals.clear();
+            self.patcher.locals = locals;
+        }
+    }
+
     /// Istio's `setPathContext`: write the leaf, then every ancestor into its parent.
     fn set(&mut self, value: Value) -> Result<()> {
         let n = self.levels.len() - 1;
@@ -850,9 +1036,7 @@ impl<'a> Writer<'a, '_> {
         }
         let path: &'a TreePath = self.path;
         let a = self.first_virtual();
-        let mut locals: Vec<Value> = (a..n)
-            .map(|l| Self::initial_local(&self.levels[l]))
-            .collect();
+        let mut locals = self.locals(a, n);
         let (vv, from_string) = string_to_map(value);
         let has_map = contains_map(&vv);
         // The written value, kept for the RFC 6902 operations only when they are wanted.
@@ -988,6 +1172,7 @@ impl<'a> Writer<'a, '_> {
             }
         }
         self.fold(&mut locals, a, n, reached_from, pending)?;
+        self.give_back(locals);
         error.map_or(Ok(()), Err)
     }
 
@@ -1009,7 +1194,11 @@ impl<'a> Writer<'a, '_> {
             return Ok(());
         }
         let path: &'a TreePath = self.path;
-        let mut attached = vec![false; n];
+        // `attached` then `visible`, for each level below `n`, in the patcher's buffer.
+        let mut flags = std::mem::take(&mut self.patcher.flags);
+        flags.clear();
+        flags.resize(2 * n, false);
+        let (attached, visible) = flags.split_at_mut(n);
         for l in (a..n).rev() {
             let st = self.levels[l].state;
             attached[l] = matches!(st, State::Created { .. })
@@ -1067,7 +1256,6 @@ impl<'a> Writer<'a, '_> {
             }
         }
         // Visibility of local containers, top-down.
-        let mut visible = vec![true; n];
         for l in a..n {
             visible[l] = attached[l] && (l == a || visible[l - 1]);
         }
@@ -1082,6 +1270,7 @@ impl<'a> Writer<'a, '_> {
         {
             self.mark(steps);
         }
+        self.patcher.flags = flags;
         Ok(())
     }
 
@@ -1095,9 +1284,7 @@ impl<'a> Writer<'a, '_> {
         }
         let path: &'a TreePath = self.path;
         let a = self.first_virtual();
-        let mut locals: Vec<Value> = (a..n)
-            .map(|l| Self::initial_local(&self.levels[l]))
-            .collect();
+        let mut locals = self.locals(a, n);
         let p = n - 1;
         let parent = self.levels[p];
         let leaf = self.levels[n];
@@ -1156,7 +1343,9 @@ impl<'a> Writer<'a, '_> {
             }
             Kind::Scalar | Kind::Null => return Err(self.internal("container expected")),
         }
-        self.fold(&mut locals, a, n, n, None)
+        self.fold(&mut locals, a, n, n, None)?;
+        self.give_back(locals);
+        Ok(())
     }
 }
 

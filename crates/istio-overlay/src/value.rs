@@ -2,7 +2,6 @@
 //! string-that-is-YAML rule, and Go's `fmt.Sprint` used by selectors.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 use serde_json::{Map, Number, Value};
 
@@ -20,7 +19,7 @@ pub fn structpb_value(v: &Value) -> Value {
 }
 
 /// [`structpb_value`] typing applied to `v` in place.
-fn structpb_in_place(v: &mut Value) {
+pub(crate) fn structpb_in_place(v: &mut Value) {
     match v {
         Value::Number(n) => {
             let typed = structpb_number(n);
@@ -74,7 +73,11 @@ pub fn string_to_map(v: Value) -> (Value, bool) {
             }
         },
     ) {
-        Ok(Value::Object(m)) => (structpb_value(&Value::Object(m)), true),
+        Ok(Value::Object(m)) => {
+            let mut v = Value::Object(m);
+            structpb_in_place(&mut v);
+            (v, true)
+        }
         // sigs.k8s.io/yaml leaves the target map empty for a null document, without error.
         Ok(Value::Array(a)) if a.is_empty() => (Value::Object(Map::new()), true),
         _ => (v, false),
@@ -84,6 +87,10 @@ pub fn string_to_map(v: Value) -> (Value, bool) {
 /// Whether Istio re-parses this string value as YAML: one line with `": "` or several lines
 /// with `:`, and not a JSON object (which Istio keeps as a string).
 pub(crate) fn reparsed_as_yaml(s: &str) -> bool {
+    // Most values hold no colon at all: one scan tells.
+    if !s.contains(':') {
+        return false;
+    }
     let multi = s.contains('\n');
     let candidate = (!multi && s.contains(": ")) || (multi && s.contains(':'));
     candidate && serde_json::from_str::<Map<String, Value>>(s).is_err()
@@ -103,16 +110,16 @@ pub(crate) fn contains_map(v: &Value) -> bool {
 /// strings and integers).
 pub(crate) fn sprint_eq(v: Option<&Value>, want: &str) -> bool {
     match v {
-        Some(Value::String(s)) => s == want,
+        Some(Value::String(s)) => crate::prepared::same_key(s, want),
         Some(Value::Number(n)) if n.is_i64() || n.is_u64() => {
             // An integer prints as its decimal digits: compare them in a stack buffer.
             let mut buf = Digits::default();
-            let written = match (n.as_i64(), n.as_u64()) {
-                (Some(i), _) => write!(buf, "{i}"),
-                (None, Some(u)) => write!(buf, "{u}"),
+            match (n.as_u64(), n.as_i64()) {
+                (Some(u), _) => buf.push_u64(u, false),
+                (None, Some(i)) => buf.push_u64(i.unsigned_abs(), i < 0),
                 (None, None) => return go_sprint(v) == want,
-            };
-            written.is_ok() && buf.as_bytes() == want.as_bytes()
+            }
+            buf.as_bytes() == want.as_bytes()
         }
         _ => go_sprint(v) == want,
     }
@@ -126,18 +133,30 @@ struct Digits {
 }
 
 impl Digits {
+    /// The digits written, most significant first.
     fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
+        self.bytes.get(self.bytes.len() - self.len..).unwrap_or(&[])
     }
-}
 
-impl std::fmt::Write for Digits {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        let dst = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
+    /// Writes `u` in decimal (after a `-` when `negative`), filling the buffer from its end.
+    fn push_u64(&mut self, mut u: u64, negative: bool) {
+        let mut at = self.bytes.len();
+        loop {
+            at -= 1;
+            // `u % 10` is a digit.
+            #[allow(clippy::cast_possible_truncation)]
+            let d = (u % 10) as u8;
+            self.bytes[at] = b'0' + d;
+            u /= 10;
+            if u == 0 {
+                break;
+            }
+        }
+        if negative {
+            at -= 1;
+            self.bytes[at] = b'-';
+        }
+        self.len = self.bytes.len() - at;
     }
 }
 
@@ -231,6 +250,20 @@ pub(crate) fn go_float(f: f64) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn integers_compare_as_their_digits() {
+        for (v, text) in [
+            (json!(0), "0"),
+            (json!(15010), "15010"),
+            (json!(-7), "-7"),
+            (json!(i64::MIN), "-9223372036854775808"),
+            (json!(u64::MAX), "18446744073709551615"),
+        ] {
+            assert!(sprint_eq(Some(&v), text), "{v}");
+            assert!(!sprint_eq(Some(&v), "1"), "{v}");
+        }
+    }
 
     #[test]
     fn go_float_matches_fmt_sprint() {

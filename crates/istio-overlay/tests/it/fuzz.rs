@@ -1,7 +1,10 @@
 //! Property tests (proptest): no input makes the parser, the engine, explain or lint panic,
 //! and explain's RFC 6902 operations always reproduce the engine's result.
 
-use istio_overlay::{Errors, K8sObjectOverlay, Patch, Patcher, TreePath, explain, lint};
+use istio_overlay::{
+    Errors, K8sObjectOverlay, Patch, Patcher, TreePath, apply_overlays, apply_overlays_moving,
+    explain, lint,
+};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -139,7 +142,22 @@ proptest! {
         let mut target = obj.clone();
         target["kind"] = json!("X");
         target["metadata"] = json!({"name": "x"});
-        let _ = lint(&overlays, Some(&[target]));
+        let _ = lint(&overlays, Some(std::slice::from_ref(&target)));
         let _ = lint(&overlays, None);
+        // Moving the patch values gives the objects and errors that copying them gives, also
+        // for an overlay matching two objects and for two overlays matching one.
+        let doubled = [overlays.clone(), overlays.clone()].concat();
+        for (objects, ovs) in [
+            (vec![target.clone()], overlays.clone()),
+            (vec![target.clone(), target.clone()], overlays.clone()),
+            (vec![target.clone()], doubled),
+        ] {
+            let mut copied = objects.clone();
+            let a = apply_overlays(&mut copied, &ovs).map_err(|e| e.to_string());
+            let mut moved = objects;
+            let b = apply_overlays_moving(&mut moved, &mut ovs.clone()).map_err(|e| e.to_string());
+            prop_assert_eq!(a, b);
+            prop_assert_eq!(copied, moved);
+        }
     }
 }
