@@ -172,20 +172,7 @@ async fn flow(
     })?;
     let root = vault::root_source(&cfg.root, out)?;
     // One client for the whole run (no request is sent yet).
-    let kube = match &cfg.cluster {
-        None => None,
-        Some(c) => Some(
-            crate::kube::client_for(&c.kubeconfig, c.context.as_deref())
-                .await
-                .map_err(|e| {
-                    Error::step(
-                        "cluster: connect",
-                        e,
-                        "check --kubeconfig / KUBECONFIG and that the API server is reachable",
-                    )
-                })?,
-        ),
-    };
+    let kube = crate::cluster::connect(cfg).await?;
     let istio_operator = cluster::istio_operator(cfg, kube.as_ref(), progress).await;
     let conn = vault::connect(&cfg.vault, progress)?;
     found.vault = Some(conn.info.clone());

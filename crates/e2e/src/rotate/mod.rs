@@ -90,20 +90,7 @@ impl<'a, 'p> Ctx<'a, 'p> {
                     .into(),
             ));
         }
-        let kube = match &cfg.cluster {
-            None => None,
-            Some(c) => Some(
-                crate::kube::client_for(&c.kubeconfig, c.context.as_deref())
-                    .await
-                    .map_err(|e| {
-                        Error::step(
-                            "cluster: connect",
-                            e,
-                            "check --kubeconfig / KUBECONFIG and that the API server is reachable",
-                        )
-                    })?,
-            ),
-        };
+        let kube = crate::cluster::connect(cfg).await?;
         let conn = crate::vault::connect(&cfg.vault, progress)?;
         Ok(Ctx {
             name: String::new(),
@@ -121,23 +108,14 @@ impl<'a, 'p> Ctx<'a, 'p> {
 
     /// Records a phase (or step) of the rotation that ran since the last one.
     pub fn phase(&mut self, phase: &str, outcome: Outcome, detail: impl Into<String>) {
-        let detail = detail.into();
-        let took = self.mark.elapsed();
-        self.progress.step_timed(
-            crate::report::Phase::Rotate,
-            phase,
-            self.out.root().display().to_string().as_str(),
-            outcome,
-            took,
-            &detail,
+        let target = self.out.root().display().to_string();
+        report::record_phase(
+            self.progress,
+            &mut self.phases,
+            &mut self.mark,
+            &target,
+            (phase, outcome, detail.into()),
         );
-        self.phases.push(PhaseRecord {
-            phase: phase.to_string(),
-            outcome,
-            duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
-            detail,
-        });
-        self.mark = Instant::now();
     }
 
     /// `e2e run` with `cfg` (the files and the cluster follow Vault); its report is kept.

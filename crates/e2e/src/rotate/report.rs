@@ -34,6 +34,33 @@ pub struct PhaseRecord {
     pub detail: String,
 }
 
+/// Shows `phase` (run since `*mark`) as a progress line about `target`, appends it to
+/// `phases`, and starts timing the next one.
+pub(crate) fn record_phase(
+    progress: &crate::progress::Progress<'_>,
+    phases: &mut Vec<PhaseRecord>,
+    mark: &mut std::time::Instant,
+    target: &str,
+    (phase, outcome, detail): (&str, Outcome, String),
+) {
+    let took = mark.elapsed();
+    progress.step_timed(
+        crate::report::Phase::Rotate,
+        phase,
+        target,
+        outcome,
+        took,
+        &detail,
+    );
+    phases.push(PhaseRecord {
+        phase: phase.to_string(),
+        outcome,
+        duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+        detail,
+    });
+    *mark = std::time::Instant::now();
+}
+
 /// A rotation's report.
 #[derive(Debug, Clone, Serialize)]
 pub struct RotateReport {

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use vault_pki::SecretString;
 
-use super::report::PhaseRecord;
+use super::report::{self, PhaseRecord};
 use super::root::RootOptions;
 use super::{Ctx, RotateStatus};
 use crate::config::{RootInput, RunConfig};
@@ -56,23 +56,14 @@ impl<'a, 'p> Scope<'a, 'p> {
     }
 
     pub(super) fn phase(&mut self, phase: &str, outcome: Outcome, detail: impl Into<String>) {
-        let detail = detail.into();
-        let took = self.mark.elapsed();
-        self.progress.step_timed(
-            crate::report::Phase::Rotate,
-            phase,
-            &self.root_dir.root().display().to_string(),
-            outcome,
-            took,
-            &detail,
+        let target = self.root_dir.root().display().to_string();
+        report::record_phase(
+            self.progress,
+            &mut self.phases,
+            &mut self.mark,
+            &target,
+            (phase, outcome, detail.into()),
         );
-        self.phases.push(PhaseRecord {
-            phase: phase.to_string(),
-            outcome,
-            duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
-            detail,
-        });
-        self.mark = Instant::now();
     }
 
     pub(super) fn file_error(&self, step: &str, name: &str, e: std::io::Error) -> Error {

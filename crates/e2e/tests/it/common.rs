@@ -82,10 +82,21 @@ pub async fn stack_up(dir: &Path) -> Stack {
         .unwrap_or_else(|e| panic!("Stack::up failed (build it with scripts/build-stack.sh): {e}"))
 }
 
-/// `e2e <command> --out <out> --kubeconfig <stack's> [extra]` with the stack's OpenBao.
+/// A local stack in `dir` (its own OpenBao or not); panics, naming the build script, when it
+/// cannot start.
+pub async fn stack_up_in(dir: &Path, openbao: bool) -> Stack {
+    let mut cfg = StackConfig::new(dir);
+    cfg.openbao = openbao;
+    Stack::up(cfg).await.unwrap_or_else(|e| {
+        panic!("Stack::up failed (build it with crates/stack/build-stack.sh): {e}")
+    })
+}
+
+/// `e2e <command> --out <out> --kubeconfig <stack's> [extra]` with the stack's OpenBao
+/// (`command` may be several words: `rotate secret-id`).
 pub fn on_stack(stack: &Stack, command: &str, out: &Path, extra: &[&str]) -> Output {
     e2e()
-        .arg(command)
+        .args(command.split_whitespace())
         .arg("--out")
         .arg(out)
         .arg("--kubeconfig")

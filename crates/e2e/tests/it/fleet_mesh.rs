@@ -3,12 +3,11 @@
 //! east's istio-csr issues verifies under the bundle west publishes, and a mutual-TLS
 //! handshake between a workload of each succeeds, while one from a foreign root fails.
 
-use std::path::Path;
 use std::time::Duration;
 
 use e2e::istio_ca::{IstioCaClient, service_account_token};
 use e2e::mtls::{Peer, Workload, handshake, workload_key_and_csr, workloads_of_new_root};
-use stack::{Stack, StackConfig};
+use stack::Stack;
 
 use crate::common::{describe, e2e, published_root};
 use crate::istio_csr::istio_csr_chart;
@@ -52,19 +51,11 @@ async fn workload(
     )
 }
 
-async fn up(dir: &Path, openbao: bool) -> Stack {
-    let mut cfg = StackConfig::new(dir);
-    cfg.openbao = openbao;
-    Stack::up(cfg).await.unwrap_or_else(|e| {
-        panic!("Stack::up failed (build it with crates/stack/build-stack.sh): {e}")
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workloads_of_two_clusters_under_one_root_trust_each_other_and_not_a_foreign_root() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut east = up(&dir.path().join("east"), true).await;
-    let mut west = up(&dir.path().join("west"), false).await;
+    let mut east = crate::common::stack_up_in(&dir.path().join("east"), true).await;
+    let mut west = crate::common::stack_up_in(&dir.path().join("west"), false).await;
     let helm = stack::default_bin_dir().join("helm");
     assert!(
         helm.is_file(),

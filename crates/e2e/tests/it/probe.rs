@@ -18,6 +18,15 @@ use stack::{IstioCsrEndpoint, Stack};
 
 use crate::common::e2e;
 
+/// A root rotation's phases, in order (`e2e rotate root --until <phase>`).
+pub const ROOT_PHASES: [&str; 5] = [
+    "new-root",
+    "trust-both",
+    "new-intermediate",
+    "wait-workloads",
+    "retire",
+];
+
 /// How long the prober's workload certificates live: the old one renews at half of it.
 pub const WORKLOAD_TTL: Duration = Duration::from_secs(20);
 /// The old workload's namespace (in the first cluster).
@@ -281,5 +290,48 @@ impl Prober {
             }
         }
         o
+    }
+
+    /// `e2e rotate root <base> --until <phase> --workload-cert-bound <WORKLOAD_TTL> --wait`,
+    /// one phase at a time, probing around each and calling `after` once each phase is done;
+    /// then asserts that no handshake failed and every phase was probed. Returns each phase's
+    /// wall time.
+    pub async fn rotate_root_by_phase(
+        &mut self,
+        clusters: &mut [Cluster],
+        base: &[String],
+        env: &[(&str, &str)],
+        mut after: impl FnMut(&str, &mut [Cluster]),
+    ) -> Vec<String> {
+        let bound = format!("{}s", WORKLOAD_TTL.as_secs());
+        let mut secs = Vec::new();
+        for phase in ROOT_PHASES {
+            let mut args: Vec<String> = vec!["rotate".into(), "root".into()];
+            args.extend(base.iter().cloned());
+            args.extend(
+                ["--until", phase, "--workload-cert-bound", &bound, "--wait"]
+                    .iter()
+                    .map(|s| s.to_string()),
+            );
+            let began = Instant::now();
+            let o = self.around(clusters, phase, &args, env).await;
+            secs.push(format!("{phase} {:.1} s", began.elapsed().as_secs_f32()));
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{phase}: {}",
+                crate::common::describe(&o)
+            );
+            after(phase, clusters);
+        }
+        eprintln!("phases: {}", secs.join(", "));
+        eprintln!("handshakes:\n{}", self.summary());
+        assert_eq!(self.total_failed(), 0, "{}", self.summary());
+        assert!(
+            self.tally.values().all(|t| t.ok > 0),
+            "every phase was probed: {}",
+            self.summary()
+        );
+        secs
     }
 }

@@ -6,11 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use kube::Api;
-use stack::Stack;
 
-use crate::common::{describe, e2e, run_ok, stack_up, text};
+use crate::common::{describe, run_ok, stack_up, text};
 use crate::istio_csr::{args_of, istio_csr_chart};
-use crate::probe::{Cluster, OLD_NS, Prober, WORKLOAD_TTL};
+use crate::probe::{Cluster, OLD_NS, Prober};
 
 /// `rotate <what> --out <out> [tools] [extra]`.
 pub fn rotate_args(what: &str, out: &Path, tools: &[&str], extra: &[&str]) -> Vec<String> {
@@ -28,20 +27,6 @@ pub fn tools(helm: &Path, chart: &Path) -> Vec<String> {
         .map(|s| s.to_string())
         .chain(["--wait-timeout".to_string(), "120".to_string()])
         .collect()
-}
-
-/// `e2e rotate <what> --out <out> --kubeconfig <stack's> [extra]` with the stack's OpenBao.
-fn rotate_on_stack(stack: &Stack, what: &str, out: &Path, extra: &[&str]) -> std::process::Output {
-    e2e()
-        .args(["rotate", what, "--out"])
-        .arg(out)
-        .arg("--kubeconfig")
-        .arg(stack.kubeconfig_path())
-        .args(extra)
-        .env("VAULT_ADDR", stack.vault_addr())
-        .env("VAULT_TOKEN", stack.vault_token())
-        .output()
-        .expect("running e2e rotate")
 }
 
 /// The stack's helm build.
@@ -90,49 +75,26 @@ async fn intermediate_and_root_rotations_keep_every_handshake_and_a_one_step_roo
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
 
     // The root, one phase per invocation; phase 4 waits for the old workload to renew.
-    let bound = format!("{}s", WORKLOAD_TTL.as_secs());
-    let mut phase_secs = Vec::new();
-    for phase in [
-        "new-root",
-        "trust-both",
-        "new-intermediate",
-        "wait-workloads",
-        "retire",
-    ] {
-        let args = on_cluster(rotate_args(
-            "root",
-            &out,
-            &tool_args,
-            &["--until", phase, "--workload-cert-bound", &bound, "--wait"],
-        ));
-        let began = Instant::now();
-        let o = prober.around(&mut clusters, phase, &args, &env).await;
-        phase_secs.push(format!("{phase} {:.1} s", began.elapsed().as_secs_f32()));
-        assert_eq!(o.status.code(), Some(0), "{phase}: {}", describe(&o));
-        if phase == "trust-both" {
-            // Mid-rotation the doctor expects the overlap bundle, not the root alone.
-            let o = crate::common::on_stack(&clusters[0].stack, "doctor", &out, &tool_args);
-            assert_eq!(
-                o.status.code(),
-                Some(0),
-                "doctor mid-rotation: {}",
-                describe(&o)
-            );
-            assert!(
-                describe(&o).contains("trust-bundle.pem"),
-                "{}",
-                describe(&o)
-            );
-        }
-    }
-    eprintln!("phases: {}", phase_secs.join(", "));
-    eprintln!("handshakes:\n{}", prober.summary());
-    assert_eq!(prober.total_failed(), 0, "{}", prober.summary());
-    assert!(
-        prober.tally.values().all(|t| t.ok > 0),
-        "every phase was probed: {}",
-        prober.summary()
-    );
+    let base = on_cluster(rotate_args("root", &out, &tool_args, &[]))[2..].to_vec();
+    prober
+        .rotate_root_by_phase(&mut clusters, &base, &env, |phase, clusters| {
+            if phase == "trust-both" {
+                // Mid-rotation the doctor expects the overlap bundle, not the root alone.
+                let o = crate::common::on_stack(&clusters[0].stack, "doctor", &out, &tool_args);
+                assert_eq!(
+                    o.status.code(),
+                    Some(0),
+                    "doctor mid-rotation: {}",
+                    describe(&o)
+                );
+                assert!(
+                    describe(&o).contains("trust-bundle.pem"),
+                    "{}",
+                    describe(&o)
+                );
+            }
+        })
+        .await;
 
     // Afterwards: R2 everywhere, R1 nowhere; a plain run changes nothing.
     let r2 = std::fs::read_to_string(out.join("ca.crt")).expect("ca.crt");
@@ -199,7 +161,7 @@ async fn a_secret_id_rotation_keeps_the_issuer_ready_and_the_old_secret_id_no_lo
             .expect("JSON")
     };
     let before = state(&out);
-    let o = rotate_on_stack(&stack, "secret-id", &out, &tool_args);
+    let o = crate::common::on_stack(&stack, "rotate secret-id", &out, &tool_args);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     let after = state(&out);
     assert_ne!(before["secret_id_accessor"], after["secret_id_accessor"]);
@@ -251,7 +213,7 @@ async fn a_secret_id_rotation_keeps_the_issuer_ready_and_the_old_secret_id_no_lo
         after["secret_id"].as_str().expect("as recorded")
     );
     // A second rotation works the same (cron).
-    let o = rotate_on_stack(&stack, "secret-id", &out, &tool_args);
+    let o = crate::common::on_stack(&stack, "rotate secret-id", &out, &tool_args);
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     stack.down().await;
 }

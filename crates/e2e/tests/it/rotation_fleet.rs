@@ -3,28 +3,16 @@
 //! between a workload of east (issued before) and one of west (issued after each phase):
 //! every phase is done in both clusters before the next starts, so none fails.
 
-use std::time::Instant;
-
-use stack::{Stack, StackConfig};
-
 use crate::common::{describe, e2e};
 use crate::istio_csr::istio_csr_chart;
-use crate::probe::{Cluster, Prober, WORKLOAD_TTL};
+use crate::probe::{Cluster, Prober};
 use crate::rotation::helm;
-
-async fn up(dir: &std::path::Path, openbao: bool) -> Stack {
-    let mut cfg = StackConfig::new(dir);
-    cfg.openbao = openbao;
-    Stack::up(cfg).await.unwrap_or_else(|e| {
-        panic!("Stack::up failed (build it with crates/stack/build-stack.sh): {e}")
-    })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_root_rotation_keeps_every_handshake_between_two_clusters() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let east = up(&dir.path().join("east"), true).await;
-    let west = up(&dir.path().join("west"), false).await;
+    let east = crate::common::stack_up_in(&dir.path().join("east"), true).await;
+    let west = crate::common::stack_up_in(&dir.path().join("west"), false).await;
     let file = dir.path().join("fleet.yaml");
     std::fs::write(
         &file,
@@ -66,35 +54,9 @@ async fn a_fleet_root_rotation_keeps_every_handshake_between_two_clusters() {
 
     let mut clusters = vec![Cluster::start(east).await, Cluster::start(west).await];
     let mut prober = Prober::new(&mut clusters).await;
-    let bound = format!("{}s", WORKLOAD_TTL.as_secs());
-    let mut phase_secs = Vec::new();
-    for phase in [
-        "new-root",
-        "trust-both",
-        "new-intermediate",
-        "wait-workloads",
-        "retire",
-    ] {
-        let mut args: Vec<String> = vec!["rotate".into(), "root".into()];
-        args.extend(common.iter().cloned());
-        args.extend(
-            ["--until", phase, "--workload-cert-bound", &bound, "--wait"]
-                .iter()
-                .map(|s| s.to_string()),
-        );
-        let began = Instant::now();
-        let o = prober.around(&mut clusters, phase, &args, &env).await;
-        phase_secs.push(format!("{phase} {:.1} s", began.elapsed().as_secs_f32()));
-        assert_eq!(o.status.code(), Some(0), "{phase}: {}", describe(&o));
-    }
-    eprintln!("phases: {}", phase_secs.join(", "));
-    eprintln!("handshakes:\n{}", prober.summary());
-    assert_eq!(prober.total_failed(), 0, "{}", prober.summary());
-    assert!(
-        prober.tally.values().all(|t| t.ok > 0),
-        "{}",
-        prober.summary()
-    );
+    prober
+        .rotate_root_by_phase(&mut clusters, &common, &env, |_, _| {})
+        .await;
 
     // Both clusters trust R2 only, and the fleet's files say R2.
     let r2 = std::fs::read_to_string(out.join("ca.crt")).expect("ca.crt");
