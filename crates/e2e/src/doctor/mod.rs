@@ -21,6 +21,7 @@ pub mod finding;
 pub mod kubernetes_checks;
 pub mod mesh_checks;
 pub mod policy_check;
+pub mod rotation_checks;
 pub mod vault_checks;
 
 use std::time::Duration;
@@ -89,6 +90,7 @@ pub async fn doctor(cfg: &crate::RunConfig, margin: Duration) -> DoctorReport {
         }
     };
     let facts = vault_checks::check(&client, cfg, &state, margin, &mut r).await;
+    rotation_checks::check(&client, cfg, &mut r).await;
     if let Some(target) = &cfg.cluster {
         match crate::kube::client_for(&target.kubeconfig, target.context.as_deref()).await {
             Ok(kube) => {

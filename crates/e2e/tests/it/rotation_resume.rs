@@ -1,7 +1,7 @@
 //! A root rotation SIGKILLed in each of its phases resumes and completes: run again, it ends
 //! with R2 the only root in Vault and in the files, the new intermediate kept, nothing left
 //! of the overlap, and an `e2e run` afterwards changing nothing. One OpenBao dev server, one
-//! set of mounts per kill point.
+//! set of mounts per kill point. And `e2e doctor` naming a rotation under way.
 
 use std::io::BufRead;
 use std::path::Path;
@@ -160,4 +160,37 @@ fn a_root_rotation_killed_in_each_phase_resumes_and_completes() {
             text(&o.stderr)
         );
     }
+}
+
+#[test]
+fn doctor_names_a_root_rotation_under_way_and_then_complete() {
+    let server = dev_server();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let e2e = |args: &[&str]| {
+        let o = e2e_against(&server)
+            .args(args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("e2e");
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", describe(&o));
+        text(&o.stdout) + &text(&o.stderr)
+    };
+    e2e(&["run"]);
+    e2e(&["rotate", "root", "--until", "trust-both"]);
+    let doctor = e2e(&["doctor"]);
+    assert!(
+        doctor.contains("rotation.root") && doctor.contains("left new-intermediate"),
+        "{doctor}"
+    );
+    e2e(&["rotate", "root", "--workload-cert-bound", "0s"]);
+    e2e(&["rotate", "intermediate"]);
+    let doctor = e2e(&["doctor"]);
+    assert!(
+        doctor.contains("the last root rotation is complete"),
+        "{doctor}"
+    );
+    assert!(doctor.contains("intermediate.older-issuers"), "{doctor}");
+    assert!(doctor.contains("0 errors"), "{doctor}");
 }
