@@ -124,6 +124,9 @@ pub struct Defaults {
     pub intermediate_ttl: Option<FleetDuration>,
     /// The signing role's `max_ttl` (default `720h`).
     pub role_max_ttl: Option<FleetDuration>,
+    /// Each new AppRole secret-id's lifetime (the role's `secret_id_ttl`; `0`: no expiry);
+    /// unset: the role's is left as it is.
+    pub secret_id_ttl: Option<FleetDuration>,
     /// The TSB ControlPlane's settings.
     pub tsb: Option<TsbSection>,
 }
@@ -171,6 +174,8 @@ pub struct ClusterSection {
     pub intermediate_ttl: Option<FleetDuration>,
     /// The signing role's `max_ttl`.
     pub role_max_ttl: Option<FleetDuration>,
+    /// Its AppRole secret-ids' lifetime.
+    pub secret_id_ttl: Option<FleetDuration>,
     /// Also ask this cluster's Istio CA (`host:port`) for a workload certificate.
     pub istio_ca_addr: Option<String>,
     /// The name in its serving certificate.

@@ -182,6 +182,7 @@ impl Fleet {
                 if let Some(ttl) = c.role_max_ttl.or(d.role_max_ttl) {
                     setup.role.max_ttl = ttl.0;
                 }
+                setup.secret_id_ttl = c.secret_id_ttl.or(d.secret_id_ttl).map(|t| t.0);
                 setup.role.name = names.role.clone();
                 if let Some(k) = c.key_type.or(d.key_type) {
                     setup.role.key_type = k.vault_name().into();
@@ -259,5 +260,41 @@ impl Fleet {
             .first()
             .map(|c| c.config.setup.approle_mount.clone())
             .unwrap_or_else(|| PkiSetup::default().approle_mount)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::FleetFile;
+
+    #[test]
+    fn a_secret_id_ttl_is_the_clusters_own_else_the_defaults_else_left_alone() {
+        let text = "root: {}\ndefaults: {secretIdTtl: 1h}\nclusters:\n- name: east\n- name: west\n  secretIdTtl: 90m\n";
+        let file = FleetFile::parse(text, Path::new("fleet.yaml")).expect("valid");
+        let fleet = Fleet::from_file(
+            &file,
+            Path::new("fleet.yaml"),
+            Path::new("."),
+            "out",
+            VaultSpec::DevServer,
+            &ClusterTools::default(),
+        )
+        .expect("fleet");
+        let ttl = |i: usize| fleet.clusters[i].config.setup.secret_id_ttl;
+        assert_eq!(ttl(0), Some(Duration::from_secs(3600)));
+        assert_eq!(ttl(1), Some(Duration::from_secs(5400)));
+        let file = FleetFile::parse("root: {}\nclusters: [{name: east}]\n", Path::new("f.yaml"))
+            .expect("valid");
+        let fleet = Fleet::from_file(
+            &file,
+            Path::new("f.yaml"),
+            Path::new("."),
+            "out",
+            VaultSpec::DevServer,
+            &ClusterTools::default(),
+        )
+        .expect("fleet");
+        assert_eq!(fleet.clusters[0].config.setup.secret_id_ttl, None);
     }
 }
