@@ -61,6 +61,21 @@ pub async fn intermediate(
 
 async fn rotate(ctx: &mut Ctx<'_, '_>, opts: &IntermediateOptions) -> Result<RotateStatus> {
     let cfg = ctx.cfg;
+    // A root rotation under way replaces the intermediate itself (phase 3) and removes the
+    // ones from before it (phase 5): one rotation at a time.
+    if let Ok(Some(rec)) = crate::rotate::RootRotation::load(&ctx.out)
+        && !rec.is_complete()
+    {
+        return Err(Error::Usage(format!(
+            "a root rotation is under way in {} (left: {}): finish it with e2e rotate root first",
+            ctx.out.path(OutDir::ROTATION).display(),
+            rec.left()
+                .iter()
+                .map(|p| p.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     let setup = &cfg.setup;
     let vault_step = |e: vault_pki::Error| {
         Error::step(

@@ -163,7 +163,7 @@ fn a_root_rotation_killed_in_each_phase_resumes_and_completes() {
 }
 
 #[test]
-fn doctor_names_a_root_rotation_under_way_and_then_complete() {
+fn doctor_names_a_root_rotation_under_way_and_an_intermediate_rotation_waits_for_it() {
     let server = dev_server();
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
@@ -179,6 +179,22 @@ fn doctor_names_a_root_rotation_under_way_and_then_complete() {
     };
     e2e(&["run"]);
     e2e(&["rotate", "root", "--until", "trust-both"]);
+    let o = e2e_against(&server)
+        .args(["rotate", "intermediate", "--out"])
+        .arg(&out)
+        .output()
+        .expect("e2e");
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "one rotation at a time: {}",
+        describe(&o)
+    );
+    assert!(
+        text(&o.stderr).contains("root rotation is under way"),
+        "{}",
+        describe(&o)
+    );
     let doctor = e2e(&["doctor"]);
     assert!(
         doctor.contains("rotation.root") && doctor.contains("left new-intermediate"),
