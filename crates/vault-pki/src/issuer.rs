@@ -1,7 +1,7 @@
 //! Issuer operations of Vault's multi-issuer PKI, the primitives of a rotation: find the
 //! issuer holding a certificate, import a root as a further (non-default) issuer, sign an
 //! intermediate with a chosen issuer, install a new intermediate beside the current one, and
-//! remove an issuer, cross-sign one. [`list_issuers`](PkiClient::list_issuers),
+//! remove an issuer (or have Vault tidy the expired ones), cross-sign one. [`list_issuers`](PkiClient::list_issuers),
 //! [`read_issuer`](PkiClient::read_issuer) and
 //! [`set_default_issuer`](PkiClient::set_default_issuer) are in [`crate::ca`].
 //!
@@ -108,6 +108,20 @@ struct DeleteIssuerRequest {
     mount: String,
     #[endpoint(skip)]
     issuer_ref: String,
+}
+
+/// ## Tidy
+///
+/// * Path: `{self.mount}/tidy`
+/// * Method: POST
+/// * Reference: <https://developer.hashicorp.com/vault/api-docs/secret/pki#tidy>
+#[derive(Endpoint)]
+#[endpoint(path = "{self.mount}/tidy", method = "POST")]
+struct TidyRequest {
+    #[endpoint(skip)]
+    mount: String,
+    tidy_expired_issuers: bool,
+    issuer_safety_buffer: String,
 }
 
 /// A new intermediate to install beside the current one ([`PkiClient::install_intermediate`]).
@@ -254,6 +268,25 @@ impl PkiClient {
             Err(Error::NotFound { .. }) => Ok(()),
             other => other,
         }
+    }
+
+    /// Starts Vault's tidy of `mount`'s issuers that expired more than `safety_buffer` ago (not
+    /// the default one); Vault runs it in the background (`{mount}/tidy-status` reports it).
+    ///
+    /// * Path: `{mount}/tidy` (`tidy_expired_issuers=true`)
+    /// * Method: POST
+    /// * Reference: <https://developer.hashicorp.com/vault/api-docs/secret/pki#tidy>
+    pub async fn tidy_expired_issuers(&self, mount: &str, safety_buffer: Duration) -> Result<()> {
+        let p = format!("{mount}/tidy");
+        self.call(&p, |c| {
+            let ep = TidyRequest {
+                mount: mount.into(),
+                tidy_expired_issuers: true,
+                issuer_safety_buffer: ttl_str(safety_buffer),
+            };
+            async move { vaultrs::api::exec_with_empty(c, ep).await }
+        })
+        .await
     }
 
     /// Generates a new intermediate key and CSR in `new.mount`, has the root issuer sign it,

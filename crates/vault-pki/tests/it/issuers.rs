@@ -185,6 +185,10 @@ async fn a_second_root_signs_a_new_default_intermediate_while_the_old_issuers_st
             .expect("as set up")
             .is_none()
     );
+    // Vault's own tidy of expired issuers is accepted (none has expired: nothing goes).
+    c.tidy_expired_issuers(&setup.intermediate_mount, Duration::from_secs(3600))
+        .await
+        .expect("tidy");
     let setup3 = setup2.with_recorded_secret_id(rerun.secret_id.clone());
     let after = c.ensure(&setup3).await.expect("ensure after retiring");
     assert!(!after.changed(), "{}", after.summary());
