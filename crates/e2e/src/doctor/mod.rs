@@ -48,6 +48,8 @@ pub async fn doctor_fleet(fleet: &crate::fleet::Fleet, margin: Duration) -> Doct
     for (name, one) in reports {
         r.merge_cluster(&name, one);
     }
+    // The fleet's root rotation is recorded in the fleet's folder.
+    rotation_checks::record(&OutDir::new(&fleet.out), &mut r);
     r
 }
 

@@ -11,7 +11,12 @@ use crate::rotate::{RootPhase, RootRotation};
 
 /// The rotation findings of `cfg`'s output folder and intermediate mount.
 pub async fn check(client: &PkiClient, cfg: &RunConfig, r: &mut DoctorReport) {
-    let out = OutDir::new(&cfg.out);
+    record(&OutDir::new(&cfg.out), r);
+    older_issuers(client, cfg, r).await;
+}
+
+/// The root rotation recorded in `out` (a cluster's, or a fleet's folder), if any.
+pub fn record(out: &OutDir, r: &mut DoctorReport) {
     let subject = out.path(OutDir::ROTATION).display().to_string();
     match RootRotation::load(&out) {
         Err(e) => r.push(Finding::error(
@@ -50,6 +55,10 @@ pub async fn check(client: &PkiClient, cfg: &RunConfig, r: &mut DoctorReport) {
             ));
         }
     }
+}
+
+/// The intermediate mount's issuers beside the default and its chain.
+async fn older_issuers(client: &PkiClient, cfg: &RunConfig, r: &mut DoctorReport) {
     let mount = &cfg.setup.intermediate_mount;
     let (Ok(list), Ok(Some(default))) = (
         client.list_issuers(mount).await,

@@ -210,3 +210,57 @@ fn doctor_names_a_root_rotation_under_way_and_an_intermediate_rotation_waits_for
     assert!(doctor.contains("intermediate.older-issuers"), "{doctor}");
     assert!(doctor.contains("0 errors"), "{doctor}");
 }
+
+#[test]
+fn a_fleet_root_rotation_resumes_from_the_fleets_folder_and_doctor_names_it() {
+    let server = dev_server();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("fleet.yaml");
+    std::fs::write(
+        &file,
+        "root: {mount: f-pki}\ndefaults: {approleMount: f-ar}\nclusters: [{name: east}, {name: west}]\n",
+    )
+    .expect("fleet file");
+    let out = dir.path().join("out");
+    let e2e = |args: &[&str]| {
+        let o = e2e_against(&server)
+            .args(args)
+            .arg("--fleet")
+            .arg(&file)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("e2e");
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", describe(&o));
+        text(&o.stdout) + &text(&o.stderr)
+    };
+    e2e(&["fleet", "run"]);
+    let r1 = std::fs::read_to_string(out.join("ca.crt")).expect("ca.crt");
+    e2e(&["rotate", "root", "--until", "trust-both"]);
+    for name in ["east", "west"] {
+        let b = std::fs::read_to_string(out.join(name).join("trust-bundle.pem")).expect("bundle");
+        assert_eq!(e2e::certs::split_bundle(&b).len(), 2, "{name}: R1+R2");
+    }
+    let doctor = e2e(&["doctor"]);
+    assert!(
+        doctor.contains("rotation.root") && doctor.contains("left new-intermediate"),
+        "{doctor}"
+    );
+    let done = e2e(&["rotate", "root", "--workload-cert-bound", "0s"]);
+    assert!(
+        done.contains("fleet rotate root: done, 2 clusters"),
+        "{done}"
+    );
+    let r2 = std::fs::read_to_string(out.join("ca.crt")).expect("ca.crt");
+    assert!(!e2e::verify::same_cert(&r1, &r2));
+    for name in ["east", "west"] {
+        let own = std::fs::read_to_string(out.join(name).join("istioca.crt")).expect("istioca");
+        assert!(
+            vault_pki::chains_to(&own, &r2).expect("PEM"),
+            "{name} signs under R2"
+        );
+        assert!(!out.join(name).join("trust-bundle.pem").exists());
+    }
+    let again = e2e(&["fleet", "run"]);
+    assert!(again.contains("2 clusters, 0 failed"), "{again}");
+}
