@@ -18,7 +18,7 @@ pub async fn check(client: &PkiClient, cfg: &RunConfig, r: &mut DoctorReport) {
 /// The root rotation recorded in `out` (a cluster's, or a fleet's folder), if any.
 pub fn record(out: &OutDir, r: &mut DoctorReport) {
     let subject = out.path(OutDir::ROTATION).display().to_string();
-    match RootRotation::load(&out) {
+    match RootRotation::load(out) {
         Err(e) => r.push(Finding::error(
             "rotation.root",
             &subject,
