@@ -25,24 +25,6 @@ use crate::readiness::{issuer_now, wait_issuer_ready, wait_istiod_certificate};
 use crate::report::{Check, Outcome, Phase};
 use vault_pki::{SecretString, SetupReport};
 
-/// One Kubernetes client for the run's cluster (`--kubeconfig`, `--context`); `None` without
-/// one. No request is sent yet.
-pub async fn connect(cfg: &RunConfig) -> Result<Option<Client>> {
-    let Some(c) = &cfg.cluster else {
-        return Ok(None);
-    };
-    crate::kube::client_for(&c.kubeconfig, c.context.as_deref())
-        .await
-        .map(Some)
-        .map_err(|e| {
-            Error::step(
-                "cluster: connect",
-                e,
-                "check --kubeconfig / KUBECONFIG and that the API server is reachable",
-            )
-        })
-}
-
 /// What the cluster phase needs besides the objects.
 #[derive(Clone)]
 pub struct ClusterInput<'a> {

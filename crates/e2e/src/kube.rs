@@ -37,6 +37,23 @@ pub async fn client_for(kubeconfig: &Path, context: Option<&str>) -> Result<Clie
     Client::try_from(config)
         .map_err(|e| Cause::kube(format!("a client for {}", kubeconfig.display()), e))
 }
+/// One Kubernetes client for the run's cluster (`--kubeconfig`, `--context`); `None` without
+/// one. No request is sent yet.
+pub async fn connect(cfg: &crate::config::RunConfig) -> crate::Result<Option<Client>> {
+    let Some(c) = &cfg.cluster else {
+        return Ok(None);
+    };
+    crate::kube::client_for(&c.kubeconfig, c.context.as_deref())
+        .await
+        .map(Some)
+        .map_err(|e| {
+            crate::Error::step(
+                "cluster: connect",
+                e,
+                "check --kubeconfig / KUBECONFIG and that the API server is reachable",
+            )
+        })
+}
 
 /// Reads a kubeconfig; a `KUBECONFIG`-style list (`a:b`, when no file has that whole name)
 /// is merged as kubectl does: the first file to set a value wins.

@@ -1,6 +1,9 @@
 //! The files phase: what the output folder receives (the state with the secret-id first, the
 //! root, the intermediate, the manifests of seed steps 6 to 8), each as one step; a plan
 //! compares instead of writing.
+//!
+//! Long because every file of the output folder is decided here, in the order that loses
+//! nothing (secrets first), including the root rotation's trust bundle a run publishes.
 
 use std::collections::HashSet;
 

@@ -172,7 +172,7 @@ async fn flow(
     })?;
     let root = vault::root_source(&cfg.root, out)?;
     // One client for the whole run (no request is sent yet).
-    let kube = crate::cluster::connect(cfg).await?;
+    let kube = crate::kube::connect(cfg).await?;
     let istio_operator = cluster::istio_operator(cfg, kube.as_ref(), progress).await;
     let conn = vault::connect(&cfg.vault, progress)?;
     found.vault = Some(conn.info.clone());

@@ -8,6 +8,9 @@
 //!
 //! This module talks HTTP itself (reqwest), not through `vault-pki`, so the check does not
 //! share code with what it checks.
+//!
+//! Long because that independence has a price: the login, the signing request and the
+//! refusals are spelled out here instead of borrowed from the client under test.
 
 use std::time::Duration;
 

@@ -23,6 +23,9 @@
 //! runner does not assume where Vault runs.
 //!
 //! The migration of a cluster set up with AppRole is [`migration`]'s.
+//!
+//! Long because it is one concept seen from both sides, kept in one place: the objects the
+//! cluster gets, the reviewer token's lifetime rule, and the Vault side built from them.
 
 pub mod migration;
 

@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+mod args;
 pub mod fleet;
 mod intermediate;
 pub mod mesh;
@@ -90,7 +91,7 @@ impl<'a, 'p> Ctx<'a, 'p> {
                     .into(),
             ));
         }
-        let kube = crate::cluster::connect(cfg).await?;
+        let kube = crate::kube::connect(cfg).await?;
         let conn = crate::vault::connect(&cfg.vault, progress)?;
         Ok(Ctx {
             name: String::new(),

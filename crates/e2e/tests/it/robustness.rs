@@ -1,7 +1,8 @@
-//! Issue 15: bad inputs are refused before Vault is touched, a working root is not replaced as
+//! Bad inputs are refused before Vault is touched, a working root is not replaced as
 //! a side effect, nothing Vault returns once is lost when `e2e` is SIGKILLed at any step
 //! boundary, two runs at once end with one intermediate, and logs to a file carry no ANSI.
-//! The real binary against a real OpenBao dev server.
+//! The real binary against a real OpenBao dev server. Long because each of these is a
+//! scenario with its own setup on the shared server, and they share this file's helpers.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! `e2e run` / `e2e plan` as a user runs them: the real binary (its own process) against a
 //! throwaway OpenBao dev server. Fails, never skips, when `bao` is missing (run
-//! scripts/install-openbao.sh or set BAO_BIN).
+//! scripts/install-openbao.sh or set BAO_BIN). Long because it is the command's whole surface
+//! as a user meets it (flags, files, exit codes, plan, idempotence), one scenario per test.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
