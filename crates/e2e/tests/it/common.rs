@@ -92,6 +92,21 @@ pub async fn stack_up_in(dir: &Path, openbao: bool) -> Stack {
     })
 }
 
+/// `dir/fleet.yaml`: a generated root and two clusters, `east` and `west`, on these stacks.
+pub fn two_cluster_fleet(dir: &Path, east: &Stack, west: &Stack) -> std::path::PathBuf {
+    let file = dir.join("fleet.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "root: {{}}\nclusters:\n- name: east\n  kubeconfig: {}\n- name: west\n  kubeconfig: {}\n",
+            east.kubeconfig_path().display(),
+            west.kubeconfig_path().display()
+        ),
+    )
+    .expect("fleet file");
+    file
+}
+
 /// `e2e <command> --out <out> --kubeconfig <stack's> [extra]` with the stack's OpenBao
 /// (`command` may be several words: `rotate secret-id`).
 pub fn on_stack(stack: &Stack, command: &str, out: &Path, extra: &[&str]) -> Output {

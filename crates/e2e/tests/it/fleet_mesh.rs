@@ -62,16 +62,7 @@ async fn workloads_of_two_clusters_under_one_root_trust_each_other_and_not_a_for
         "no helm at {} (crates/stack/build-stack.sh builds it)",
         helm.display()
     );
-    let file = dir.path().join("fleet.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            "root: {{}}\nclusters:\n- name: east\n  kubeconfig: {}\n- name: west\n  kubeconfig: {}\n",
-            east.kubeconfig_path().display(),
-            west.kubeconfig_path().display()
-        ),
-    )
-    .expect("fleet file");
+    let file = crate::common::two_cluster_fleet(dir.path(), &east, &west);
     let out = dir.path().join("out");
     let o = e2e()
         .args(["fleet", "run", "--fleet"])

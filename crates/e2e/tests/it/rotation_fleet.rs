@@ -13,16 +13,7 @@ async fn a_fleet_root_rotation_keeps_every_handshake_between_two_clusters() {
     let dir = tempfile::tempdir().expect("tempdir");
     let east = crate::common::stack_up_in(&dir.path().join("east"), true).await;
     let west = crate::common::stack_up_in(&dir.path().join("west"), false).await;
-    let file = dir.path().join("fleet.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            "root: {{}}\nclusters:\n- name: east\n  kubeconfig: {}\n- name: west\n  kubeconfig: {}\n",
-            east.kubeconfig_path().display(),
-            west.kubeconfig_path().display()
-        ),
-    )
-    .expect("fleet file");
+    let file = crate::common::two_cluster_fleet(dir.path(), &east, &west);
     let out = dir.path().join("out");
     let (helm, chart) = (helm(), istio_csr_chart());
     let common: Vec<String> = vec![
