@@ -5,7 +5,7 @@
 //! (`/proc/<pid>/stat` field 22), so `stack down` never signals a recycled pid.
 
 use std::future::Future;
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::Ipv4Addr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -16,16 +16,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::error::{Result, StackError};
 
-/// A free TCP port on 127.0.0.1 (bound and released; the caller binds it next).
+/// A free TCP port on 127.0.0.1, below the ephemeral range (`vault_pki::dev_server::free_port`:
+/// a port an outgoing connection cannot take before the component binds it).
 pub(crate) fn free_port(what: &str) -> Result<u16> {
-    for _ in 0..50 {
-        if let Ok(l) = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            && let Ok(a) = l.local_addr()
-        {
-            return Ok(a.port());
-        }
-    }
-    Err(StackError::NoFreePort(what.to_string()))
+    vault_pki::dev_server::free_port().map_err(|_| StackError::NoFreePort(what.to_string()))
 }
 
 /// A process the stack started, as recorded in the state file.

@@ -298,17 +298,60 @@ fn port_free(port: u16) -> bool {
     TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
 }
 
-/// Picks a free port `P` on 127.0.0.1 whose `P+1` is free too.
+/// Where ports are picked: below the kernel's ephemeral range (`ip_local_port_range`, from
+/// which outgoing connections take their source ports), so that a port found free is not
+/// taken by a connection before the server binds it. `(low, high)`, inclusive.
+fn port_range() -> (u16, u16) {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| {
+            t.split_whitespace()
+                .next()
+                .and_then(|p| p.parse::<u16>().ok())
+        })
+        .unwrap_or(32768);
+    let high = ephemeral_low.saturating_sub(1).max(11000);
+    (10000, high)
+}
+
+/// A random candidate port in [`port_range`].
+fn candidate(n: usize) -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_usize(n);
+    h.write_u32(std::process::id());
+    let (low, high) = port_range();
+    let span = u64::from(high - low) + 1;
+    low + u16::try_from(h.finish() % span).unwrap_or(0)
+}
+
+/// Picks a free port on 127.0.0.1 (below the ephemeral range, see [`port_range`]; else one
+/// the kernel chooses).
+pub fn free_port() -> DevResult<u16> {
+    for n in 0..200 {
+        let p = candidate(n);
+        if port_free(p) {
+            return Ok(p);
+        }
+    }
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| DevServerError::Io {
+        what: "binding 127.0.0.1:0".into(),
+        source: e,
+    })?;
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(|e| DevServerError::Io {
+            what: "reading a bound port".into(),
+            source: e,
+        })
+}
+
+/// Picks a free port `P` on 127.0.0.1 whose `P+1` is free too (below the ephemeral range).
 pub fn free_port_pair() -> DevResult<u16> {
     const TRIES: usize = 200;
-    for _ in 0..TRIES {
-        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| DevServerError::Io {
-            what: "binding 127.0.0.1:0".into(),
-            source: e,
-        })?;
-        let p = l.local_addr().map(|a| a.port()).unwrap_or(0);
-        drop(l);
-        if p != 0 && p < u16::MAX && port_free(p) && port_free(p + 1) {
+    for n in 0..TRIES {
+        let p = candidate(n);
+        if p < u16::MAX && port_free(p) && port_free(p + 1) {
             return Ok(p);
         }
     }
