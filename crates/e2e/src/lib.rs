@@ -52,6 +52,7 @@ pub mod progress;
 pub mod readiness;
 pub mod render;
 pub mod report;
+pub mod root;
 pub mod rotate;
 pub mod run;
 pub mod sink;

@@ -21,7 +21,7 @@ use crate::progress::Progress;
 use crate::report::{Check, ErrorRecord, Report, Status, VaultInfo};
 use crate::sink::SecretSink;
 use crate::state::State;
-use crate::vault::{self, RootSource};
+use crate::vault;
 use crate::verify::{self, VaultLogin, VerifyInput};
 
 /// What a run produced: its report (also on failure, with `status: failed`) and its error.
@@ -191,14 +191,23 @@ async fn flow(
     let mut writer = Writer::new(out, cfg.dry_run, progress);
     let vault_lock =
         vault::lock(&conn, &cfg.setup, out, cfg.dry_run, cfg.lock_wait, progress).await?;
-    let (setup, own_root_key) =
-        match choose_root(cfg, &conn, root, &mut writer, &state, out, progress).await {
-            Ok(c) => c,
-            Err(e) => {
-                vault::unlock(&conn, vault_lock, progress).await;
-                return Err(e);
-            }
-        };
+    let (setup, own_root_key) = match crate::root::choose_root(
+        cfg,
+        &conn,
+        root,
+        &mut writer,
+        &state,
+        out,
+        progress,
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            vault::unlock(&conn, vault_lock, progress).await;
+            return Err(e);
+        }
+    };
     progress.mark();
     let sink = SecretSink::new(progress, (!cfg.dry_run).then_some(out), &state);
     let result = vault::setup(&conn.client, &setup, cfg.dry_run, &sink).await;
@@ -369,54 +378,6 @@ async fn flow(
     Ok(())
 }
 
-/// The root chosen first: a root generated here is written to --out before Vault sees it,
-/// so that its key is never lost. Returns the setup to ensure, and the root key this tool
-/// generated (now or earlier into --out).
-async fn choose_root(
-    cfg: &RunConfig,
-    conn: &vault::VaultConnection,
-    root: RootSource,
-    writer: &mut Writer<'_, '_>,
-    state: &State,
-    out: &OutDir,
-    progress: &Progress<'_>,
-) -> Result<(vault_pki::PkiSetup, Option<SecretString>)> {
-    let mut setup = cfg.setup.clone();
-    let mut own_root_key = None;
-    let root = match root {
-        RootSource::Given(cert, key) => {
-            vault::check_root_replacement(&conn.client, &setup.root_mount, &cert, cfg.replace_root)
-                .await?;
-            Some((cert, key))
-        }
-        RootSource::OutDir(cert, key) => {
-            own_root_key = Some(key.clone());
-            Some((cert, key))
-        }
-        RootSource::None if cfg.dry_run => None,
-        RootSource::None if vault::has_root(&conn.client, &setup.root_mount).await => None,
-        RootSource::None => {
-            progress.mark();
-            match vault::generate_root(&setup)? {
-                Some(g) => {
-                    writer.generated_root(&g.cert_pem, &g.key_pem)?;
-                    own_root_key = Some(g.key_pem.clone());
-                    Some((g.cert_pem, g.key_pem))
-                }
-                None => None,
-            }
-        }
-    };
-    if let Some((cert, key)) = root {
-        setup = setup.with_root_ca(cert, key);
-    }
-    setup = setup.with_recorded_secret_id(state.secret_id.clone());
-    if setup.secret_id_metadata.is_empty() {
-        setup.secret_id_metadata = secret_id_metadata(out);
-    }
-    Ok((setup, own_root_key))
-}
-
 /// Vault kept its intermediate but `--out` has no `istioca.key`: Vault returned the key once,
 /// so it cannot be written again. With `istioca.csr` (written with the key by the run that
 /// made the intermediate) that is a lost key and an error; without (an intermediate made
@@ -453,19 +414,6 @@ fn check_intermediate_key(
             "restore istioca.key (and istioca.csr) from a backup, or have a new intermediate made: `bao secrets disable {intermediate_mount}` and re-run"
         ),
     ))
-}
-
-/// The metadata of the secret-ids this run makes: the tool and the output folder, so that a
-/// re-run into the same folder finds (and destroys) those a killed run never recorded, and
-/// leaves other folders' alone.
-pub(crate) fn secret_id_metadata(out: &OutDir) -> std::collections::BTreeMap<String, String> {
-    let folder = std::fs::canonicalize(out.root()).unwrap_or_else(|_| out.root().to_path_buf());
-    [
-        ("created_by".to_string(), "e2e".to_string()),
-        ("out".to_string(), folder.display().to_string()),
-    ]
-    .into_iter()
-    .collect()
 }
 
 /// The shared workload CSR could not be made (its RSA key generation failed).

@@ -329,3 +329,16 @@ fn outcome(o: vault_pki::Outcome) -> Outcome {
         _ => Outcome::Unchanged,
     }
 }
+
+/// The metadata of the secret-ids this run makes: the tool and the output folder, so that a
+/// re-run into the same folder finds (and destroys) those a killed run never recorded, and
+/// leaves other folders' alone.
+pub fn secret_id_metadata(out: &OutDir) -> std::collections::BTreeMap<String, String> {
+    let folder = std::fs::canonicalize(out.root()).unwrap_or_else(|_| out.root().to_path_buf());
+    [
+        ("created_by".to_string(), "e2e".to_string()),
+        ("out".to_string(), folder.display().to_string()),
+    ]
+    .into_iter()
+    .collect()
+}

@@ -24,12 +24,16 @@
 //!
 //! The migration of a cluster set up with AppRole is [`migration`]'s.
 //!
-//! Long because it is one concept seen from both sides, kept in one place: the objects the
-//! cluster gets, the reviewer token's lifetime rule, and the Vault side built from them.
+//! The objects the cluster gets are built in `objects.rs`. Long (with its tests) because the
+//! reviewer token's lifetime rule, the API server's address and CA, and the Vault side built
+//! from them are one decision read together.
 
 pub mod migration;
+mod objects;
 
 pub use migration::{remove_approle_secret, retire_secret_id};
+use objects::meta;
+pub use objects::objects;
 
 use std::path::Path;
 use std::time::Duration;
@@ -37,13 +41,8 @@ use std::time::Duration;
 use certmanager_types::{VaultKubernetesAuth, seed};
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::ServiceAccount;
-use k8s_openapi::api::rbac::v1::{
-    ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
-};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::PostParams;
 use kube::{Api, Client};
-use serde_json::Value;
 use vault_pki::{KubernetesAuthSetup, KubernetesConfig, KubernetesRole, PkiSetup, SecretString};
 
 use crate::config::KubernetesAuth;
@@ -88,92 +87,6 @@ pub fn token_role_name() -> String {
 /// The ClusterRoleBinding of the reviewer in `namespace` (cluster-scoped, so it names it).
 pub fn reviewer_binding_name(namespace: &str) -> String {
     format!("{REVIEWER_SERVICE_ACCOUNT}-{namespace}")
-}
-
-fn meta(name: &str, namespace: Option<&str>) -> ObjectMeta {
-    ObjectMeta {
-        name: Some(name.to_string()),
-        namespace: namespace.map(str::to_string),
-        // A field for e2e's apply to own (an apply owning none would rewrite the object).
-        labels: Some(
-            [(
-                "app.kubernetes.io/managed-by".to_string(),
-                crate::kube::FIELD_MANAGER.to_string(),
-            )]
-            .into(),
-        ),
-        ..ObjectMeta::default()
-    }
-}
-
-/// The cluster's objects, in the order they are applied, each with its step name.
-pub fn objects(namespace: &str) -> std::result::Result<Vec<(&'static str, Value)>, Cause> {
-    let issuer_sa = ServiceAccount {
-        metadata: meta(seed::ISSUER_SERVICE_ACCOUNT, Some(namespace)),
-        ..ServiceAccount::default()
-    };
-    let role = Role {
-        metadata: meta(&token_role_name(), Some(namespace)),
-        rules: Some(vec![PolicyRule {
-            api_groups: Some(vec![String::new()]),
-            resources: Some(vec!["serviceaccounts/token".into()]),
-            resource_names: Some(vec![seed::ISSUER_SERVICE_ACCOUNT.into()]),
-            verbs: vec!["create".into()],
-            ..PolicyRule::default()
-        }]),
-    };
-    let binding = RoleBinding {
-        metadata: meta(&token_role_name(), Some(namespace)),
-        role_ref: RoleRef {
-            api_group: Some("rbac.authorization.k8s.io".into()),
-            kind: "Role".into(),
-            name: token_role_name(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: seed::CERT_MANAGER_SERVICE_ACCOUNT.into(),
-            namespace: Some(seed::CERT_MANAGER_NAMESPACE.into()),
-            ..Subject::default()
-        }]),
-    };
-    let reviewer = ServiceAccount {
-        metadata: meta(REVIEWER_SERVICE_ACCOUNT, Some(namespace)),
-        ..ServiceAccount::default()
-    };
-    let delegator = ClusterRoleBinding {
-        metadata: meta(&reviewer_binding_name(namespace), None),
-        role_ref: RoleRef {
-            api_group: Some("rbac.authorization.k8s.io".into()),
-            kind: "ClusterRole".into(),
-            name: AUTH_DELEGATOR.into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: REVIEWER_SERVICE_ACCOUNT.into(),
-            namespace: Some(namespace.into()),
-            ..Subject::default()
-        }]),
-    };
-    use crate::manifests::to_value;
-    Ok(vec![
-        (
-            "Issuer ServiceAccount",
-            to_value("ServiceAccount", &issuer_sa)?,
-        ),
-        ("Issuer token Role", to_value("Role", &role)?),
-        (
-            "Issuer token RoleBinding",
-            to_value("RoleBinding", &binding)?,
-        ),
-        (
-            "reviewer ServiceAccount",
-            to_value("ServiceAccount", &reviewer)?,
-        ),
-        (
-            "reviewer ClusterRoleBinding",
-            to_value("ClusterRoleBinding", &delegator)?,
-        ),
-    ])
 }
 
 /// A TokenRequest token for `namespace/name`: for `audiences` (none: the API server's own),

@@ -60,7 +60,7 @@ async fn rotate(ctx: &mut Ctx<'_, '_>) -> Result<RotateStatus> {
     };
 
     // The new one, recorded before anything else is asked.
-    let tag = crate::run::secret_id_metadata(&ctx.out);
+    let tag = crate::vault::secret_id_metadata(&ctx.out);
     let new = ctx
         .conn
         .client
