@@ -17,7 +17,7 @@ use crate::path::{Segment, TreePath};
 use crate::prepared::{
     Matcher, Prepared, key_hash, map_at_mut, map_find, map_get, map_get_mut, prepared, same_bytes,
 };
-use crate::value::{contains_map, go_sprint, sprint_eq, string_to_map, structpb_in_place};
+use crate::value::{contains_map, go_sprint, sprint_eq, string_to_map_in_place, structpb_in_place};
 
 /// Applies one patch to `object` (a fresh [`Patcher`]).
 ///
@@ -155,10 +155,9 @@ impl Marks {
         let start = self.steps.len();
         self.steps.reserve(pos.len());
         self.hashes.reserve(pos.len());
-        let mut h = 0;
-        for s in pos.iter() {
-            h = prefix_hash(h, s);
-            self.hashes.push(h);
+        for (d, s) in pos.iter().enumerate() {
+            // The levels carry their prefix hashes: only an extra step is hashed here.
+            self.hashes.push(pos.hash(d + 1));
             self.steps.push(match s {
                 StepRef::Key(k, h) => {
                     let a = self.keys.len();
@@ -393,12 +392,24 @@ fn mark_under(mark: Mark<'_>, pos: Pos<'_>) -> bool {
 /// The hash of a position's steps up to and including `step`, from the hash `parent` of
 /// those before it (0 at the root): compared before the steps themselves.
 fn prefix_hash(parent: u64, step: StepRef<'_>) -> u64 {
-    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
     let word = match step {
         StepRef::Key(_, h) => h,
-        // An index hashes apart from the keys' FxHash values (odd multiplier, then a tag).
-        StepRef::Idx(i) => (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x1d,
+        StepRef::Idx(i) => index_word(i),
     };
+    mix(parent, word)
+}
+
+/// What an index step adds to a [`prefix_hash`]: it hashes apart from the keys' FxHash values
+/// (odd multiplier, then a tag).
+#[inline]
+fn index_word(i: usize) -> u64 {
+    (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x1d
+}
+
+/// [`prefix_hash`] from the word of the step.
+#[inline]
+fn mix(parent: u64, word: u64) -> u64 {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
     (parent.rotate_left(5) ^ word).wrapping_mul(SEED)
 }
 
@@ -688,7 +699,13 @@ impl Patcher {
                     });
                 }
             };
-            next.hash = prefix_hash(parent.hash, step_of(path, next.hop));
+            // The step's word: this segment's hash for a key (as `step_of` gives it).
+            let word = match next.hop {
+                Hop::Key(_) => seg.hash(),
+                Hop::Idx(i) => index_word(i),
+                Hop::Root => index_word(0),
+            };
+            next.hash = mix(parent.hash, word);
             levels.push(next);
         }
         Ok(())
@@ -1028,7 +1045,7 @@ impl<'a> Writer<'a, '_> {
     }
 
     /// Istio's `setPathContext`: write the leaf, then every ancestor into its parent.
-    fn set(&mut self, value: Value) -> Result<()> {
+    fn set(&mut self, mut vv: Value) -> Result<()> {
         let n = self.levels.len() - 1;
         if n == 0 {
             // Istio: setValueContext on the root does nothing.
@@ -1037,7 +1054,7 @@ impl<'a> Writer<'a, '_> {
         let path: &'a TreePath = self.path;
         let a = self.first_virtual();
         let mut locals = self.locals(a, n);
-        let (vv, from_string) = string_to_map(value);
+        let from_string = string_to_map_in_place(&mut vv);
         let has_map = contains_map(&vv);
         // The written value, kept for the RFC 6902 operations only when they are wanted.
         let op_val = if self.ops.is_some() {

@@ -199,12 +199,15 @@ pub(crate) fn map_get<'m>(m: &'m Map<String, Value>, key: &str) -> Option<&'m Va
 }
 
 /// `m.get(key)` with the position of the entry, without hashing when the map is small.
+#[inline]
 pub(crate) fn map_find<'m>(m: &'m Map<String, Value>, key: &str) -> Option<(usize, &'m Value)> {
     if m.len() <= LINEAR {
-        m.iter()
-            .enumerate()
-            .find(|(_, (k, _))| same_key(k, key))
-            .map(|(i, (_, v))| (i, v))
+        for (at, (k, v)) in m.iter().enumerate() {
+            if same_key(k, key) {
+                return Some((at, v));
+            }
+        }
+        None
     } else {
         // serde_json does not tell the position: [`map_at_mut`] looks the key up again.
         m.get(key).map(|v| (usize::MAX, v))
@@ -227,7 +230,12 @@ pub(crate) fn map_at_mut<'m>(
 /// `m.get_mut(key)`, without hashing when the map is small.
 pub(crate) fn map_get_mut<'m>(m: &'m mut Map<String, Value>, key: &str) -> Option<&'m mut Value> {
     if m.len() <= LINEAR {
-        m.iter_mut().find(|(k, _)| same_key(k, key)).map(|(_, v)| v)
+        for (k, v) in m {
+            if same_key(k, key) {
+                return Some(v);
+            }
+        }
+        None
     } else {
         m.get_mut(key)
     }

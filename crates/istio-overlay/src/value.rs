@@ -21,6 +21,8 @@ pub fn structpb_value(v: &Value) -> Value {
 /// [`structpb_value`] typing applied to `v` in place.
 pub(crate) fn structpb_in_place(v: &mut Value) {
     match v {
+        // Most numbers are small integers, which keep their type.
+        Value::Number(n) if n.as_i64().is_some_and(|i| i.unsigned_abs() < 1_000_000) => {}
         Value::Number(n) => {
             let typed = structpb_number(n);
             if typed != *n {
@@ -56,31 +58,34 @@ pub(crate) fn number_changes_type(n: &Number) -> bool {
 /// containing `": "`, or several lines containing `:`) that parses as a YAML map, and is not a
 /// JSON object, is written as that map. Returns the value to write and whether it came from a
 /// string.
-pub fn string_to_map(v: Value) -> (Value, bool) {
-    let Value::String(s) = &v else {
-        return (v, false);
+pub fn string_to_map(mut v: Value) -> (Value, bool) {
+    let became = string_to_map_in_place(&mut v);
+    (v, became)
+}
+
+/// [`string_to_map`] on `v` in place: returns whether the string became a map.
+pub(crate) fn string_to_map_in_place(v: &mut Value) -> bool {
+    let Value::String(s) = v else {
+        return false;
     };
     if !reparsed_as_yaml(s) {
-        return (v, false);
+        return false;
     }
     // Istio re-parses with yaml.v2: YAML 1.1 scalars (`a: yes` is `{"a": true}`).
-    match crate::yaml::parse_documents_with("value", s, crate::yaml::YamlVersion::V1_1).map(
-        |mut d| {
-            if d.len() == 1 {
-                d.remove(0)
-            } else {
-                Value::Array(d)
-            }
-        },
-    ) {
-        Ok(Value::Object(m)) => {
-            let mut v = Value::Object(m);
-            structpb_in_place(&mut v);
-            (v, true)
+    let parsed = crate::yaml::parse_documents_with("value", s, crate::yaml::YamlVersion::V1_1);
+    match parsed {
+        Ok(mut d) if d.len() == 1 && d[0].is_object() => {
+            let mut m = d.swap_remove(0);
+            structpb_in_place(&mut m);
+            *v = m;
+            true
         }
         // sigs.k8s.io/yaml leaves the target map empty for a null document, without error.
-        Ok(Value::Array(a)) if a.is_empty() => (Value::Object(Map::new()), true),
-        _ => (v, false),
+        Ok(d) if d.is_empty() => {
+            *v = Value::Object(Map::new());
+            true
+        }
+        _ => false,
     }
 }
 
