@@ -559,8 +559,13 @@ impl Patcher {
     /// Whether the position of `levels[1..]` followed by `hop` lies in an inserted subtree,
     /// given that the position of `levels[1..]` does not (so only a mark of exactly this
     /// depth can cover it).
+    #[inline]
     fn covered_at(&self, path: &TreePath, levels: &[Level], hop: Hop) -> bool {
         let depth = levels.len();
+        if self.marks.lens & len_bit(depth) == 0 {
+            // No mark has this depth (most positions).
+            return false;
+        }
         let pos = Pos {
             path,
             levels: levels.get(1..).unwrap_or(&[]),
@@ -596,22 +601,24 @@ impl Patcher {
         });
         let track = !self.marks.is_empty();
         let mut cur: Option<&Value> = Some(root);
+        // The level last pushed, carried along (it is also `levels.last()`).
+        let mut parent = levels[0];
         for (i, seg) in segs.iter().enumerate() {
             let pe = seg.as_str();
-            let last = levels.len() - 1;
-            if levels[last].kind == Kind::Null {
-                let lv = &mut levels[last];
+            if parent.kind == Kind::Null {
                 if seg.index().is_some() || seg.key_value().is_some() {
-                    lv.state = State::NilList;
-                    lv.kind = Kind::List;
+                    parent.state = State::NilList;
+                    parent.kind = Kind::List;
                 } else {
-                    lv.state = State::NilMap;
-                    lv.kind = Kind::Map;
+                    parent.state = State::NilMap;
+                    parent.kind = Kind::Map;
                 }
-                lv.inserted = true;
+                parent.inserted = true;
+                if let Some(lv) = levels.last_mut() {
+                    *lv = parent;
+                }
                 cur = None;
             }
-            let parent = levels[last];
             let mut next = match parent.kind {
                 Kind::List => {
                     let items: &[Value] = match cur {
@@ -707,6 +714,7 @@ impl Patcher {
             };
             next.hash = mix(parent.hash, word);
             levels.push(next);
+            parent = next;
         }
         Ok(())
     }
