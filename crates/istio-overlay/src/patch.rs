@@ -135,6 +135,50 @@ impl Marks {
         self.lens = 0;
     }
 
+    /// Drops the marks at or under `pos` (the subtree there is replaced or removed).
+    fn clear_under(&mut self, pos: Pos<'_>) {
+        if !self.is_empty() {
+            self.retain(|m| !mark_under(m, pos));
+        }
+    }
+
+    /// Marks `pos` as inserted by a patch, unless a mark already covers it.
+    fn mark(&mut self, pos: Pos<'_>) {
+        if !self.covers(pos) {
+            self.clear_under(pos);
+            self.push(pos);
+        }
+    }
+
+    /// After element `idx` of the list at `list` was removed: drops the marks under it and
+    /// moves those under the elements after it down by one.
+    fn shift(&mut self, list: Pos<'_>, idx: usize) {
+        self.remove_index(list.len(), idx, |m| mark_under(m, list));
+    }
+
+    /// Whether `pos` lies in a subtree a patch inserted.
+    fn covers(&self, pos: Pos<'_>) -> bool {
+        self.iter().any(|m| under(pos, m))
+    }
+
+    /// Whether the position of `levels[1..]` followed by `hop` lies in an inserted subtree,
+    /// given that the position of `levels[1..]` does not (so only a mark of exactly this
+    /// depth can cover it).
+    #[inline]
+    fn covers_at(&self, path: &TreePath, levels: &[Level], hop: Hop) -> bool {
+        let depth = levels.len();
+        if self.lens & len_bit(depth) == 0 {
+            // No mark has this depth (most positions).
+            return false;
+        }
+        let pos = Pos {
+            path,
+            levels: levels.get(1..).unwrap_or(&[]),
+            extra: Some(step_of(path, hop)),
+        };
+        self.of_len(depth).any(|m| under(pos, m))
+    }
+
     /// The marks of `len` steps.
     fn of_len(&self, len: usize) -> impl Iterator<Item = Mark<'_>> {
         let none = self.lens & len_bit(len) == 0;
@@ -520,7 +564,7 @@ impl Patcher {
         &mut self,
         object: &mut Value,
         prep: &Prepared,
-        value: Option<Value>,
+        mut value: Option<Value>,
         ops: Option<&mut Vec<PatchOperation>>,
     ) -> Result<()> {
         let path = prep.path.as_written();
@@ -536,6 +580,10 @@ impl Patcher {
             });
         }
         let mut levels = std::mem::take(&mut self.scratch);
+        if ops.is_none() && self.apply_direct(object, prep, &mut value, &mut levels) {
+            self.scratch = levels;
+            return Ok(());
+        }
         let result = self.resolve_into(object, prep, &mut levels).and_then(|()| {
             let mut w = Writer {
                 patcher: self,
@@ -556,26 +604,181 @@ impl Patcher {
         result
     }
 
-    /// Whether the position of `levels[1..]` followed by `hop` lies in an inserted subtree,
-    /// given that the position of `levels[1..]` does not (so only a mark of exactly this
-    /// depth can cover it).
-    #[inline]
-    fn covered_at(&self, path: &TreePath, levels: &[Level], hop: Hop) -> bool {
-        let depth = levels.len();
-        if self.marks.lens & len_bit(depth) == 0 {
-            // No mark has this depth (most positions).
+    /// The usual patch in one walk down the object, with what the general path
+    /// ([`Patcher::resolve_into`] then [`Writer`]) would do: every node above the written one
+    /// exists (no null on the way, none in a subtree an earlier patch inserted, no list held
+    /// directly by a list), and the patch sets a map key, sets or appends a list element of a
+    /// list held by a map, or deletes an existing one. Returns false, having changed nothing
+    /// and left `value` as it was, for any other patch (errors included), which the general
+    /// path then applies.
+    fn apply_direct(
+        &mut self,
+        object: &mut Value,
+        prep: &Prepared,
+        value: &mut Option<Value>,
+        levels: &mut Vec<Level>,
+    ) -> bool {
+        let path = &prep.path;
+        let segs = path.segments();
+        let Some((leaf_seg, above)) = segs.split_last() else {
             return false;
-        }
-        let pos = Pos {
-            path,
-            levels: levels.get(1..).unwrap_or(&[]),
-            extra: Some(step_of(path, hop)),
         };
-        self.marks.of_len(depth).any(|m| under(pos, m))
-    }
-
-    fn covered(&self, pos: Pos<'_>) -> bool {
-        self.marks.iter().any(|m| under(pos, m))
+        levels.clear();
+        levels.push(Level {
+            hop: Hop::Root,
+            pos: 0,
+            state: State::Existing,
+            kind: Kind::Map,
+            inserted: false,
+            hash: 0,
+        });
+        let track = !self.marks.is_empty();
+        let mut cur: &mut Value = object;
+        for (i, seg) in above.iter().enumerate() {
+            let (hop, child) = match cur {
+                Value::Object(m) => match map_get_mut(m, seg.as_str()) {
+                    Some(child) => (Hop::Key(i), child),
+                    None => return false,
+                },
+                Value::Array(items) => {
+                    if !levels.last().is_some_and(|l| matches!(l.hop, Hop::Key(_))) {
+                        // A list held directly by a list: Istio fails the write-back.
+                        return false;
+                    }
+                    let idx = match seg.index() {
+                        Some(k) => match usize::try_from(k) {
+                            Ok(k) if k < items.len() => k,
+                            _ => return false,
+                        },
+                        None => match select(prep, i, items) {
+                            Ok(k) => k,
+                            Err(_) => return false,
+                        },
+                    };
+                    match items.get_mut(idx) {
+                        Some(child) => (Hop::Idx(idx), child),
+                        None => return false,
+                    }
+                }
+                _ => return false,
+            };
+            if child.is_null() || (track && self.marks.covers_at(path, levels, hop)) {
+                return false;
+            }
+            let word = match hop {
+                Hop::Idx(idx) => index_word(idx),
+                Hop::Key(_) | Hop::Root => seg.hash(),
+            };
+            let hash = mix(levels.last().map_or(0, |l| l.hash), word);
+            levels.push(Level {
+                hop,
+                pos: 0,
+                state: State::Existing,
+                kind: kind_of(child),
+                inserted: false,
+                hash,
+            });
+            cur = child;
+        }
+        let n = segs.len();
+        let parent_hash = levels.last().map_or(0, |l| l.hash);
+        let deleting = matches!(value, None | Some(Value::Null));
+        match cur {
+            Value::Object(m) => {
+                let key = leaf_seg.as_str();
+                levels.push(Level {
+                    hop: Hop::Key(n - 1),
+                    pos: 0,
+                    state: State::Existing,
+                    kind: Kind::Scalar,
+                    inserted: false,
+                    hash: mix(parent_hash, leaf_seg.hash()),
+                });
+                let leaf = Pos {
+                    path,
+                    levels: levels.get(1..).unwrap_or(&[]),
+                    extra: None,
+                };
+                if deleting {
+                    if m.shift_remove(key).is_some() {
+                        self.marks.clear_under(leaf);
+                    }
+                    return true;
+                }
+                let Some(vv) = typed(value) else {
+                    return false;
+                };
+                let has_map = contains_map(&vv);
+                put(m, key, vv);
+                self.marks.clear_under(leaf);
+                if has_map {
+                    self.marks.mark(leaf);
+                }
+                true
+            }
+            Value::Array(items) => {
+                if !levels.last().is_some_and(|l| matches!(l.hop, Hop::Key(_))) {
+                    // Istio can only change a list it reached through a map key.
+                    return false;
+                }
+                let idx = match leaf_seg.index() {
+                    // `[-1]` and any index past the end append.
+                    Some(k) => usize::try_from(k)
+                        .ok()
+                        .filter(|k| *k < items.len())
+                        .unwrap_or(items.len()),
+                    None => match select(prep, n - 1, items) {
+                        Ok(k) => k,
+                        Err(_) => return false,
+                    },
+                };
+                let append = idx >= items.len();
+                if deleting && append {
+                    // Deleting past the end: the general path's error.
+                    return false;
+                }
+                levels.push(Level {
+                    hop: Hop::Idx(idx),
+                    pos: 0,
+                    state: State::Existing,
+                    kind: Kind::Scalar,
+                    inserted: false,
+                    hash: mix(parent_hash, index_word(idx)),
+                });
+                if deleting {
+                    items.remove(idx);
+                    if !self.marks.is_empty() {
+                        let list = Pos {
+                            path,
+                            levels: levels.get(1..n).unwrap_or(&[]),
+                            extra: None,
+                        };
+                        self.marks.shift(list, idx);
+                    }
+                    return true;
+                }
+                let Some(vv) = typed(value) else {
+                    return false;
+                };
+                let has_map = contains_map(&vv);
+                if append {
+                    items.push(vv);
+                } else if let Some(slot) = items.get_mut(idx) {
+                    *slot = vv;
+                }
+                let leaf = Pos {
+                    path,
+                    levels: levels.get(1..).unwrap_or(&[]),
+                    extra: None,
+                };
+                self.marks.clear_under(leaf);
+                if has_map {
+                    self.marks.mark(leaf);
+                }
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Istio's `getPathContext` (createMissing = true), read-only: where each segment leads.
@@ -639,7 +842,7 @@ impl Patcher {
                                 state: State::Existing,
                                 kind: kind_of(child),
                                 inserted: parent.inserted
-                                    || (track && self.covered_at(path, levels, hop)),
+                                    || (track && self.marks.covers_at(path, levels, hop)),
                                 hash: 0,
                             }
                         }
@@ -671,7 +874,7 @@ impl Patcher {
                                 state: State::Existing,
                                 kind: kind_of(child),
                                 inserted: parent.inserted
-                                    || (track && self.covered_at(path, levels, hop)),
+                                    || (track && self.marks.covers_at(path, levels, hop)),
                                 hash: 0,
                             }
                         }
@@ -718,6 +921,15 @@ impl Patcher {
         }
         Ok(())
     }
+}
+
+/// The value of a set patch, taken out of `value` and typed as Istio writes it (structpb
+/// numbers, a `key: value` string as its map).
+fn typed(value: &mut Option<Value>) -> Option<Value> {
+    let mut v = value.take()?;
+    structpb_in_place(&mut v);
+    string_to_map_in_place(&mut v);
+    Some(v)
 }
 
 /// Istio's list selection for `[key:value]`, `[value]`, `[:value]` (segment `i` of the
@@ -991,25 +1203,16 @@ impl<'a> Writer<'a, '_> {
     }
 
     fn clear_marks(&mut self, steps: Pos<'_>) {
-        if self.patcher.marks.is_empty() {
-            return;
-        }
-        self.patcher.marks.retain(|m| !mark_under(m, steps));
+        self.patcher.marks.clear_under(steps);
     }
 
     fn mark(&mut self, steps: Pos<'_>) {
-        if !self.patcher.covered(steps) {
-            self.clear_marks(steps);
-            self.patcher.marks.push(steps);
-        }
+        self.patcher.marks.mark(steps);
     }
 
     /// After removing element `idx` of the list at `list`, shift marks below it.
     fn shift_marks(&mut self, list: Pos<'_>, idx: usize) {
-        let depth = list.len();
-        self.patcher
-            .marks
-            .remove_index(depth, idx, |m| mark_under(m, list));
+        self.patcher.marks.shift(list, idx);
     }
 
     fn first_virtual(&self) -> usize {
