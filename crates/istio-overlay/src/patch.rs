@@ -620,7 +620,7 @@ impl Patcher {
     ) -> bool {
         let path = &prep.path;
         let segs = path.segments();
-        let Some((leaf_seg, above)) = segs.split_last() else {
+        let Some(leaf_seg) = segs.last() else {
             return false;
         };
         levels.clear();
@@ -632,54 +632,11 @@ impl Patcher {
             inserted: false,
             hash: 0,
         });
-        let track = !self.marks.is_empty();
-        let mut cur: &mut Value = object;
-        for (i, seg) in above.iter().enumerate() {
-            let (hop, child) = match cur {
-                Value::Object(m) => match map_get_mut(m, seg.as_str()) {
-                    Some(child) => (Hop::Key(i), child),
-                    None => return false,
-                },
-                Value::Array(items) => {
-                    if !levels.last().is_some_and(|l| matches!(l.hop, Hop::Key(_))) {
-                        // A list held directly by a list: Istio fails the write-back.
-                        return false;
-                    }
-                    let idx = match seg.index() {
-                        Some(k) => match usize::try_from(k) {
-                            Ok(k) if k < items.len() => k,
-                            _ => return false,
-                        },
-                        None => match select(prep, i, items) {
-                            Ok(k) => k,
-                            Err(_) => return false,
-                        },
-                    };
-                    match items.get_mut(idx) {
-                        Some(child) => (Hop::Idx(idx), child),
-                        None => return false,
-                    }
-                }
-                _ => return false,
-            };
-            if child.is_null() || (track && self.marks.covers_at(path, levels, hop)) {
-                return false;
-            }
-            let word = match hop {
-                Hop::Idx(idx) => index_word(idx),
-                Hop::Key(_) | Hop::Root => seg.hash(),
-            };
-            let hash = mix(levels.last().map_or(0, |l| l.hash), word);
-            levels.push(Level {
-                hop,
-                pos: 0,
-                state: State::Existing,
-                kind: kind_of(child),
-                inserted: false,
-                hash,
-            });
-            cur = child;
-        }
+        let cur = match walk_direct(object, prep, &self.marks, levels) {
+            Walk::Parent(cur) => cur,
+            Walk::Missing(i) => return self.create_direct(object, prep, value, levels, i),
+            Walk::Declined => return false,
+        };
         let n = segs.len();
         let parent_hash = levels.last().map_or(0, |l| l.hash);
         let deleting = matches!(value, None | Some(Value::Null));
@@ -779,6 +736,78 @@ impl Patcher {
             }
             _ => false,
         }
+    }
+
+    /// [`Patcher::apply_direct`] for a set whose segment `i` (not the last) is missing from a
+    /// map of the object that `levels` lead to: Istio creates a map for it and for each
+    /// segment after it (yaml.v2 maps get map children, even for an index segment), the value
+    /// at the last one.
+    fn create_direct(
+        &mut self,
+        object: &mut Value,
+        prep: &Prepared,
+        value: &mut Option<Value>,
+        levels: &mut Vec<Level>,
+        i: usize,
+    ) -> bool {
+        let path = &prep.path;
+        let segs = path.segments();
+        if matches!(value, None | Some(Value::Null)) {
+            // A delete through a missing key: the general path (which creates the maps too).
+            return false;
+        }
+        // The map holding the missing key, found again by the steps taken to it.
+        let mut cur: &mut Value = object;
+        for l in levels.iter().skip(1) {
+            let next = match (l.hop, cur) {
+                (Hop::Key(k), Value::Object(m)) => {
+                    segs.get(k).and_then(|s| map_get_mut(m, s.as_str()))
+                }
+                (Hop::Idx(k), Value::Array(a)) => a.get_mut(k),
+                _ => None,
+            };
+            let Some(next) = next else {
+                return false;
+            };
+            cur = next;
+        }
+        let (Value::Object(holder), Some(first)) = (cur, segs.get(i)) else {
+            return false;
+        };
+        for (k, seg) in segs.iter().enumerate().skip(i) {
+            let hash = mix(levels.last().map_or(0, |l| l.hash), seg.hash());
+            levels.push(Level {
+                hop: Hop::Key(k),
+                pos: 0,
+                state: State::Created { list: false },
+                kind: Kind::Map,
+                inserted: false,
+                hash,
+            });
+        }
+        let Some(vv) = typed(value) else {
+            return false;
+        };
+        let has_map = contains_map(&vv);
+        let mut node = vv;
+        for seg in segs.iter().skip(i + 1).rev() {
+            let mut m = Map::new();
+            m.insert(seg.as_str().to_owned(), node);
+            node = Value::Object(m);
+        }
+        put(holder, first.as_str(), node);
+        let pos = |upto: usize| Pos {
+            path,
+            levels: levels.get(1..=upto).unwrap_or(&[]),
+            extra: None,
+        };
+        // The first created map replaces whatever was marked under its position, then the
+        // value's position is marked if it holds a map (as the general path's fold does).
+        self.marks.clear_under(pos(i + 1));
+        if has_map {
+            self.marks.mark(pos(segs.len()));
+        }
+        true
     }
 
     /// Istio's `getPathContext` (createMissing = true), read-only: where each segment leads.
@@ -921,6 +950,80 @@ impl Patcher {
         }
         Ok(())
     }
+}
+
+/// Where [`walk_direct`] ended.
+enum Walk<'v> {
+    /// At the node holding the last segment (its levels pushed).
+    Parent(&'v mut Value),
+    /// Segment `.0` (not the last) is missing from a map of the object (the levels to that
+    /// map pushed).
+    Missing(usize),
+    /// Not a patch for [`Patcher::apply_direct`].
+    Declined,
+}
+
+/// The walk of [`Patcher::apply_direct`] down `object` along every segment but the last,
+/// pushing a level for each node passed (after the root's, already in `levels`).
+fn walk_direct<'v>(
+    object: &'v mut Value,
+    prep: &Prepared,
+    marks: &Marks,
+    levels: &mut Vec<Level>,
+) -> Walk<'v> {
+    let path = &prep.path;
+    let Some((_, above)) = path.segments().split_last() else {
+        return Walk::Declined;
+    };
+    let track = !marks.is_empty();
+    let mut cur: &'v mut Value = object;
+    for (i, seg) in above.iter().enumerate() {
+        let (hop, child) = match cur {
+            Value::Object(m) => match map_get_mut(m, seg.as_str()) {
+                Some(child) => (Hop::Key(i), child),
+                None => return Walk::Missing(i),
+            },
+            Value::Array(items) => {
+                if !levels.last().is_some_and(|l| matches!(l.hop, Hop::Key(_))) {
+                    // A list held directly by a list: Istio fails the write-back.
+                    return Walk::Declined;
+                }
+                let idx = match seg.index() {
+                    Some(k) => match usize::try_from(k) {
+                        Ok(k) if k < items.len() => k,
+                        _ => return Walk::Declined,
+                    },
+                    None => match select(prep, i, items) {
+                        Ok(k) => k,
+                        Err(_) => return Walk::Declined,
+                    },
+                };
+                match items.get_mut(idx) {
+                    Some(child) => (Hop::Idx(idx), child),
+                    None => return Walk::Declined,
+                }
+            }
+            _ => return Walk::Declined,
+        };
+        if child.is_null() || (track && marks.covers_at(path, levels, hop)) {
+            return Walk::Declined;
+        }
+        let word = match hop {
+            Hop::Idx(idx) => index_word(idx),
+            Hop::Key(_) | Hop::Root => seg.hash(),
+        };
+        let hash = mix(levels.last().map_or(0, |l| l.hash), word);
+        levels.push(Level {
+            hop,
+            pos: 0,
+            state: State::Existing,
+            kind: kind_of(child),
+            inserted: false,
+            hash,
+        });
+        cur = child;
+    }
+    Walk::Parent(cur)
 }
 
 /// The value of a set patch, taken out of `value` and typed as Istio writes it (structpb
