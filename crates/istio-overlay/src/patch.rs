@@ -136,8 +136,10 @@ impl Marks {
     }
 
     /// Drops the marks at or under `pos` (the subtree there is replaced or removed).
+    #[inline]
     fn clear_under(&mut self, pos: Pos<'_>) {
-        if !self.is_empty() {
+        // Looking costs less than `retain`, and most positions have no mark under them.
+        if !self.is_empty() && self.iter().any(|m| mark_under(m, pos)) {
             self.retain(|m| !mark_under(m, pos));
         }
     }
@@ -166,11 +168,14 @@ impl Marks {
     /// depth can cover it).
     #[inline]
     fn covers_at(&self, path: &TreePath, levels: &[Level], hop: Hop) -> bool {
+        // Most positions have a depth no mark has.
+        self.lens & len_bit(levels.len()) != 0 && self.covers_at_depth(path, levels, hop)
+    }
+
+    /// [`Marks::covers_at`] once a mark of this depth exists.
+    #[inline(never)]
+    fn covers_at_depth(&self, path: &TreePath, levels: &[Level], hop: Hop) -> bool {
         let depth = levels.len();
-        if self.lens & len_bit(depth) == 0 {
-            // No mark has this depth (most positions).
-            return false;
-        }
         let pos = Pos {
             path,
             levels: levels.get(1..).unwrap_or(&[]),
@@ -199,20 +204,31 @@ impl Marks {
         let start = self.steps.len();
         self.steps.reserve(pos.len());
         self.hashes.reserve(pos.len());
-        for (d, s) in pos.iter().enumerate() {
-            // The levels carry their prefix hashes: only an extra step is hashed here.
-            self.hashes.push(pos.hash(d + 1));
-            self.steps.push(match s {
-                StepRef::Key(k, h) => {
-                    let a = self.keys.len();
-                    self.keys.extend_from_slice(k);
-                    MarkStep::Key(a, self.keys.len(), h)
-                }
-                StepRef::Idx(i) => MarkStep::Idx(i),
-            });
+        // The levels carry their prefix hashes: only an extra step is hashed here.
+        for l in pos.levels {
+            self.hashes.push(l.hash);
+            let step = step_of(pos.path, l.hop);
+            self.push_step(step);
+        }
+        if let Some(step) = pos.extra {
+            self.hashes.push(pos.hash(pos.len()));
+            self.push_step(step);
         }
         self.spans.push((start, self.steps.len()));
         self.lens |= len_bit(self.steps.len() - start);
+    }
+
+    /// Appends a step of the mark being pushed (its key copied into `keys`).
+    #[inline]
+    fn push_step(&mut self, step: StepRef<'_>) {
+        self.steps.push(match step {
+            StepRef::Key(k, h) => {
+                let a = self.keys.len();
+                self.keys.extend_from_slice(k);
+                MarkStep::Key(a, self.keys.len(), h)
+            }
+            StepRef::Idx(i) => MarkStep::Idx(i),
+        });
     }
 
     /// Keeps the marks for which `keep` holds.
@@ -1017,7 +1033,8 @@ fn walk_direct<'v>(
             hop,
             pos: 0,
             state: State::Existing,
-            kind: kind_of(child),
+            // Not read on this path (the node itself is at hand).
+            kind: Kind::Map,
             inserted: false,
             hash,
         });
@@ -1046,9 +1063,10 @@ fn select(prep: &Prepared, i: usize, items: &[Value]) -> Result<usize> {
         });
     };
     let pe = seg.as_str();
+    let kv = seg.key_value();
     for (idx, le) in items.iter().enumerate() {
         if let Value::Object(m) = le {
-            let Some((k, v)) = seg.key_value() else {
+            let Some((k, v)) = kv else {
                 return Err(Error::NotAKeyValueSelector {
                     path: path.as_written().into(),
                     segment: pe.into(),

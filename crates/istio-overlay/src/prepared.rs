@@ -69,11 +69,31 @@ impl Matcher {
     /// Whether `text` matches (`pattern` is the text the matcher was compiled from).
     pub(crate) fn is_match(&self, pattern: &str, text: &str) -> bool {
         match self {
-            Matcher::Literal => text.contains(pattern),
+            Matcher::Literal => contains_literal(text, pattern),
             Matcher::Regex(re) => re.is_match(text),
             Matcher::Nothing => false,
         }
     }
+}
+
+/// `text.contains(pattern)`: for the short texts list elements hold, a scan for the first byte
+/// then a comparison costs less than setting up `str::contains`'s searcher.
+fn contains_literal(text: &str, pattern: &str) -> bool {
+    let (t, p) = (text.as_bytes(), pattern.as_bytes());
+    let Some((&first, rest)) = p.split_first() else {
+        return true;
+    };
+    if t.len() > 64 {
+        return text.contains(pattern);
+    }
+    let last_start = match t.len().checked_sub(p.len()) {
+        Some(n) => n,
+        None => return false,
+    };
+    t.iter()
+        .take(last_start + 1)
+        .enumerate()
+        .any(|(at, &b)| b == first && t.get(at + 1..at + p.len()).is_some_and(|w| w == rest))
 }
 
 /// The FxHash function (rustc's): the path cache is keyed by short, trusted strings, for which
@@ -228,6 +248,7 @@ pub(crate) fn map_at_mut<'m>(
 }
 
 /// `m.get_mut(key)`, without hashing when the map is small.
+#[inline]
 pub(crate) fn map_get_mut<'m>(m: &'m mut Map<String, Value>, key: &str) -> Option<&'m mut Value> {
     if m.len() <= LINEAR {
         for (k, v) in m {
@@ -265,6 +286,31 @@ mod tests {
         }
         assert!(matches!(Matcher::new("--log"), Matcher::Literal));
         assert!(matches!(Matcher::new("["), Matcher::Nothing));
+    }
+
+    #[test]
+    fn contains_literal_is_contains() {
+        let long = "x".repeat(70) + "--log";
+        for (text, pattern) in [
+            ("--log=info", "--log"),
+            ("--port=8080", "--log"),
+            ("", ""),
+            ("a", ""),
+            ("", "a"),
+            ("ab", "abc"),
+            ("abc", "abc"),
+            ("xabc", "bc"),
+            ("aab", "ab"),
+            ("éa", "a"),
+            (long.as_str(), "--log"),
+            (long.as_str(), "--lug"),
+        ] {
+            assert_eq!(
+                contains_literal(text, pattern),
+                text.contains(pattern),
+                "{text:?} {pattern:?}"
+            );
+        }
     }
 
     #[test]
