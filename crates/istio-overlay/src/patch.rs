@@ -595,8 +595,19 @@ impl Patcher {
                 found: describe(object),
             });
         }
+        // The value as Istio writes it: structpb numbers, a `key: value` string as its map.
+        let mut from_string = false;
+        if let Some(v) = &mut value {
+            if v.is_null() {
+                value = None;
+            } else {
+                structpb_in_place(v);
+                from_string = string_to_map_in_place(v);
+            }
+        }
+        let has_map = value.as_ref().is_some_and(contains_map);
         let mut levels = std::mem::take(&mut self.scratch);
-        if ops.is_none() && self.apply_direct(object, prep, &mut value, &mut levels) {
+        if ops.is_none() && self.apply_direct(object, prep, &mut value, has_map, &mut levels) {
             self.scratch = levels;
             return Ok(());
         }
@@ -609,11 +620,8 @@ impl Patcher {
                 ops,
             };
             match value {
-                None | Some(Value::Null) => w.delete(),
-                Some(mut v) => {
-                    structpb_in_place(&mut v);
-                    w.set(v)
-                }
+                None => w.delete(),
+                Some(v) => w.set(v, from_string, has_map),
             }
         });
         self.scratch = levels;
@@ -632,6 +640,7 @@ impl Patcher {
         object: &mut Value,
         prep: &Prepared,
         value: &mut Option<Value>,
+        has_map: bool,
         levels: &mut Vec<Level>,
     ) -> bool {
         let path = &prep.path;
@@ -648,14 +657,19 @@ impl Patcher {
             inserted: false,
             hash: 0,
         });
-        let cur = match walk_direct(object, prep, &self.marks, levels) {
+        // The levels' prefix hashes serve the marks only: none are looked at or made when there
+        // are none and the value holds no map.
+        let hashing = has_map || !self.marks.is_empty();
+        let cur = match walk_direct(object, prep, &self.marks, hashing, levels) {
             Walk::Parent(cur) => cur,
-            Walk::Missing(i) => return self.create_direct(object, prep, value, levels, i),
+            Walk::Missing(i) => {
+                return self.create_direct(object, prep, value, has_map, levels, i);
+            }
             Walk::Declined => return false,
         };
         let n = segs.len();
         let parent_hash = levels.last().map_or(0, |l| l.hash);
-        let deleting = matches!(value, None | Some(Value::Null));
+        let deleting = value.is_none();
         match cur {
             Value::Object(m) => {
                 let key = leaf_seg.as_str();
@@ -678,10 +692,9 @@ impl Patcher {
                     }
                     return true;
                 }
-                let Some(vv) = typed(value) else {
+                let Some(vv) = value.take() else {
                     return false;
                 };
-                let has_map = contains_map(&vv);
                 put(m, key, vv);
                 self.marks.clear_under(leaf);
                 if has_map {
@@ -730,10 +743,9 @@ impl Patcher {
                     }
                     return true;
                 }
-                let Some(vv) = typed(value) else {
+                let Some(vv) = value.take() else {
                     return false;
                 };
-                let has_map = contains_map(&vv);
                 if append {
                     items.push(vv);
                 } else if let Some(slot) = items.get_mut(idx) {
@@ -763,12 +775,13 @@ impl Patcher {
         object: &mut Value,
         prep: &Prepared,
         value: &mut Option<Value>,
+        has_map: bool,
         levels: &mut Vec<Level>,
         i: usize,
     ) -> bool {
         let path = &prep.path;
         let segs = path.segments();
-        if matches!(value, None | Some(Value::Null)) {
+        if value.is_none() {
             // A delete through a missing key: the general path (which creates the maps too).
             return false;
         }
@@ -801,11 +814,9 @@ impl Patcher {
                 hash,
             });
         }
-        let Some(vv) = typed(value) else {
+        let Some(mut node) = value.take() else {
             return false;
         };
-        let has_map = contains_map(&vv);
-        let mut node = vv;
         for seg in segs.iter().skip(i + 1).rev() {
             let mut m = Map::new();
             m.insert(seg.as_str().to_owned(), node);
@@ -985,6 +996,7 @@ fn walk_direct<'v>(
     object: &'v mut Value,
     prep: &Prepared,
     marks: &Marks,
+    hashing: bool,
     levels: &mut Vec<Level>,
 ) -> Walk<'v> {
     let path = &prep.path;
@@ -1024,11 +1036,15 @@ fn walk_direct<'v>(
         if child.is_null() || (track && marks.covers_at(path, levels, hop)) {
             return Walk::Declined;
         }
-        let word = match hop {
-            Hop::Idx(idx) => index_word(idx),
-            Hop::Key(_) | Hop::Root => seg.hash(),
+        let hash = if hashing {
+            let word = match hop {
+                Hop::Idx(idx) => index_word(idx),
+                Hop::Key(_) | Hop::Root => seg.hash(),
+            };
+            mix(levels.last().map_or(0, |l| l.hash), word)
+        } else {
+            0
         };
-        let hash = mix(levels.last().map_or(0, |l| l.hash), word);
         levels.push(Level {
             hop,
             pos: 0,
@@ -1041,15 +1057,6 @@ fn walk_direct<'v>(
         cur = child;
     }
     Walk::Parent(cur)
-}
-
-/// The value of a set patch, taken out of `value` and typed as Istio writes it (structpb
-/// numbers, a `key: value` string as its map).
-fn typed(value: &mut Option<Value>) -> Option<Value> {
-    let mut v = value.take()?;
-    structpb_in_place(&mut v);
-    string_to_map_in_place(&mut v);
-    Some(v)
 }
 
 /// Istio's list selection for `[key:value]`, `[value]`, `[:value]` (segment `i` of the
@@ -1377,7 +1384,9 @@ impl<'a> Writer<'a, '_> {
     }
 
     /// Istio's `setPathContext`: write the leaf, then every ancestor into its parent.
-    fn set(&mut self, mut vv: Value) -> Result<()> {
+    /// `vv` is typed already; `from_string` tells whether it was a `key: value` string and
+    /// `has_map` whether it holds a map.
+    fn set(&mut self, vv: Value, from_string: bool, has_map: bool) -> Result<()> {
         let n = self.levels.len() - 1;
         if n == 0 {
             // Istio: setValueContext on the root does nothing.
@@ -1386,8 +1395,6 @@ impl<'a> Writer<'a, '_> {
         let path: &'a TreePath = self.path;
         let a = self.first_virtual();
         let mut locals = self.locals(a, n);
-        let from_string = string_to_map_in_place(&mut vv);
-        let has_map = contains_map(&vv);
         // The written value, kept for the RFC 6902 operations only when they are wanted.
         let op_val = if self.ops.is_some() {
             vv.clone()
