@@ -7,6 +7,8 @@
 //! [`Patcher`] remembers which maps its earlier patches inserted, so a sequence of patches
 //! behaves as Istio's `applyPatches` loop over one object.
 
+use std::rc::Rc;
+
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, PatchOperation, RemoveOperation, ReplaceOperation};
 use serde_json::{Map, Value};
@@ -102,11 +104,26 @@ struct Marks {
     steps: Vec<MarkStep>,
     /// For each step, the [`prefix_hash`] of the mark's steps up to it.
     hashes: Vec<u64>,
-    /// Each live mark: its range of `steps`.
-    spans: Vec<(usize, usize)>,
+    /// Each live mark.
+    spans: Vec<Span>,
     /// Bit `n` set when a mark has `n` steps (bit 63 for 63 steps and more): most positions on
     /// a path have a depth no mark has.
     lens: u64,
+}
+
+/// A live mark: its range of `steps`, and the path that made it (its key steps are segments
+/// of that path, which the mark keeps alive instead of copying the keys).
+#[derive(Debug, Clone)]
+struct Span {
+    a: usize,
+    b: usize,
+    path: Rc<Prepared>,
+}
+
+impl Span {
+    fn len(&self) -> usize {
+        self.b - self.a
+    }
 }
 
 /// The bit of [`Marks::lens`] for marks of `len` steps.
@@ -118,6 +135,7 @@ fn len_bit(len: usize) -> u64 {
 #[derive(Debug, Clone, Copy)]
 struct Mark<'m> {
     keys: &'m [u8],
+    path: &'m TreePath,
     steps: &'m [MarkStep],
     hashes: &'m [u64],
 }
@@ -144,11 +162,12 @@ impl Marks {
         }
     }
 
-    /// Marks `pos` as inserted by a patch, unless a mark already covers it.
-    fn mark(&mut self, pos: Pos<'_>) {
+    /// Marks `pos` (a position on `prep`'s path) as inserted by a patch, unless a mark already
+    /// covers it.
+    fn mark(&mut self, pos: Pos<'_>, prep: &Rc<Prepared>) {
         if !self.covers(pos) {
             self.clear_under(pos);
-            self.push(pos);
+            self.push(pos, prep);
         }
     }
 
@@ -190,45 +209,50 @@ impl Marks {
         self.spans
             .iter()
             .take(if none { 0 } else { usize::MAX })
-            .filter(move |&&(a, b)| b - a == len)
-            .map(|&(a, b)| Mark::of(&self.keys, &self.steps, &self.hashes, a, b))
+            .filter(move |span| span.len() == len)
+            .map(|span| Mark::of(&self.keys, &self.steps, &self.hashes, span))
     }
 
     fn iter(&self) -> impl Iterator<Item = Mark<'_>> {
         self.spans
             .iter()
-            .map(|&(a, b)| Mark::of(&self.keys, &self.steps, &self.hashes, a, b))
+            .map(|span| Mark::of(&self.keys, &self.steps, &self.hashes, span))
     }
 
-    fn push(&mut self, pos: Pos<'_>) {
+    /// Adds the mark of `pos`, a position on `prep`'s path.
+    fn push(&mut self, pos: Pos<'_>, prep: &Rc<Prepared>) {
+        debug_assert!(std::ptr::eq(pos.path, &prep.path));
         let start = self.steps.len();
         self.steps.reserve(pos.len());
         self.hashes.reserve(pos.len());
         // The levels carry their prefix hashes: only an extra step is hashed here.
+        let segs = prep.path.segments();
         for l in pos.levels {
             self.hashes.push(l.hash);
-            let step = step_of(pos.path, l.hop);
-            self.push_step(step);
+            self.steps.push(match l.hop {
+                Hop::Key(i) => MarkStep::Seg(i, segs.get(i).map_or(0, Segment::hash)),
+                Hop::Idx(i) => MarkStep::Idx(i),
+                Hop::Root => MarkStep::Idx(0),
+            });
         }
         if let Some(step) = pos.extra {
             self.hashes.push(pos.hash(pos.len()));
-            self.push_step(step);
+            self.steps.push(match step {
+                StepRef::Key(k, h) => {
+                    // A key not on the path: copied.
+                    let a = self.keys.len();
+                    self.keys.extend_from_slice(k);
+                    MarkStep::Key(a, self.keys.len(), h)
+                }
+                StepRef::Idx(i) => MarkStep::Idx(i),
+            });
         }
-        self.spans.push((start, self.steps.len()));
-        self.lens |= len_bit(self.steps.len() - start);
-    }
-
-    /// Appends a step of the mark being pushed (its key copied into `keys`).
-    #[inline]
-    fn push_step(&mut self, step: StepRef<'_>) {
-        self.steps.push(match step {
-            StepRef::Key(k, h) => {
-                let a = self.keys.len();
-                self.keys.extend_from_slice(k);
-                MarkStep::Key(a, self.keys.len(), h)
-            }
-            StepRef::Idx(i) => MarkStep::Idx(i),
+        self.spans.push(Span {
+            a: start,
+            b: self.steps.len(),
+            path: Rc::clone(prep),
         });
+        self.lens |= len_bit(self.steps.len() - start);
     }
 
     /// Keeps the marks for which `keep` holds.
@@ -240,8 +264,8 @@ impl Marks {
             spans,
             lens,
         } = self;
-        spans.retain(|&(a, b)| keep(Mark::of(keys, steps, hashes, a, b)));
-        *lens = spans.iter().fold(0, |m, &(a, b)| m | len_bit(b - a));
+        spans.retain(|span| keep(Mark::of(keys, steps, hashes, span)));
+        *lens = spans.iter().fold(0, |m, span| m | len_bit(span.len()));
         if spans.is_empty() {
             // Nothing refers to the buffers any more.
             keys.clear();
@@ -261,10 +285,11 @@ impl Marks {
             spans,
             lens,
         } = self;
-        spans.retain(|&(a, b)| {
-            if !select(Mark::of(keys, steps, hashes, a, b)) {
+        spans.retain(|span| {
+            if !select(Mark::of(keys, steps, hashes, span)) {
                 return true;
             }
+            let (a, b) = (span.a, span.b);
             match steps.get_mut(a + depth).filter(|_| a + depth < b) {
                 Some(MarkStep::Idx(i)) if *i == idx => return false,
                 Some(MarkStep::Idx(i)) if *i > idx => *i -= 1,
@@ -277,7 +302,7 @@ impl Marks {
             };
             for at in a + depth..b {
                 if let Some(step) = steps.get(at) {
-                    h = prefix_hash(h, step.as_ref(keys));
+                    h = prefix_hash(h, step.as_ref(keys, &span.path.path));
                 }
                 if let Some(slot) = hashes.get_mut(at) {
                     *slot = h;
@@ -285,7 +310,7 @@ impl Marks {
             }
             true
         });
-        *lens = spans.iter().fold(0, |m, &(a, b)| m | len_bit(b - a));
+        *lens = spans.iter().fold(0, |m, span| m | len_bit(span.len()));
         if spans.is_empty() {
             keys.clear();
             steps.clear();
@@ -294,17 +319,25 @@ impl Marks {
     }
 }
 
-/// A step of a [`Mark`]: a key (a range of the mark's `keys`, and its hash) or a list index.
+/// A step of a [`Mark`]: a segment of the mark's path (its index and hash), a key of the
+/// mark's own (a range of `keys`, and its hash), or a list index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MarkStep {
+    Seg(usize, u64),
     Key(usize, usize, u64),
     Idx(usize),
 }
 
 impl MarkStep {
-    /// The step, its key read from `keys` (the buffer of [`Marks`]).
-    fn as_ref(self, keys: &[u8]) -> StepRef<'_> {
+    /// The step, its key read from `keys` (the buffer of [`Marks`]) or `path` (the mark's).
+    fn as_ref<'k>(self, keys: &'k [u8], path: &'k TreePath) -> StepRef<'k> {
         match self {
+            MarkStep::Seg(i, h) => StepRef::Key(
+                path.segments()
+                    .get(i)
+                    .map_or(&[][..], |s| s.as_str().as_bytes()),
+                h,
+            ),
             MarkStep::Key(a, b, h) => StepRef::Key(keys.get(a..b).unwrap_or(&[]), h),
             MarkStep::Idx(i) => StepRef::Idx(i),
         }
@@ -336,12 +369,13 @@ impl PartialEq for StepRef<'_> {
 }
 
 impl<'m> Mark<'m> {
-    /// The mark of steps `a..b` in the buffers of [`Marks`].
-    fn of(keys: &'m [u8], steps: &'m [MarkStep], hashes: &'m [u64], a: usize, b: usize) -> Self {
+    /// The mark of `span` in the buffers of [`Marks`].
+    fn of(keys: &'m [u8], steps: &'m [MarkStep], hashes: &'m [u64], span: &'m Span) -> Self {
         Mark {
             keys,
-            steps: steps.get(a..b).unwrap_or(&[]),
-            hashes: hashes.get(a..b).unwrap_or(&[]),
+            path: &span.path.path,
+            steps: steps.get(span.a..span.b).unwrap_or(&[]),
+            hashes: hashes.get(span.a..span.b).unwrap_or(&[]),
         }
     }
 
@@ -415,10 +449,25 @@ fn same_prefix(pos: Pos<'_>, mark: Mark<'_>, depth: usize) -> bool {
             Some(l) => l.hop,
             None => {
                 return d == pos.levels.len()
-                    && pos.extra.is_some_and(|e| e == step.as_ref(mark.keys));
+                    && pos
+                        .extra
+                        .is_some_and(|e| e == step.as_ref(mark.keys, mark.path));
             }
         };
         match (here, *step) {
+            (Hop::Key(i), MarkStep::Seg(j, h)) => match segs.get(i) {
+                // The same segment of the same path is the same key.
+                Some(s) if std::ptr::eq(pos.path, mark.path) && i == j => s.hash() == h,
+                Some(s) => {
+                    s.hash() == h
+                        && mark
+                            .path
+                            .segments()
+                            .get(j)
+                            .is_some_and(|k| same_bytes(s.as_str().as_bytes(), k.as_str().as_bytes()))
+                }
+                None => step_of(pos.path, here) == step.as_ref(mark.keys, mark.path),
+            },
             (Hop::Key(i), MarkStep::Key(a, b, h)) => match segs.get(i) {
                 Some(s) => {
                     s.hash() == h
@@ -427,7 +476,7 @@ fn same_prefix(pos: Pos<'_>, mark: Mark<'_>, depth: usize) -> bool {
                             .get(a..b)
                             .is_some_and(|k| same_bytes(s.as_str().as_bytes(), k))
                 }
-                None => step_of(pos.path, here) == step.as_ref(mark.keys),
+                None => step_of(pos.path, here) == step.as_ref(mark.keys, mark.path),
             },
             (Hop::Idx(i), MarkStep::Idx(j)) => i == j,
             (Hop::Root, MarkStep::Idx(j)) => j == 0,
@@ -579,7 +628,7 @@ impl Patcher {
     pub(crate) fn apply_prepared(
         &mut self,
         object: &mut Value,
-        prep: &Prepared,
+        prep: &Rc<Prepared>,
         mut value: Option<Value>,
         ops: Option<&mut Vec<PatchOperation>>,
     ) -> Result<()> {
@@ -615,6 +664,7 @@ impl Patcher {
             let mut w = Writer {
                 patcher: self,
                 root: object,
+                prep,
                 path: &prep.path,
                 levels: &levels,
                 ops,
@@ -638,7 +688,7 @@ impl Patcher {
     fn apply_direct(
         &mut self,
         object: &mut Value,
-        prep: &Prepared,
+        prep: &Rc<Prepared>,
         value: &mut Option<Value>,
         has_map: bool,
         levels: &mut Vec<Level>,
@@ -698,7 +748,7 @@ impl Patcher {
                 put(m, key, vv);
                 self.marks.clear_under(leaf);
                 if has_map {
-                    self.marks.mark(leaf);
+                    self.marks.mark(leaf, prep);
                 }
                 true
             }
@@ -758,7 +808,7 @@ impl Patcher {
                 };
                 self.marks.clear_under(leaf);
                 if has_map {
-                    self.marks.mark(leaf);
+                    self.marks.mark(leaf, prep);
                 }
                 true
             }
@@ -773,7 +823,7 @@ impl Patcher {
     fn create_direct(
         &mut self,
         object: &mut Value,
-        prep: &Prepared,
+        prep: &Rc<Prepared>,
         value: &mut Option<Value>,
         has_map: bool,
         levels: &mut Vec<Level>,
@@ -832,7 +882,7 @@ impl Patcher {
         // value's position is marked if it holds a map (as the general path's fold does).
         self.marks.clear_under(pos(i + 1));
         if has_map {
-            self.marks.mark(pos(segs.len()));
+            self.marks.mark(pos(segs.len()), prep);
         }
         true
     }
@@ -1222,6 +1272,8 @@ pub(crate) fn describe_list(items: &[Value]) -> String {
 struct Writer<'a, 'o> {
     patcher: &'a mut Patcher,
     root: &'a mut Value,
+    /// The path's prepared form (marks keep it); `path` is its tree path.
+    prep: &'a Rc<Prepared>,
     path: &'a TreePath,
     levels: &'a [Level],
     ops: Option<&'o mut Vec<PatchOperation>>,
@@ -1335,7 +1387,7 @@ impl<'a> Writer<'a, '_> {
     }
 
     fn mark(&mut self, steps: Pos<'_>) {
-        self.patcher.marks.mark(steps);
+        self.patcher.marks.mark(steps, self.prep);
     }
 
     /// After removing element `idx` of the list at `list`, shift marks below it.
