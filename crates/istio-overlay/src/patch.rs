@@ -460,11 +460,9 @@ fn same_prefix(pos: Pos<'_>, mark: Mark<'_>, depth: usize) -> bool {
                 Some(s) if std::ptr::eq(pos.path, mark.path) && i == j => s.hash() == h,
                 Some(s) => {
                     s.hash() == h
-                        && mark
-                            .path
-                            .segments()
-                            .get(j)
-                            .is_some_and(|k| same_bytes(s.as_str().as_bytes(), k.as_str().as_bytes()))
+                        && mark.path.segments().get(j).is_some_and(|k| {
+                            same_bytes(s.as_str().as_bytes(), k.as_str().as_bytes())
+                        })
                 }
                 None => step_of(pos.path, here) == step.as_ref(mark.keys, mark.path),
             },
