@@ -6,6 +6,13 @@
 //! that patches insert are `map[string]interface{}`; the two are written differently. The
 //! [`Patcher`] remembers which maps its earlier patches inserted, so a sequence of patches
 //! behaves as Istio's `applyPatches` loop over one object.
+//!
+//! A patch takes one of two paths with the same results: [`Patcher::apply_direct`] walks the
+//! object once for the usual patch (every node above the written one in the object, none in an
+//! inserted subtree), and declines anything else to the general path, which resolves every
+//! level ([`Patcher::resolve_into`]) then writes as Istio does ([`Writer`]). Long because the
+//! marks of inserted subtrees, both paths and the writer share the position types; the marks
+//! could move to a file of their own.
 
 use std::rc::Rc;
 
