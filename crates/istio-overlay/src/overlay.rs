@@ -45,7 +45,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Errors, Result};
 use crate::matching::Matches;
-use crate::patch::Patcher;
+use crate::patch::{Later, Patcher, may_reach_under};
 use crate::prepared::{Prepared, map_get, prepared};
 
 impl K8sObjectOverlay {
@@ -266,23 +266,48 @@ fn apply_with(manifests: &mut [Value], mut source: Source<'_>, prefix: &str) -> 
     // The prepared path of the previous overlay's patch at each position: overlays for many
     // objects repeat their paths, and comparing the text costs less than the cache's lookup.
     let mut recent: Vec<Rc<Prepared>> = Vec::new();
+    // For each of those, whether a later patch may reach into what it writes (computed again
+    // only when the paths change), and how many of them it was computed for.
+    let mut reach: Vec<Later> = Vec::new();
+    let mut counted = usize::MAX;
     let mut apply = |vi: usize, target: &mut Value, errors: &mut Vec<Error>| {
         m.left[vi] -= 1;
         let last = m.left[vi] == 0;
         patcher.reset();
         // The prepared path of each patch first (then borrowed while the patches run).
         let count = source.overlays()[vi].patches.len();
+        let mut changed = count != counted;
         for (pi, patch) in source.overlays()[vi].patches.iter().enumerate() {
             match recent.get_mut(pi) {
                 Some(p) if p.path.as_written() == patch.path => {}
-                Some(p) => *p = prepared(&patch.path),
-                None => recent.push(prepared(&patch.path)),
+                Some(p) => {
+                    *p = prepared(&patch.path);
+                    changed = true;
+                }
+                None => {
+                    recent.push(prepared(&patch.path));
+                    changed = true;
+                }
             }
         }
-        for (pi, prep) in recent.iter().enumerate().take(count) {
+        if changed {
+            // Whether a later patch of the overlay may reach into what each one writes.
+            let paths = recent.get(..count).unwrap_or(&[]);
+            reach.clear();
+            reach.extend(paths.iter().enumerate().map(|(pi, p)| {
+                let after = paths.get(pi + 1..).unwrap_or(&[]);
+                if after.iter().any(|q| may_reach_under(&p.path, &q.path)) {
+                    Later::MayReach
+                } else {
+                    Later::CannotReach
+                }
+            }));
+            counted = count;
+        }
+        for (pi, (prep, later)) in recent.iter().zip(&reach).enumerate().take(count) {
             let value = source.value(vi, pi, last);
             let overlay = &source.overlays()[vi];
-            if let Err(e) = patcher.apply_prepared(target, prep, value, None) {
+            if let Err(e) = patcher.apply_prepared(target, prep, value, None, *later) {
                 errors.push(Error::InOverlay {
                     overlay: format!("{prefix}[{vi}]"),
                     target: overlay.target(),

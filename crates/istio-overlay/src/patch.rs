@@ -87,6 +87,31 @@ pub fn explain(object: &Value, patches: &[Patch]) -> Vec<Explained> {
         .collect()
 }
 
+/// What the caller of [`Patcher::apply_prepared`] knows of the patches after this one on
+/// the same object, which decides whether a subtree it inserts must be marked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Later {
+    /// A later patch may reach into what this one writes (or nothing is known of them).
+    MayReach,
+    /// No later patch can reach into what this one writes ([`may_reach_under`] said so for
+    /// each), so its mark would never be read.
+    CannotReach,
+}
+
+/// Whether a patch at `later` may reach the node a patch at `path` writes, or a node under it,
+/// once `path`'s patch succeeded. It cannot when `later` is shorter, or when at some level
+/// `path` has a plain key (the node there was a map, and a map is looked up by the text) and
+/// `later` another text: a node has one path from the root. Anything else may (a selector or
+/// an index can lead to any element).
+pub(crate) fn may_reach_under(path: &TreePath, later: &TreePath) -> bool {
+    let (ours, theirs) = (path.segments(), later.segments());
+    theirs.len() >= ours.len()
+        && ours
+            .iter()
+            .zip(theirs)
+            .all(|(a, b)| a.is_bracketed() || (a.hash() == b.hash() && a.as_str() == b.as_str()))
+}
+
 /// Applies a sequence of patches to one object as one Istio `applyPatches` call does,
 /// remembering which maps earlier patches inserted (Istio writes into those differently).
 #[derive(Debug, Default, Clone)]
@@ -626,16 +651,18 @@ impl Patcher {
         value: Option<Value>,
         ops: Option<&mut Vec<PatchOperation>>,
     ) -> Result<()> {
-        self.apply_prepared(object, &prepared(path), value, ops)
+        self.apply_prepared(object, &prepared(path), value, ops, Later::MayReach)
     }
 
-    /// [`Patcher::apply_value`] with the path already prepared.
+    /// [`Patcher::apply_value`] with the path already prepared, and what is known of the
+    /// patches that follow it on this object.
     pub(crate) fn apply_prepared(
         &mut self,
         object: &mut Value,
         prep: &Rc<Prepared>,
         mut value: Option<Value>,
         ops: Option<&mut Vec<PatchOperation>>,
+        later: Later,
     ) -> Result<()> {
         let path = prep.path.as_written();
         // `trim().is_empty()`, without scanning a path that starts with a non-space.
@@ -661,7 +688,9 @@ impl Patcher {
         }
         let has_map = value.as_ref().is_some_and(contains_map);
         let mut levels = std::mem::take(&mut self.scratch);
-        if ops.is_none() && self.apply_direct(object, prep, &mut value, has_map, &mut levels) {
+        // A subtree no later patch can reach needs no mark (the direct path skips it).
+        let marking = has_map && later == Later::MayReach;
+        if ops.is_none() && self.apply_direct(object, prep, &mut value, marking, &mut levels) {
             self.scratch = levels;
             return Ok(());
         }
@@ -695,7 +724,7 @@ impl Patcher {
         object: &mut Value,
         prep: &Rc<Prepared>,
         value: &mut Option<Value>,
-        has_map: bool,
+        marking: bool,
         levels: &mut Vec<Level>,
     ) -> bool {
         let path = &prep.path;
@@ -714,11 +743,11 @@ impl Patcher {
         });
         // The levels' prefix hashes serve the marks only: none are looked at or made when there
         // are none and the value holds no map.
-        let hashing = has_map || !self.marks.is_empty();
+        let hashing = marking || !self.marks.is_empty();
         let cur = match walk_direct(object, prep, &self.marks, hashing, levels) {
             Walk::Parent(cur) => cur,
             Walk::Missing(i) => {
-                return self.create_direct(object, prep, value, has_map, levels, i);
+                return self.create_direct(object, prep, value, marking, levels, i);
             }
             Walk::Declined => return false,
         };
@@ -752,7 +781,7 @@ impl Patcher {
                 };
                 put(m, key, vv);
                 self.marks.clear_under(leaf);
-                if has_map {
+                if marking {
                     self.marks.mark(leaf, prep);
                 }
                 true
@@ -812,7 +841,7 @@ impl Patcher {
                     extra: None,
                 };
                 self.marks.clear_under(leaf);
-                if has_map {
+                if marking {
                     self.marks.mark(leaf, prep);
                 }
                 true
@@ -830,7 +859,7 @@ impl Patcher {
         object: &mut Value,
         prep: &Rc<Prepared>,
         value: &mut Option<Value>,
-        has_map: bool,
+        marking: bool,
         levels: &mut Vec<Level>,
         i: usize,
     ) -> bool {
@@ -886,7 +915,7 @@ impl Patcher {
         // The first created map replaces whatever was marked under its position, then the
         // value's position is marked if it holds a map (as the general path's fold does).
         self.marks.clear_under(pos(i + 1));
-        if has_map {
+        if marking {
             self.marks.mark(pos(segs.len()), prep);
         }
         true
@@ -1785,4 +1814,30 @@ fn real_at<'r>(
         };
     }
     Some(cur)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reach(path: &str, later: &str) -> bool {
+        may_reach_under(&TreePath::parse(path), &TreePath::parse(later))
+    }
+
+    #[test]
+    fn a_later_patch_reaches_under_only_through_the_same_keys() {
+        let env = "spec.containers.[name:app].env[-1]";
+        // The same node, or under it: selectors and indices may lead to any element.
+        assert!(reach(env, env));
+        assert!(reach(env, "spec.containers.[name:app].env[3].value"));
+        assert!(reach(env, "spec.containers.[0].env.[name:D]"));
+        // A key, or a selector text, where the map's key was: a map is looked up by the text.
+        assert!(!reach(env, "spec.containers.[name:app].ports[0].name"));
+        assert!(!reach(env, "metadata.containers.[name:app].env[0]"));
+        assert!(!reach("spec.template", "spec.[template]"));
+        // Shorter: at most an ancestor, whose replacement drops the mark anyway.
+        assert!(!reach(env, "spec.containers.[name:app]"));
+        // A bracketed segment met as a map key: still compared as text.
+        assert!(reach("a.[b]", "a.[c].d"));
+    }
 }

@@ -144,6 +144,16 @@ proptest! {
         target["metadata"] = json!({"name": "x"});
         let _ = lint(&overlays, Some(std::slice::from_ref(&target)));
         let _ = lint(&overlays, None);
+        // The overlay loop, which knows the patches to come (and so leaves unmarked what no later
+        // one can reach), gives the object patch-by-patch application gives.
+        let mut one_by_one = target.clone();
+        let mut p = Patcher::new();
+        for patch in &patches {
+            let _ = p.apply(&mut one_by_one, patch);
+        }
+        let mut looped = vec![target.clone()];
+        let _ = apply_overlays(&mut looped, &overlays);
+        prop_assert_eq!(&looped[0], &one_by_one);
         // Moving the patch values gives the objects and errors that copying them gives, also
         // for an overlay matching two objects and for two overlays matching one.
         let doubled = [overlays.clone(), overlays.clone()].concat();
