@@ -16,6 +16,12 @@ use istio_overlay::{
 };
 use serde_json::{Value, json};
 
+// Patching allocates and frees many small nodes: mimalloc does that in a fraction of the
+// system allocator's time (see the crate README's figures).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "istio-overlay",

@@ -676,7 +676,10 @@ fn conformance_table() {
                 .err()
                 .map_or(0, |e| e.0.len());
             if looped[0] != obj || errors != result.as_ref().err().map_or(0, |e| e.0.len()) {
-                failures.push(format!("{} [{}]: the overlay loop differs", c.name, c.source));
+                failures.push(format!(
+                    "{} [{}]: the overlay loop differs",
+                    c.name, c.source
+                ));
             }
         }
         let (want_obj, check): (&str, Check<'_>) = match &c.want {
