@@ -45,7 +45,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Errors, Result};
 use crate::matching::Matches;
-use crate::patch::{Later, Patcher, may_reach_under};
+use crate::patch::{Later, Patcher, may_reach_under, reusable_walk};
 use crate::prepared::{Prepared, map_get, prepared};
 
 impl K8sObjectOverlay {
@@ -266,9 +266,10 @@ fn apply_with(manifests: &mut [Value], mut source: Source<'_>, prefix: &str) -> 
     // The prepared path of the previous overlay's patch at each position: overlays for many
     // objects repeat their paths, and comparing the text costs less than the cache's lookup.
     let mut recent: Vec<Rc<Prepared>> = Vec::new();
-    // For each of those, whether a later patch may reach into what it writes (computed again
-    // only when the paths change), and how many of them it was computed for.
-    let mut reach: Vec<Later> = Vec::new();
+    // For each of those, whether a later patch may reach into what it writes, and how many of
+    // its leading segments the previous patch's walk leads through (computed again only when
+    // the paths change), and how many of them they were computed for.
+    let mut reach: Vec<(Later, usize)> = Vec::new();
     let mut counted = usize::MAX;
     let mut apply = |vi: usize, target: &mut Value, errors: &mut Vec<Error>| {
         m.left[vi] -= 1;
@@ -296,18 +297,21 @@ fn apply_with(manifests: &mut [Value], mut source: Source<'_>, prefix: &str) -> 
             reach.clear();
             reach.extend(paths.iter().enumerate().map(|(pi, p)| {
                 let after = paths.get(pi + 1..).unwrap_or(&[]);
-                if after.iter().any(|q| may_reach_under(&p.path, &q.path)) {
+                let later = if after.iter().any(|q| may_reach_under(&p.path, &q.path)) {
                     Later::MayReach
                 } else {
                     Later::CannotReach
-                }
+                };
+                let before = pi.checked_sub(1).and_then(|b| paths.get(b));
+                (later, before.map_or(0, |b| reusable_walk(&b.path, &p.path)))
             }));
             counted = count;
         }
-        for (pi, (prep, later)) in recent.iter().zip(&reach).enumerate().take(count) {
+        for (pi, (prep, &(later, reuse))) in recent.iter().zip(&reach).enumerate().take(count) {
             let value = source.value(vi, pi, last);
             let overlay = &source.overlays()[vi];
-            if let Err(e) = patcher.apply_prepared(target, prep, value, None, *later) {
+            // The patcher, reset for this object, has patched only it since.
+            if let Err(e) = patcher.apply_prepared(target, prep, value, None, later, reuse) {
                 errors.push(Error::InOverlay {
                     overlay: format!("{prefix}[{vi}]"),
                     target: overlay.target(),

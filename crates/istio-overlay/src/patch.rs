@@ -24,7 +24,8 @@ use crate::error::{Error, Errors, Result};
 use crate::overlay::Patch;
 use crate::path::{Segment, TreePath};
 use crate::prepared::{
-    Matcher, Prepared, key_hash, map_at_mut, map_find, map_get, map_get_mut, prepared, same_bytes,
+    Matcher, Prepared, key_hash, map_at_mut, map_entry_at_mut, map_find, map_find_mut, map_get,
+    map_get_mut, prepared, same_bytes,
 };
 use crate::value::{contains_map, go_sprint, sprint_eq, string_to_map_in_place, structpb_in_place};
 
@@ -112,6 +113,34 @@ pub(crate) fn may_reach_under(path: &TreePath, later: &TreePath) -> bool {
             .all(|(a, b)| a.is_bracketed() || (a.hash() == b.hash() && a.as_str() == b.as_str()))
 }
 
+/// How many leading segments of `next` the walk of the patch at `prev`, applied just before it
+/// to the same object by the direct path, still leads through: the segments both share above
+/// either's last, up to a list selector whose answer `prev`'s write may have changed.
+///
+/// `prev`'s write is below every node of that walk, so it changed no map's keys and no list's
+/// elements on the way; what it can change is what a selector read: the field `key` of the
+/// element a `[key:value]` picked, when `prev` writes under that field (any other bracketed
+/// segment that leads into an element is not reused).
+pub(crate) fn reusable_walk(prev: &TreePath, next: &TreePath) -> usize {
+    let (ps, ns) = (prev.segments(), next.segments());
+    let limit = ps.len().min(ns.len()).saturating_sub(1);
+    let mut shared = 0;
+    for (k, (a, b)) in ps.iter().zip(ns).enumerate().take(limit) {
+        if a != b {
+            break;
+        }
+        if b.is_bracketed() && b.index().is_none() {
+            let written = ps.get(k + 1).map(Segment::as_str);
+            match b.key_value() {
+                Some((key, _)) if written != Some(key) => {}
+                _ => break,
+            }
+        }
+        shared = k + 1;
+    }
+    shared
+}
+
 /// Applies a sequence of patches to one object as one Istio `applyPatches` call does,
 /// remembering which maps earlier patches inserted (Istio writes into those differently).
 #[derive(Debug, Default, Clone)]
@@ -124,6 +153,9 @@ pub struct Patcher {
     locals: Vec<Value>,
     /// The buffer of the per-level flags of a write, reused from patch to patch.
     flags: Vec<bool>,
+    /// `Some(hashed)` when the last patch was written by the direct path, below every node of
+    /// its walk, whose levels are still in `scratch` (`hashed`: with their prefix hashes).
+    walked: Option<bool>,
 }
 
 /// The marks of a [`Patcher`] (owned: marks outlive the patch that made them), held in
@@ -617,6 +649,7 @@ impl Patcher {
     /// Starts over for another object (as [`Patcher::new`], keeping the buffers).
     pub(crate) fn reset(&mut self) {
         self.marks.clear();
+        self.walked = None;
     }
 
     /// Applies one patch (typed as Istio's structpb types it).
@@ -651,11 +684,14 @@ impl Patcher {
         value: Option<Value>,
         ops: Option<&mut Vec<PatchOperation>>,
     ) -> Result<()> {
-        self.apply_prepared(object, &prepared(path), value, ops, Later::MayReach)
+        self.apply_prepared(object, &prepared(path), value, ops, Later::MayReach, 0)
     }
 
     /// [`Patcher::apply_value`] with the path already prepared, and what is known of the
-    /// patches that follow it on this object.
+    /// patches around it on this object: whether a later one may reach into what it writes,
+    /// and how many of its leading segments the walk of the patch just before it still leads
+    /// through ([`reusable_walk`]; 0 when the caller does not know that the previous call
+    /// patched this object, unchanged since).
     pub(crate) fn apply_prepared(
         &mut self,
         object: &mut Value,
@@ -663,7 +699,10 @@ impl Patcher {
         mut value: Option<Value>,
         ops: Option<&mut Vec<PatchOperation>>,
         later: Later,
+        reuse: usize,
     ) -> Result<()> {
+        // The previous walk serves this patch only if it was the previous call's.
+        let walked = self.walked.take();
         let path = prep.path.as_written();
         // `trim().is_empty()`, without scanning a path that starts with a non-space.
         if path.is_empty() || (path.starts_with(char::is_whitespace) && path.trim().is_empty()) {
@@ -690,10 +729,13 @@ impl Patcher {
         let mut levels = std::mem::take(&mut self.scratch);
         // A subtree no later patch can reach needs no mark (the direct path skips it).
         let marking = has_map && later == Later::MayReach;
-        if ops.is_none() && self.apply_direct(object, prep, &mut value, marking, &mut levels) {
+        let reuse = walked.map(|hashed| (reuse, hashed));
+        if ops.is_none() && self.apply_direct(object, prep, &mut value, marking, &mut levels, reuse)
+        {
             self.scratch = levels;
             return Ok(());
         }
+        self.walked = None;
         let result = self.resolve_into(object, prep, &mut levels).and_then(|()| {
             let mut w = Writer {
                 patcher: self,
@@ -726,26 +768,45 @@ impl Patcher {
         value: &mut Option<Value>,
         marking: bool,
         levels: &mut Vec<Level>,
+        reuse: Option<(usize, bool)>,
     ) -> bool {
         let path = &prep.path;
         let segs = path.segments();
         let Some(leaf_seg) = segs.last() else {
             return false;
         };
-        levels.clear();
-        levels.push(Level {
-            hop: Hop::Root,
-            pos: 0,
-            state: State::Existing,
-            kind: Kind::Map,
-            inserted: false,
-            hash: 0,
-        });
         // The levels' prefix hashes serve the marks only: none are looked at or made when there
         // are none and the value holds no map.
         let hashing = marking || !self.marks.is_empty();
-        let cur = match walk_direct(object, prep, &self.marks, hashing, levels) {
-            Walk::Parent(cur) => cur,
+        // The first levels of the previous patch's walk when they lead this one's way (their
+        // hashes computed if that walk did not need them), else the root's.
+        let from = match reuse {
+            Some((shared, hashed)) if shared > 0 && levels.len() > shared => {
+                levels.truncate(shared + 1);
+                if hashing && !hashed {
+                    rehash(segs, levels);
+                }
+                shared
+            }
+            _ => {
+                levels.clear();
+                levels.push(Level {
+                    hop: Hop::Root,
+                    pos: 0,
+                    state: State::Existing,
+                    kind: Kind::Map,
+                    inserted: false,
+                    hash: 0,
+                });
+                0
+            }
+        };
+        let cur = match walk_direct(object, prep, &self.marks, hashing, levels, from) {
+            Walk::Parent(cur) => {
+                // Set back by the caller unless the write below succeeds.
+                self.walked = Some(hashing);
+                cur
+            }
             Walk::Missing(i) => {
                 return self.create_direct(object, prep, value, marking, levels, i);
             }
@@ -902,7 +963,7 @@ impl Patcher {
             return false;
         };
         for seg in segs.iter().skip(i + 1).rev() {
-            let mut m = Map::new();
+            let mut m = Map::with_capacity(1);
             m.insert(seg.as_str().to_owned(), node);
             node = Value::Object(m);
         }
@@ -1082,6 +1143,7 @@ fn walk_direct<'v>(
     marks: &Marks,
     hashing: bool,
     levels: &mut Vec<Level>,
+    from: usize,
 ) -> Walk<'v> {
     let path = &prep.path;
     let Some((_, above)) = path.segments().split_last() else {
@@ -1089,10 +1151,25 @@ fn walk_direct<'v>(
     };
     let track = !marks.is_empty();
     let mut cur: &'v mut Value = object;
-    for (i, seg) in above.iter().enumerate() {
-        let (hop, child) = match cur {
-            Value::Object(m) => match map_get_mut(m, seg.as_str()) {
-                Some(child) => (Hop::Key(i), child),
+    // The first `from` segments: followed along the levels already there, not searched for.
+    for l in levels.get(1..).unwrap_or(&[]) {
+        let next = match (l.hop, cur) {
+            (Hop::Key(i), Value::Object(m)) => above
+                .get(i)
+                .and_then(|seg| map_entry_at_mut(m, l.pos, seg.as_str())),
+            (Hop::Idx(idx), Value::Array(items)) => items.get_mut(idx),
+            _ => None,
+        };
+        let Some(next) = next else {
+            // Not the object that walk was made on: the general path.
+            return Walk::Declined;
+        };
+        cur = next;
+    }
+    for (i, seg) in above.iter().enumerate().skip(from) {
+        let (hop, pos, child) = match cur {
+            Value::Object(m) => match map_find_mut(m, seg.as_str()) {
+                Some((pos, child)) => (Hop::Key(i), pos, child),
                 None => return Walk::Missing(i),
             },
             Value::Array(items) => {
@@ -1111,7 +1188,7 @@ fn walk_direct<'v>(
                     },
                 };
                 match items.get_mut(idx) {
-                    Some(child) => (Hop::Idx(idx), child),
+                    Some(child) => (Hop::Idx(idx), 0, child),
                     None => return Walk::Declined,
                 }
             }
@@ -1131,7 +1208,7 @@ fn walk_direct<'v>(
         };
         levels.push(Level {
             hop,
-            pos: 0,
+            pos,
             state: State::Existing,
             // Not read on this path (the node itself is at hand).
             kind: Kind::Map,
@@ -1141,6 +1218,21 @@ fn walk_direct<'v>(
         cur = child;
     }
     Walk::Parent(cur)
+}
+
+/// Computes the prefix hash of each level after the root's, as [`walk_direct`] does when
+/// hashing, for levels made without them.
+fn rehash(segs: &[Segment], levels: &mut [Level]) {
+    let mut parent = 0;
+    for l in levels.iter_mut().skip(1) {
+        let word = match l.hop {
+            Hop::Idx(idx) => index_word(idx),
+            Hop::Key(i) => segs.get(i).map_or(0, Segment::hash),
+            Hop::Root => 0,
+        };
+        l.hash = mix(parent, word);
+        parent = l.hash;
+    }
 }
 
 /// Istio's list selection for `[key:value]`, `[value]`, `[:value]` (segment `i` of the
@@ -1839,5 +1931,37 @@ mod tests {
         assert!(!reach(env, "spec.containers.[name:app]"));
         // A bracketed segment met as a map key: still compared as text.
         assert!(reach("a.[b]", "a.[c].d"));
+    }
+
+    fn reusable(prev: &str, next: &str) -> usize {
+        reusable_walk(&TreePath::parse(prev), &TreePath::parse(next))
+    }
+
+    #[test]
+    fn a_walk_is_followed_again_only_above_both_writes_and_through_unchanged_selectors() {
+        let c = "spec.containers.[name:app]";
+        // The shared segments above both last ones.
+        assert_eq!(
+            reusable(&format!("{c}.args[-1]"), &format!("{c}.args.[--log]")),
+            4
+        );
+        assert_eq!(
+            reusable(&format!("{c}.args[-1]"), &format!("{c}.env[-1]")),
+            3
+        );
+        assert_eq!(reusable("spec.replicas", "spec.template.spec"), 1);
+        assert_eq!(reusable("spec", "spec.template"), 0);
+        assert_eq!(reusable(&format!("{c}.args"), c), 2);
+        assert_eq!(reusable("metadata.name", "spec.replicas"), 0);
+        // A write under the field the selector compares may change its answer.
+        assert_eq!(reusable(&format!("{c}.name"), &format!("{c}.args[-1]")), 2);
+        assert_eq!(
+            reusable(&format!("{c}.name.x"), &format!("{c}.args[-1]")),
+            2
+        );
+        // A value selector's element is not entered again; an index is.
+        assert_eq!(reusable("a.[x].b.c", "a.[x].b.d"), 1);
+        assert_eq!(reusable("a.[:x].b.c", "a.[:x].b.d"), 1);
+        assert_eq!(reusable("a.[0].name.c", "a.[0].name.d"), 3);
     }
 }

@@ -247,6 +247,40 @@ pub(crate) fn map_at_mut<'m>(
     }
 }
 
+/// [`map_get_mut`] with the position of the entry (`usize::MAX` for a map searched by hash).
+#[inline]
+pub(crate) fn map_find_mut<'m>(
+    m: &'m mut Map<String, Value>,
+    key: &str,
+) -> Option<(usize, &'m mut Value)> {
+    if m.len() <= LINEAR {
+        for (at, (k, v)) in m.iter_mut().enumerate() {
+            if same_key(k, key) {
+                return Some((at, v));
+            }
+        }
+        None
+    } else {
+        m.get_mut(key).map(|v| (usize::MAX, v))
+    }
+}
+
+/// The value of the entry at `pos` of `m` if its key is `key` ([`map_find_mut`]'s position;
+/// `usize::MAX`: looked up by `key`).
+#[inline]
+pub(crate) fn map_entry_at_mut<'m>(
+    m: &'m mut Map<String, Value>,
+    pos: usize,
+    key: &str,
+) -> Option<&'m mut Value> {
+    if pos == usize::MAX {
+        return m.get_mut(key);
+    }
+    m.iter_mut()
+        .nth(pos)
+        .and_then(|(k, v)| same_key(k, key).then_some(v))
+}
+
 /// `m.get_mut(key)`, without hashing when the map is small.
 #[inline]
 pub(crate) fn map_get_mut<'m>(m: &'m mut Map<String, Value>, key: &str) -> Option<&'m mut Value> {

@@ -171,3 +171,67 @@ proptest! {
         }
     }
 }
+
+/// An object of lists of named maps, nested, for selectors to pick from.
+fn named_lists() -> Value {
+    json!({
+        "l": [
+            {"name": "a", "l": [{"name": "b", "a": 1}, {"name": "a", "l": ["a", "b"]}], "a": {"b": "a"}},
+            {"name": "b", "l": ["a", "b"], "b": [{"name": "a"}]},
+            {"name": "a", "a": "second a"}
+        ],
+        "a": {"l": [{"name": "b"}, {"name": "a", "b": {}}], "name": "a"}
+    })
+}
+
+/// A sequence of patches whose paths share leading segments with the one before (a prefix of
+/// it, then up to three more segments), as an overlay's patches usually do: the overlay loop
+/// follows the previous patch's walk for those, which must give what walking again gives.
+fn arb_related_patches() -> impl Strategy<Value = Vec<Patch>> {
+    let atom = prop::sample::select(vec![
+        "a", "b", "l", "name", "[name:a]", "[name:b]", "[0]", "[1]", "[-1]", "[a]", "[:b]",
+    ]);
+    let step = (
+        0usize..6,
+        prop::collection::vec(atom, 0..4),
+        prop::option::of(arb_value()),
+    );
+    prop::collection::vec(step, 2..9).prop_map(|steps| {
+        let mut prev: Vec<&str> = Vec::new();
+        let mut patches = Vec::new();
+        for (keep, more, value) in steps {
+            let mut segs: Vec<&str> = prev.iter().copied().take(keep).collect();
+            segs.extend(more);
+            if segs.is_empty() {
+                segs.push("l");
+            }
+            patches.push(Patch {
+                path: segs.join("."),
+                value,
+            });
+            prev = segs;
+        }
+        patches
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(ENGINE_CASES))]
+    #[test]
+    fn overlay_loop_following_the_previous_walk_matches_patch_by_patch(
+        obj in prop_oneof![Just(named_lists()), arb_object()],
+        patches in arb_related_patches(),
+    ) {
+        let mut target = obj;
+        target["kind"] = json!("X");
+        target["metadata"] = json!({"name": "x"});
+        let mut one_by_one = target.clone();
+        let mut p = Patcher::new();
+        let failed = patches.iter().filter(|patch| p.apply(&mut one_by_one, patch).is_err()).count();
+        let overlays = vec![K8sObjectOverlay { kind: "X".into(), name: "x".into(), patches, ..Default::default() }];
+        let mut looped = vec![target];
+        let errors = apply_overlays(&mut looped, &overlays).err().map_or(0, |e| e.0.len());
+        prop_assert_eq!(&looped[0], &one_by_one);
+        prop_assert_eq!(errors, failed);
+    }
+}
