@@ -24,8 +24,8 @@ use crate::error::{Error, Errors, Result};
 use crate::overlay::Patch;
 use crate::path::{Segment, TreePath};
 use crate::prepared::{
-    Matcher, Prepared, key_hash, map_at_mut, map_entry_at_mut, map_find, map_find_mut, map_get,
-    map_get_mut, prepared, same_bytes,
+    Matcher, Prepared, key_hash, map_at_mut, map_find, map_find_mut, map_get, map_get_mut,
+    prepared, same_bytes,
 };
 use crate::value::{contains_map, go_sprint, sprint_eq, string_to_map_in_place, structpb_in_place};
 
@@ -784,7 +784,7 @@ impl Patcher {
             Some((shared, hashed)) if shared > 0 && levels.len() > shared => {
                 levels.truncate(shared + 1);
                 if hashing && !hashed {
-                    rehash(segs, levels);
+                    rehash(path, levels);
                 }
                 shared
             }
@@ -1156,7 +1156,7 @@ fn walk_direct<'v>(
         let next = match (l.hop, cur) {
             (Hop::Key(i), Value::Object(m)) => above
                 .get(i)
-                .and_then(|seg| map_entry_at_mut(m, l.pos, seg.as_str())),
+                .and_then(|seg| map_at_mut(m, l.pos, seg.as_str())),
             (Hop::Idx(idx), Value::Array(items)) => items.get_mut(idx),
             _ => None,
         };
@@ -1222,15 +1222,10 @@ fn walk_direct<'v>(
 
 /// Computes the prefix hash of each level after the root's, as [`walk_direct`] does when
 /// hashing, for levels made without them.
-fn rehash(segs: &[Segment], levels: &mut [Level]) {
+fn rehash(path: &TreePath, levels: &mut [Level]) {
     let mut parent = 0;
     for l in levels.iter_mut().skip(1) {
-        let word = match l.hop {
-            Hop::Idx(idx) => index_word(idx),
-            Hop::Key(i) => segs.get(i).map_or(0, Segment::hash),
-            Hop::Root => 0,
-        };
-        l.hash = mix(parent, word);
+        l.hash = prefix_hash(parent, step_of(path, l.hop));
         parent = l.hash;
     }
 }

@@ -234,17 +234,21 @@ pub(crate) fn map_find<'m>(m: &'m Map<String, Value>, key: &str) -> Option<(usiz
     }
 }
 
-/// The value at `key` of `m`, whose position [`map_find`] gave as `pos`.
+/// The value at `key` of `m`, at the position [`map_find`] or [`map_find_mut`] gave as `pos`
+/// (`usize::MAX`: looked up by `key`); `None` when the entry there has another key. Always
+/// inlined: it is one step of the overlay loop's walk (`#[inline]` alone leaves a call there).
+#[inline(always)]
 pub(crate) fn map_at_mut<'m>(
     m: &'m mut Map<String, Value>,
     pos: usize,
     key: &str,
 ) -> Option<&'m mut Value> {
     if pos == usize::MAX {
-        m.get_mut(key)
-    } else {
-        m.values_mut().nth(pos)
+        return m.get_mut(key);
     }
+    m.iter_mut()
+        .nth(pos)
+        .and_then(|(k, v)| same_key(k, key).then_some(v))
 }
 
 /// [`map_get_mut`] with the position of the entry (`usize::MAX` for a map searched by hash).
@@ -263,22 +267,6 @@ pub(crate) fn map_find_mut<'m>(
     } else {
         m.get_mut(key).map(|v| (usize::MAX, v))
     }
-}
-
-/// The value of the entry at `pos` of `m` if its key is `key` ([`map_find_mut`]'s position;
-/// `usize::MAX`: looked up by `key`).
-#[inline]
-pub(crate) fn map_entry_at_mut<'m>(
-    m: &'m mut Map<String, Value>,
-    pos: usize,
-    key: &str,
-) -> Option<&'m mut Value> {
-    if pos == usize::MAX {
-        return m.get_mut(key);
-    }
-    m.iter_mut()
-        .nth(pos)
-        .and_then(|(k, v)| same_key(k, key).then_some(v))
 }
 
 /// `m.get_mut(key)`, without hashing when the map is small.
